@@ -1,0 +1,1 @@
+"""Kling video bot: the core (configuration, providers, job store, tracker, delivery, web)."""

@@ -1,0 +1,64 @@
+"""Operator commands: job statistics, and banning users, for `ADMIN_USER_IDS` only."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from bot.access import DAY, Gatekeeper
+from bot.stores import JobStore
+
+STATS_DAYS = 7
+
+
+class Admin:
+    def __init__(self, store: JobStore, gatekeeper: Gatekeeper) -> None:
+        self._store = store
+        self._gate = gatekeeper
+
+    def allowed(self, user_id: int) -> bool:
+        return self._gate.is_admin(user_id)
+
+    async def stats(self) -> str:
+        """Jobs of the last week by day, then by provider and state."""
+        rows = await self._store.job_stats(since=time.time() - STATS_DAYS * DAY)
+        if not rows:
+            return f"No jobs in the last {STATS_DAYS} days."
+        by_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for day, provider, state, count in rows:
+            by_day[day][state] += count
+            totals[(provider, state)] += count
+        lines = [f"Jobs, last {STATS_DAYS} days (UTC):"]
+        for day, states in by_day.items():
+            summary = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+            lines.append(f"{day}: {sum(states.values())} ({summary})")
+        lines.append("By provider:")
+        providers = sorted({provider for provider, _ in totals})
+        for provider in providers:
+            states = {s: c for (p, s), c in totals.items() if p == provider}
+            summary = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+            lines.append(f"{provider}: {sum(states.values())} ({summary})")
+        return "\n".join(lines)
+
+    async def ban(self, admin_id: int, argument: str) -> str:
+        user_id = _user_id(argument)
+        if user_id is None:
+            return "Use /ban <numeric user id>."
+        if self._gate.is_admin(user_id):
+            return "Admins cannot be banned."
+        await self._store.ban(user_id, banned_by=admin_id)
+        return f"User {user_id} is banned: the bot ignores them now."
+
+    async def unban(self, argument: str) -> str:
+        user_id = _user_id(argument)
+        if user_id is None:
+            return "Use /unban <numeric user id>."
+        if await self._store.unban(user_id):
+            return f"User {user_id} may use the bot again."
+        return f"User {user_id} was not banned."
+
+
+def _user_id(argument: str) -> int | None:
+    argument = argument.strip()
+    return int(argument) if argument.lstrip("-").isdigit() else None

@@ -1,0 +1,242 @@
+"""Wiring and the runner: builds every part from `Settings` and runs them until told to stop.
+
+Long polling is the runner's choice here, made in one place; the web server runs beside it
+when `PUBLIC_URL` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.request import HTTPXRequest
+
+import handlers
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.metrics import Metrics
+from bot.pacing import PacingRateLimiter
+from bot.providers import build_providers
+from bot.providers.base import VideoProvider
+from bot.service import ServiceOptions, VideoService
+from bot.stores import JobStore, open_store
+from bot.submission import SubmitPolicy, Submitter
+from bot.tracker import Tracker
+from bot.web import EmbeddedServer, ProviderCallback, WebDeps, create_web_app
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot Application, pointed at `TELEGRAM_API_URL`.
+
+    In webhook mode there is no Updater: our web server puts updates on the queue itself.
+    """
+    root = settings.telegram_api_url
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .request(
+            HTTPXRequest(
+                connection_pool_size=32,
+                connect_timeout=10.0,
+                read_timeout=30.0,
+                write_timeout=30.0,
+                media_write_timeout=600.0,
+            )
+        )
+        .rate_limiter(PacingRateLimiter())  # per chat, per group and overall; see bot.pacing
+    )
+    if settings.webhook_mode:
+        builder = builder.updater(None)
+    else:
+        builder = builder.get_updates_request(HTTPXRequest(connect_timeout=10.0, read_timeout=40.0))
+    return builder.build()
+
+
+@dataclass
+class BotParts:
+    """Everything `run_bot` starts, exposed so tests can reach into a running bot."""
+
+    settings: Settings
+    store: JobStore
+    providers: dict[str, VideoProvider]
+    application: Application  # type: ignore[type-arg]
+    service: VideoService
+    tracker: Tracker
+    metrics: Metrics
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
+    """Build every part; close them all on exit."""
+    store = await open_store(settings.database_url)
+    providers = build_providers(settings)
+    metrics = Metrics()
+    http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+    application = build_application(settings)
+    service = VideoService(
+        store=store,
+        bot=application.bot,
+        delivery=Delivery(application.bot, http),
+        submitter=Submitter(
+            providers=providers,
+            bot=application.bot,
+            store=store,
+            metrics=metrics,
+            policy=SubmitPolicy(
+                attempts=settings.submit_attempts,
+                backoff=settings.submit_backoff,
+                public_url=settings.public_url,
+                media_link_ttl=settings.media_link_ttl,
+                callbacks=settings.webhook_mode,
+            ),
+        ),
+        metrics=metrics,
+        options=ServiceOptions(
+            status_edit_interval=settings.status_edit_interval,
+            job_timeout=settings.job_timeout,
+        ),
+    )
+    handlers.register(application, service, store)
+    application.add_handler(TypeHandler(ProviderCallback, service.on_callback))
+    tracker = Tracker(
+        store=store,
+        service=service,
+        providers=providers,
+        metrics=metrics,
+        interval=settings.poll_interval,
+        callback_interval=settings.callback_poll_interval if settings.webhook_mode else None,
+        job_timeout=settings.job_timeout,
+    )
+    try:
+        yield BotParts(settings, store, providers, application, service, tracker, metrics, http)
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+        await http.aclose()
+        await store.close()
+
+
+async def run_bot(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    on_ready: Callable[[BotParts], None] | None = None,
+) -> None:
+    """Run the bot until `stop` is set; `on_ready` is called once it takes updates.
+
+    Long polling without `PUBLIC_URL`; with it, a webhook to our own web server. This is the
+    one place that choice is made.
+    """
+    async with assemble(settings) as parts:
+        warn_about_limits(settings, parts.providers)
+        application = parts.application
+        accepting = True
+        async with application:
+            await handlers.set_commands(application.bot)  # one menu per language
+            await application.start()
+            web = None
+            if settings.public_url:
+                web = await start_web_server(parts, lambda: accepting)
+                await set_webhook(parts)
+            else:
+                assert application.updater is not None
+                # start_polling deletes any webhook left from an earlier deployment first.
+                await application.updater.start_polling(
+                    allowed_updates=handlers.ALLOWED_UPDATES,
+                    drop_pending_updates=settings.drop_pending_updates,
+                )
+            tracker_task = asyncio.create_task(parts.tracker.run())
+            mode = "webhook" if settings.webhook_mode else "long polling"
+            names = ", ".join(parts.providers)
+            log.info(
+                "bot @%s running (%s) with providers %s", application.bot.username, mode, names
+            )
+            if on_ready is not None:
+                on_ready(parts)
+            try:
+                await stop.wait()
+            finally:
+                log.info("stopping: no new updates; finishing deliveries in flight")
+                accepting = False  # Telegram keeps what we refuse now for the next start
+                if application.updater is not None:
+                    await application.updater.stop()
+                tracker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await tracker_task
+                await parts.service.aclose(grace=settings.shutdown_grace)
+                await application.stop()
+                if web is not None:
+                    server, serving = web
+                    server.should_exit = True
+                    await serving
+
+
+async def set_webhook(parts: BotParts) -> None:
+    settings = parts.settings
+    assert settings.public_url is not None and settings.webhook_secret is not None
+    await parts.application.bot.set_webhook(
+        url=f"{settings.public_url}{settings.telegram_webhook_path}",
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=handlers.ALLOWED_UPDATES,
+        drop_pending_updates=settings.drop_pending_updates,
+    )
+
+
+async def start_web_server(
+    parts: BotParts, accepting: Callable[[], bool]
+) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    settings = parts.settings
+    app = create_web_app(
+        WebDeps(
+            store=parts.store,
+            application=parts.application,
+            providers=parts.providers,
+            metrics=parts.metrics,
+            telegram_path=settings.telegram_webhook_path,
+            webhook_secret=(
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            ),
+            accepting=accepting,
+        )
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.listen_host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = EmbeddedServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # uvicorn offers no event for this
+        if task.done():
+            task.result()
+            raise RuntimeError(
+                f"web server could not listen on {settings.listen_host}:{settings.port}"
+            )
+        await asyncio.sleep(0.01)
+    log.info("web server listening on %s:%s", settings.listen_host, settings.port)
+    return server, task
+
+
+def warn_about_limits(settings: Settings, providers: dict[str, VideoProvider]) -> None:
+    if settings.public_url:
+        return
+    url_only = [name for name, p in providers.items() if p.capabilities.image_by_url_only]
+    if url_only:
+        log.warning(
+            "PUBLIC_URL is not set: %s cannot animate photos (they need a public image link)",
+            ", ".join(url_only),
+        )

@@ -1,0 +1,73 @@
+"""`kling-bot` / `python -m bot`: run the bot, or `kling-bot check` the configuration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from bot.app import run_bot
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from bot.providers import build_providers
+from bot.providers.base import AuthFailed, ProviderError
+
+EXIT_CONFIG = 2
+EXIT_CHECK_FAILED = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kling-bot", description=__doc__)
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="run",
+        choices=("run", "check"),
+        help="run the bot (default), or check the configuration and each provider's credentials",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"kling-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level, settings.secrets())
+    if args.command == "check":
+        return asyncio.run(check(settings))
+    asyncio.run(_run(settings))
+    return 0
+
+
+async def _run(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_bot(settings, stop)
+
+
+async def check(settings: Settings) -> int:
+    """One authenticated call per configured provider, printed as a table."""
+    providers = build_providers(settings)
+    rows = [("provider", "reachable", "auth ok", "balance", "checked")]
+    failed = False
+    for name, provider in providers.items():
+        try:
+            status = await provider.account()
+        except AuthFailed as exc:
+            rows.append((name, "yes", "NO", "-", exc.message))
+            failed = True
+        except ProviderError as exc:
+            rows.append((name, "NO", "?", "-", exc.message))
+            failed = True
+        else:
+            rows.append((name, "yes", "yes", status.balance or "unknown", status.checked))
+        finally:
+            await provider.aclose()
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return EXIT_CHECK_FAILED if failed else 0

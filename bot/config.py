@@ -1,0 +1,239 @@
+"""The configuration contract: environment variables (and `.env`) read once at start.
+
+The variable names are fixed because operators' deployments depend on them. Any invalid value
+stops the bot with one line naming the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Provider name -> settings that must be set to use it. The single list of known providers.
+PROVIDER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "sandbox": (),
+    "apiframe": ("apiframe_api_key",),
+    "makevid": ("makevid_api_key",),
+    "aimlapi": ("aimlapi_api_key",),
+    "apilaplas": ("apilaplas_api_key",),
+    "kling": ("kling_access_key", "kling_secret_key"),
+}
+_SECRET_FIELDS = (
+    "telegram_bot_token",
+    "webhook_secret",
+    "apiframe_api_key",
+    "makevid_api_key",
+    "aimlapi_api_key",
+    "apilaplas_api_key",
+    "kling_access_key",
+    "kling_secret_key",
+)
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram allows 1-256 of these
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """Invalid configuration; `str()` is the one line shown to the operator."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Field `foo_bar` is environment variable `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    video_providers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    apiframe_api_key: SecretStr | None = None
+    apiframe_base_url: str = "https://api.apiframe.pro"
+    makevid_api_key: SecretStr | None = None
+    makevid_base_url: str = "https://makevid.ai"
+    makevid_poll_path: str = "/api/v1/kling/{kind}/get_kling/{task_id}"
+    aimlapi_api_key: SecretStr | None = None
+    aimlapi_base_url: str = "https://api.aimlapi.com"
+    apilaplas_api_key: SecretStr | None = None
+    apilaplas_base_url: str = "https://api.apilaplas.com"
+    kling_access_key: SecretStr | None = None
+    kling_secret_key: SecretStr | None = None
+    kling_base_url: str = "https://api-singapore.klingai.com"
+    provider_timeout: float = Field(default=30.0, gt=0)
+    submit_attempts: int = Field(default=3, ge=1, le=10)
+    submit_backoff: float = Field(default=2.0, ge=0)
+
+    database_url: str = "sqlite:///data/bot.db"
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    telegram_webhook_path: str = "/telegram"
+    drop_pending_updates: bool = False
+    callback_poll_interval: float = Field(default=60.0, gt=0)
+    shutdown_grace: float = Field(default=30.0, ge=0)
+    listen_host: str = "0.0.0.0"  # noqa: S104 - the web server is meant to be reachable
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    poll_interval: float = Field(default=10.0, gt=0)
+    job_timeout: float = Field(default=1800.0, gt=0)
+    log_level: str = "INFO"
+
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    max_active_jobs_per_user: int = Field(default=3, ge=1)
+    daily_jobs_per_user: int = Field(default=20, ge=1)
+    request_cooldown: float = Field(default=3.0, ge=0)
+
+    sandbox_delay: float = Field(default=8.0, ge=0)
+    status_edit_interval: float = Field(default=3.0, ge=0)
+    media_link_ttl: float = Field(default=3600.0, gt=0)
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token (expected <digits>:<secret>)")
+        return value
+
+    @field_validator(
+        "telegram_api_url",
+        "apiframe_base_url",
+        "makevid_base_url",
+        "aimlapi_base_url",
+        "apilaplas_base_url",
+        "kling_base_url",
+    )
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET_RE.match(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not re.match(r"^/[A-Za-z0-9_/-]*$", value):
+            raise ValueError("must be a path like /telegram")
+        return value
+
+    @field_validator("makevid_poll_path")
+    @classmethod
+    def _check_poll_path(cls, value: str) -> str:
+        if not value.startswith("/") or "{task_id}" not in value:
+            raise ValueError("must start with / and contain {task_id} (and may contain {kind})")
+        return value
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric Telegram ids") from None
+        return value
+
+    @field_validator("video_providers", mode="before")
+    @classmethod
+    def _split_providers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip().lower() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")) and urlsplit(value).hostname:
+            return value
+        if not value.startswith("sqlite:///") or value == "sqlite:///":
+            raise ValueError(
+                "must look like sqlite:///relative/path.db, sqlite:////abs/path.db"
+                " or postgresql://user:pass@host:port/db"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _require_webhook_secret(self) -> Settings:
+        if self.public_url and self.webhook_secret is None:
+            raise ConfigError(
+                "WEBHOOK_SECRET", "required when PUBLIC_URL is set (webhook mode); 16+ characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _resolve_providers(self) -> Settings:
+        if not self.video_providers:
+            self.video_providers = ["apiframe"] if self.apiframe_api_key else ["sandbox"]
+        for name in self.video_providers:
+            if name not in PROVIDER_REQUIREMENTS:
+                known = ", ".join(PROVIDER_REQUIREMENTS)
+                raise ConfigError("VIDEO_PROVIDERS", f"unknown provider {name!r} (known: {known})")
+            for required in PROVIDER_REQUIREMENTS[name]:
+                if not getattr(self, required):
+                    raise ConfigError(required.upper(), f"required when {name!r} is a provider")
+        if len(set(self.video_providers)) != len(self.video_providers):
+            raise ConfigError("VIDEO_PROVIDERS", "names a provider twice")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """`sqlite:///data/bot.db` -> data/bot.db; `sqlite:////srv/bot.db` -> /srv/bot.db."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def webhook_mode(self) -> bool:
+        """Telegram pushes updates to our web server instead of being long-polled."""
+        return self.public_url is not None
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for log masking and leak checks."""
+        values = (getattr(self, name) for name in _SECRET_FIELDS)
+        return [value.get_secret_value() for value in values if value is not None]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning any problem into a `ConfigError` naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ConfigError:
+        raise
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        problem = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            problem = "is required"
+        raise ConfigError(variable, problem) from None

@@ -1,0 +1,198 @@
+"""Sending a finished video into the chat it was asked in.
+
+Order of attempts: by the provider's URL (Telegram fetches it, up to 20 MB), then by upload,
+streamed from a temporary file so memory stays flat whatever the size; above Telegram's 50 MB
+upload limit the user gets the link instead. People who chose files get a document, always
+uploaded (Telegram fetches documents by URL only for PDF, ZIP and GIF). The result carries a
+caption with the prompt and key settings, the size and length when the file says them, and
+Again and Settings buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import httpx
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot import texts
+from bot.jobs import Job
+from bot.keyboards import result_keyboard
+from bot.mp4info import VideoInfo, read_info
+from bot.preferences import AS_FILE
+
+log = logging.getLogger(__name__)
+
+UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
+_CHUNK = 256 * 1024
+_CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed. `permanent`: retrying cannot help (blocked, chat gone)."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class Delivery:
+    """Sends videos with one Telegram bot and one HTTP client for downloads."""
+
+    def __init__(self, bot: Bot, http: httpx.AsyncClient, *, upload_timeout: float = 600.0) -> None:
+        self._bot = bot
+        self._http = http
+        self._upload_timeout = upload_timeout
+
+    async def send(self, job: Job) -> str | None:
+        """Deliver the job's video; returns Telegram's file_id for it (None if sent as a link)."""
+        if not job.result_url:
+            raise DeliveryError("the provider sent no video", permanent=True)
+        try:
+            async with self._uploading(job):
+                message = await self._send(job, job.result_url)
+        except Forbidden as exc:
+            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
+        except BadRequest as exc:
+            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"Telegram error: {exc.message}", permanent=False) from exc
+        if message is None:
+            return None
+        video = message.video or message.document
+        return video.file_id if video else None
+
+    async def _send(self, job: Job, url: str) -> Message | None:
+        scheme = urlsplit(url).scheme
+        if scheme == "file":
+            # A local file (the sandbox clip): opening it does not block for long.
+            with Path(url2pathname(urlsplit(url).path)).open("rb") as handle:  # noqa: ASYNC230
+                return await self._upload(job, handle)
+        if scheme not in ("http", "https"):
+            raise DeliveryError(f"unsupported video address {scheme!r}", permanent=True)
+        if not job.params.get(AS_FILE):
+            try:
+                return await self._send_media(job, url)
+            except BadRequest as exc:
+                log.info(
+                    "job %s: Telegram could not fetch the video by URL (%s); uploading", job.id, exc
+                )
+        with tempfile.TemporaryFile() as handle:
+            size = await self._download(job, url, handle)
+            if size is None:
+                await self._send_link(job, url)
+                return None
+            handle.seek(0)
+            return await self._upload(job, handle)
+
+    async def _download(self, job: Job, url: str, handle: IO[bytes]) -> int | None:
+        """Stream the video into `handle`; None when it is too large to upload."""
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise DeliveryError(
+                        f"the video link answered HTTP {response.status_code}", permanent=False
+                    )
+                content_type = response.headers.get("content-type", "")
+                if content_type.startswith("text/"):
+                    raise DeliveryError("the video link served a web page", permanent=False)
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > UPLOAD_LIMIT:
+                    return None
+                size = 0
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    size += len(chunk)
+                    if size > UPLOAD_LIMIT:
+                        return None
+                    handle.write(chunk)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(
+                f"downloading the video failed ({type(exc).__name__})", permanent=False
+            ) from exc
+        log.info("job %s: downloaded %d bytes for upload", job.id, size)
+        return size
+
+    async def _upload(self, job: Job, handle: IO[bytes]) -> Message:
+        info = await asyncio.to_thread(read_info, handle)
+        media = InputFile(handle, filename=f"video-{job.id}.mp4", read_file_handle=False)
+        return await self._send_media(job, media, info)
+
+    async def _send_media(
+        self, job: Job, media: str | InputFile, info: VideoInfo | None = None
+    ) -> Message:
+        """The video, or a document if the requester chose files, with caption and buttons."""
+        r = job.requester
+        if job.params.get(AS_FILE):
+            return await self._bot.send_document(
+                chat_id=r.chat_id,
+                document=media,
+                caption=texts.caption(job),
+                message_thread_id=r.thread_id,
+                reply_parameters=_reply_to(job),
+                reply_markup=result_keyboard(job),
+                write_timeout=self._upload_timeout,
+                read_timeout=self._upload_timeout,
+            )
+        info = info or VideoInfo()
+        return await self._bot.send_video(
+            chat_id=r.chat_id,
+            video=media,
+            caption=texts.caption(job),
+            supports_streaming=True,
+            width=info.width,
+            height=info.height,
+            duration=info.duration,
+            message_thread_id=r.thread_id,
+            reply_parameters=_reply_to(job),
+            reply_markup=result_keyboard(job),
+            write_timeout=self._upload_timeout,
+            read_timeout=self._upload_timeout,
+        )
+
+    async def _send_link(self, job: Job, url: str) -> None:
+        r = job.requester
+        await self._bot.send_message(
+            chat_id=r.chat_id,
+            text=texts.too_large(job, url),
+            message_thread_id=r.thread_id,
+            reply_parameters=_reply_to(job),
+        )
+
+    @contextlib.asynccontextmanager
+    async def _uploading(self, job: Job) -> AsyncIterator[None]:
+        """Show "sending video…" (or "sending file…") in the chat while the delivery takes."""
+        action = ChatAction.UPLOAD_DOCUMENT if job.params.get(AS_FILE) else ChatAction.UPLOAD_VIDEO
+
+        async def keep_showing() -> None:
+            while True:
+                with contextlib.suppress(TelegramError):
+                    await self._bot.send_chat_action(
+                        job.requester.chat_id,
+                        action,
+                        message_thread_id=job.requester.thread_id,
+                    )
+                await asyncio.sleep(_CHAT_ACTION_EVERY)
+
+        task = asyncio.create_task(keep_showing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _reply_to(job: Job) -> ReplyParameters:
+    """Answer the request message, or just the chat if the user deleted it."""
+    return ReplyParameters(message_id=job.requester.message_id, allow_sending_without_reply=True)

@@ -1,0 +1,108 @@
+"""The shape of the message catalogue: one field per user-facing text, so every language
+must provide every message (mypy and a unit test check that).
+
+Templates use `str.format` fields; each language keeps the same field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Every user-facing text in one language."""
+
+    # Commands and help
+    help: str
+    commands: Mapping[str, str]  # command -> description for setMyCommands
+    video_usage: str
+    video_usage_short: str
+    private_hint: str
+    sorry: str
+
+    # Photos, albums and other media
+    photo_question: str
+    photo_placeholder: str
+    album_too_many: str
+    end_frame_elsewhere: str  # {provider} {others}
+    end_frame_nowhere: str
+    unsupported_media: str  # {kind}
+    media_kinds: Mapping[str, str]  # sticker, video, voice, ... -> "a sticker", ...
+
+    # Refusals and failures (the English ones are also `bot.texts` constants)
+    no_provider_for_images: str
+    photo_download_failed: str
+    interrupted_submit: str
+    no_answer: str
+    unavailable: str
+    cannot_make: str  # {reason}
+    timed_out: str  # {minutes}
+    could_not_send: str  # {reason}
+    no_reason: str
+    too_large_for_telegram: str  # {job_id} {url}
+
+    # Options in the command
+    bad_option_value: str  # {option} {value} {allowed}
+    missing_option_value: str  # {option} {allowed}
+    unknown_option: str  # {option} {known}
+    cfg_range: str
+    any_text: str
+
+    # The status message
+    states: Mapping[str, str]  # JobState value -> line
+    state_words: Mapping[str, str]  # JobState value -> word for lists
+    status_header: str  # {job_id} {provider}
+    elapsed: str  # {time}
+    moved: str  # {from_provider} {to_provider}
+    failed: str  # {job_id} {reason}
+    seconds: str  # {n}
+    without: str  # {negative}
+    as_file: str
+
+    # Jobs and cancelling
+    no_jobs: str
+    jobs_header: str
+    jobs_page: str  # {page} {pages}
+    job_details: str  # {job_id} {state} {provider} {age} {prompt} {settings}
+    job_error: str  # {reason}
+    nothing_to_cancel: str
+    cancel_usage: str
+    cancel_which: str
+    cancelled: str  # {job_id}
+    cannot_cancel: str  # {job_id}
+    not_yours: str
+    not_your_list: str
+    job_gone: str
+    again_started: str  # {job_id}
+    ages: Mapping[str, str]  # now, minutes, hours, days -> template with {n}
+
+    # Buttons
+    button_cancel: str
+    button_again: str
+    button_settings: str
+    button_older: str
+    button_newer: str
+    button_back: str
+
+    # Settings
+    settings_title_user: str
+    settings_title_group: str  # {title}
+    settings_group_hint: str
+    settings_labels: Mapping[str, str]  # field -> label
+    settings_default: str
+    settings_automatic: str  # {provider}
+    settings_delivery: Mapping[str, str]  # video, file
+    settings_none: str
+    settings_reset: str
+    settings_done: str
+    settings_clear: str
+    settings_saved: str
+    settings_closed: str
+    settings_admins_only: str
+    settings_dropped: str  # {values} {provider}
+    negative_question: str  # {who}
+    negative_placeholder: str
+    negative_saved: str  # {negative}
+    negative_too_long: str  # {limit}

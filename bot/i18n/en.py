@@ -1,0 +1,175 @@
+"""English: the default language, and the fallback for every language we do not speak."""
+
+from __future__ import annotations
+
+from bot.i18n.catalogue import Messages
+
+EN = Messages(
+    help=(
+        "I turn your words and photos into short AI videos (Kling).\n"
+        "\n"
+        "• /video <what should happen> makes a video from text,\n"
+        "  e.g. /video a corgi surfing at sunset\n"
+        "• Send a photo with a caption to animate it,\n"
+        '  e.g. a photo captioned "she turns and smiles"\n'
+        "• Send two photos as one album: the video goes from the first to the second\n"
+        "• Reply to a photo with /video <prompt> to animate that photo\n"
+        "• Options for one video go before the prompt:\n"
+        '  /video --ar 9:16 -d 10 --mode pro --neg "blurry, text" a fox in the snow\n'
+        "• /settings: your usual model, duration, aspect ratio, mode, negative prompt, "
+        "provider, and video or file\n"
+        "• /jobs lists your recent videos, /cancel stops the latest one\n"
+        "  (/cancel 12 stops job #12)\n"
+        "\n"
+        "A video takes a minute or a few; I reply with it here when it is ready."
+    ),
+    commands={
+        "video": "Make a video: /video <prompt>",
+        "settings": "Model, duration, ratio and more",
+        "jobs": "Your recent videos",
+        "cancel": "Stop your latest video (or /cancel <number>)",
+        "help": "How to use this bot",
+    },
+    video_usage=(
+        "Tell me what the video should show, e.g.\n/video a corgi surfing at sunset\n"
+        "Or reply to a photo with /video <what should happen> to animate it."
+    ),
+    video_usage_short="Add a prompt: /video a corgi surfing at sunset",
+    private_hint="Send /video <prompt> to make a video, or send me a photo with a caption.",
+    sorry="Sorry, something went wrong on my side. Please try again in a minute.",
+    photo_question=(
+        "What should happen in this video? Reply to this message with a short description."
+    ),
+    photo_placeholder="What should happen?",
+    album_too_many=(
+        "Send one photo, or two in one album: the video goes from the first to the second."
+    ),
+    end_frame_elsewhere=(
+        "{provider} can't use an end frame (the second photo). {others} can: choose it in "
+        "/settings, or send one photo."
+    ),
+    end_frame_nowhere=(
+        "None of this bot's video services can use an end frame (a second photo). "
+        "Send one photo instead."
+    ),
+    unsupported_media=(
+        "I can't make a video from {kind}. Send a photo (or an image file) with a caption, "
+        "or /video <prompt>."
+    ),
+    media_kinds={
+        "sticker": "a sticker",
+        "video": "a video",
+        "voice": "a voice message",
+        "video_note": "a video message",
+        "audio": "audio",
+        "animation": "a GIF",
+        "document": "this file",
+    },
+    no_provider_for_images=(
+        "Animating photos is not available on this bot right now: its video service needs the "
+        "bot to have a public web address, and none is configured. Text videos work: "
+        "/video <prompt>."
+    ),
+    photo_download_failed="I could not download your photo from Telegram; please send it again",
+    interrupted_submit=(
+        "The bot restarted while sending your request, so I can't tell whether the video "
+        "service got it. To avoid charging twice I did not send it again. Please try again."
+    ),
+    no_answer=(
+        "The video service did not answer in time. It may still be working on it, so I did not "
+        "send the request again. Please try again in a few minutes."
+    ),
+    unavailable="The video service is temporarily unavailable. Please try again later.",
+    cannot_make="I can't make that video: {reason}.",
+    timed_out="it did not finish within {minutes} minutes",
+    could_not_send="could not send the video ({reason})",
+    no_reason="the video service gave no reason",
+    too_large_for_telegram=(
+        "Your video #{job_id} is larger than Telegram lets bots upload (50 MB). "
+        "Download it here:\n{url}"
+    ),
+    bad_option_value="{option}: “{value}” is not a choice here. Choose {allowed}.",
+    missing_option_value="{option} needs a value: {allowed}.",
+    unknown_option="I don't know the option {option}. Options: {known}.",
+    cfg_range="a number from 0 to 1",
+    any_text='some text, in quotes if it has spaces: --neg "blurry, text"',
+    states={
+        "queued": "⏳ Queued",
+        "running": "⚙️ Generating",
+        "succeeded": "📤 Ready, sending the video…",
+        "delivered": "✅ Done",
+        "failed": "❌ Failed",
+        "cancelled": "🚫 Cancelled",
+    },
+    state_words={
+        "queued": "queued",
+        "running": "running",
+        "succeeded": "sending",
+        "delivered": "delivered",
+        "failed": "failed",
+        "cancelled": "cancelled",
+    },
+    status_header="🎬 Video #{job_id} · {provider}",
+    elapsed="⏱ {time}",
+    moved="{from_provider} is unavailable, trying {to_provider}",
+    failed="❌ Video #{job_id} failed: {reason}",
+    seconds="{n} s",
+    without="without: {negative}",
+    as_file="as a file",
+    no_jobs="You have no videos yet. Try /video a corgi surfing at sunset",
+    jobs_header="Your recent videos:",
+    jobs_page="Page {page} of {pages}",
+    job_details=("🎬 Video #{job_id}\n{state} · {provider} · {age}\n\n{prompt}{settings}"),
+    job_error="\n\nWhy it failed: {reason}",
+    nothing_to_cancel="You have no video in progress.",
+    cancel_usage="Use /cancel, or /cancel <video number> (see /jobs).",
+    cancel_which="Several of your videos are in progress. Which one should I stop?",
+    cancelled="🚫 Video #{job_id} cancelled. It will not be sent.",
+    cannot_cancel="Video #{job_id} is not one of your videos in progress.",
+    not_yours="Only the person who asked for this video can do that.",
+    not_your_list="This list belongs to someone else: send /jobs for yours.",
+    job_gone="That video is no longer there.",
+    again_started="Making it again: video #{job_id}",
+    ages={
+        "now": "just now",
+        "minutes": "{n} min ago",
+        "hours": "{n} h ago",
+        "days": "{n} d ago",
+    },
+    button_cancel="🚫 Cancel",
+    button_again="🔁 Again",
+    button_settings="⚙️ Settings",
+    button_older="Older ›",
+    button_newer="‹ Newer",
+    button_back="‹ Back",
+    settings_title_user="⚙️ Your settings, used for every new video",
+    settings_title_group="⚙️ Settings for {title}, set by its admins",
+    settings_group_hint="Your own settings: send /settings to me in a private chat.",
+    settings_labels={
+        "model": "Model",
+        "duration": "Duration",
+        "aspect_ratio": "Aspect ratio",
+        "mode": "Mode",
+        "negative_prompt": "Negative prompt",
+        "provider": "Provider",
+        "delivery": "Results as",
+    },
+    settings_default="default",
+    settings_automatic="automatic ({provider})",
+    settings_delivery={"video": "playable video", "file": "file"},
+    settings_none="none",
+    settings_reset="Reset all",
+    settings_done="✓ Done",
+    settings_clear="Clear",
+    settings_saved="Saved",
+    settings_closed="Settings saved.",
+    settings_admins_only="Only this group's admins can change its settings.",
+    settings_dropped="{values}: not offered by {provider}, back to default.",
+    negative_question=(
+        "{who}Reply to this message with what the videos should avoid, "
+        'e.g. "blurry, text, watermark".'
+    ),
+    negative_placeholder="blurry, text, watermark",
+    negative_saved="Negative prompt saved: {negative}",
+    negative_too_long="That is too long: keep it under {limit} characters.",
+)

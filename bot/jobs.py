@@ -1,0 +1,105 @@
+"""The job model and the one state machine every job transition goes through.
+
+A job moves queued -> running -> succeeded -> delivered, or ends failed or cancelled. The
+store applies a transition only when `can_transition` allows it, atomically, so a repeated,
+late or out-of-order status report can never deliver twice or resurrect a cancelled job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+
+
+#: Jobs the provider is still working on: polled, and subject to the job timeout.
+GENERATING = frozenset({JobState.QUEUED, JobState.RUNNING})
+#: Jobs with nothing left to do.
+FINISHED = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED})
+
+_ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.QUEUED: frozenset(
+        {JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+    ),
+    # running -> running records new progress.
+    JobState.RUNNING: frozenset(
+        {JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+    ),
+    # A finished video may still fail to reach the chat, or be cancelled before it does.
+    JobState.SUCCEEDED: frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED}),
+    JobState.DELIVERED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+}
+
+
+def can_transition(current: JobState, new: JobState) -> bool:
+    """Whether a job in `current` may move to `new`."""
+    return new in _ALLOWED[current]
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked, and where the answer goes."""
+
+    user_id: int
+    chat_id: int
+    message_id: int
+    thread_id: int | None = None
+    mention: str | None = None  # set in groups so the result can name the requester
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What a job is, before the store gives it an id."""
+
+    requester: Requester
+    kind: JobKind
+    prompt: str
+    provider: str
+    params: dict[str, Any] = field(default_factory=dict)
+    input_file_ids: tuple[str, ...] = ()
+    callback_token: str | None = None  # the secret in this job's provider callback URL
+
+
+@dataclass(frozen=True)
+class Job:
+    """A row of the jobs table."""
+
+    id: int
+    requester: Requester
+    kind: JobKind
+    prompt: str
+    provider: str
+    params: dict[str, Any]
+    input_file_ids: tuple[str, ...]
+    state: JobState
+    provider_task_id: str | None
+    status_message_id: int | None
+    progress: int | None
+    result_url: str | None
+    error: str | None
+    delivery_attempts: int
+    next_attempt_at: float | None
+    created_at: float
+    updated_at: float
+    callback_token: str | None = None
+    submit_started_at: float | None = None  # set before the first request to a provider
+
+    @property
+    def is_generating(self) -> bool:
+        return self.state in GENERATING

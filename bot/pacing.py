@@ -1,0 +1,425 @@
+"""Pacing of outgoing Telegram messages: per chat, per group and overall, never dropping one.
+
+Why not PTB's `AIORateLimiter`: it throttles groups and the overall rate but lets a private
+chat take any number of messages a second, and it does not know that status edits count too,
+so a burst of finished videos is answered with 429s. Here every call that puts or changes a
+message in a chat (sends, edits, copies, forwards; not `sendChatAction`, `getFile`,
+`answerCallbackQuery`, `getUpdates`, ...) waits for its turn under Telegram's three limits:
+
+- per chat: 1 message a second, a quiet chat may take 2 back to back (a GCRA token bucket);
+- per group (negative or `@name` chat ids): 20 messages a minute (a sliding window);
+- overall: 30 messages a second (a sliding window).
+
+A message counts from the moment it is sent until a window's length after its answer came
+back: Telegram counts it somewhere in between, so counting from the answer keeps the bot under
+the limit whatever the network latency is, at the cost of a few milliseconds per window. A
+chat has at most one message in flight, which also keeps its messages in the order they were
+asked for. Chats take turns first come, first served. A 429 pauses only that chat for
+`retry_after` and puts the message back at the head of its queue, up to `max_retries` times;
+nothing is ever dropped. The state of a chat is forgotten as soon as it no longer constrains
+anything (a second for a private chat, a minute for a group), so memory follows the chats
+active in the last minute, not every chat ever seen. One timer serves the whole limiter.
+
+`Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
+the `BaseRateLimiter` that python-telegram-bot calls around each request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import math
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+ChatKey = int | str
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+
+#: Method-name prefixes of calls that put or change a message in a chat.
+PACED_PREFIXES = (
+    "send",
+    "edit",
+    "copyMessage",
+    "forwardMessage",
+    "stopPoll",
+    "stopMessageLiveLocation",
+)
+#: Calls with those prefixes that Telegram does not count as messages.
+UNPACED = frozenset({"sendChatAction"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's documented limits; the defaults are the ones for ordinary bots."""
+
+    chat_interval: float = 1.0  # seconds per message in one chat, sustained
+    chat_burst: int = 2  # messages a quiet chat may take back to back
+    group_limit: int = 20
+    group_period: float = 60.0
+    overall_limit: int = 30
+    overall_period: float = 1.0
+
+
+class TicketState(Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    DONE = "done"
+
+
+class Ticket:
+    """One message waiting for, or holding, its turn. `waiter` belongs to the async layer."""
+
+    __slots__ = ("chat", "enqueued_at", "seq", "state", "waiter")
+
+    def __init__(self, chat: _Chat, enqueued_at: float, seq: int) -> None:
+        self.chat = chat
+        self.enqueued_at = enqueued_at
+        self.seq = seq
+        self.state = TicketState.QUEUED
+        self.waiter: asyncio.Future[None] | None = None
+
+    @property
+    def chat_key(self) -> ChatKey:
+        return self.chat.key
+
+
+_Entry = tuple[float, int, int, "_Chat"]  # (ready at, head seq, unique, chat)
+
+
+class _Chat:
+    """What one chat's limits remember: its queue, its bucket and, for groups, its window."""
+
+    __slots__ = ("busy", "entry", "key", "paused_until", "queue", "sent", "tat")
+
+    def __init__(self, key: ChatKey, is_group: bool) -> None:
+        self.key = key
+        self.queue: deque[Ticket] = deque()
+        self.busy = False  # a message of this chat is in flight
+        self.tat = -math.inf  # GCRA "theoretical arrival time" of the next message
+        self.paused_until = -math.inf  # a 429's retry_after
+        self.sent: deque[float] | None = deque() if is_group else None  # answer times
+        self.entry: _Entry | None = None  # its current place in the ready heap
+
+
+def is_group(chat: ChatKey) -> bool:
+    """Negative ids are groups and channels; `@name` ids are supergroups or channels."""
+    return isinstance(chat, str) or chat < 0
+
+
+class Schedule:
+    """Who may send next, given the time; the caller reports every answer back.
+
+    Protocol: `enqueue` a message, call `grant(now)` whenever something changed or the wake-up
+    time it returned has come, send the granted messages, and report each answer with `done`
+    (or `retry` on a 429). Times must not go backwards.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._chats: dict[ChatKey, _Chat] = {}
+        self._ready: list[_Entry] = []  # chats with a queued message and none in flight
+        self._expiry: list[_Entry] = []  # chats to forget once their limits have recovered
+        self._sent: deque[float] = deque()  # answer times within the overall window
+        self._in_flight = 0
+        self._seq = itertools.count()
+
+    # --- what callers see ---------------------------------------------------------------------
+
+    @property
+    def tracked_chats(self) -> int:
+        """Chats whose state is kept: queued, in flight or still constrained."""
+        return len(self._chats)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def enqueue(self, chat_key: ChatKey, now: float) -> Ticket:
+        """A message for `chat_key` wants to go; it waits until `grant` hands it out."""
+        chat = self._chats.get(chat_key)
+        if chat is None:
+            chat = self._chats[chat_key] = _Chat(chat_key, is_group(chat_key))
+        ticket = Ticket(chat, now, next(self._seq))
+        chat.queue.append(ticket)
+        if len(chat.queue) == 1 and not chat.busy:
+            self._make_ready(chat)
+        return ticket
+
+    def grant(self, now: float) -> tuple[list[Ticket], float | None]:
+        """The messages that may go now, oldest turn first, and when to ask again.
+
+        The second value is None when nothing can change before a `done`, `retry` or
+        `enqueue` (nothing queued, or the overall window is full of messages in flight).
+        """
+        self._forget_idle(now)
+        granted: list[Ticket] = []
+        while (entry := self._peek()) is not None and entry[0] <= now and self._room(now) <= now:
+            heapq.heappop(self._ready)
+            chat = entry[-1]
+            chat.entry = None
+            ticket = chat.queue.popleft()
+            ticket.state = TicketState.SENDING
+            chat.busy = True
+            self._in_flight += 1
+            granted.append(ticket)
+        entry = self._peek()
+        if entry is None:
+            return granted, None
+        room = self._room(now)
+        return granted, None if room == math.inf else max(entry[0], room)
+
+    def done(self, ticket: Ticket, now: float) -> None:
+        """The message was answered (or failed, or its sender gave up while it waited)."""
+        chat = ticket.chat
+        if ticket.state is TicketState.QUEUED:
+            was_head = chat.queue[0] is ticket
+            chat.queue.remove(ticket)
+            ticket.state = TicketState.DONE
+            if was_head and not chat.busy:
+                self._make_ready(chat)
+        elif ticket.state is TicketState.SENDING:
+            self._answered(chat, now)
+            ticket.state = TicketState.DONE
+            self._make_ready(chat)
+        if not chat.busy and not chat.queue:
+            entry = (self._recovered_at(chat), 0, next(self._seq), chat)
+            heapq.heappush(self._expiry, entry)
+
+    def retry(self, ticket: Ticket, now: float, after: float) -> None:
+        """Telegram answered 429: pause the chat for `after` seconds, message first in line."""
+        assert ticket.state is TicketState.SENDING, ticket.state
+        chat = ticket.chat
+        self._answered(chat, now)
+        chat.paused_until = max(chat.paused_until, now + max(0.0, after))
+        ticket.state = TicketState.QUEUED
+        chat.queue.appendleft(ticket)
+        self._make_ready(chat)
+
+    def release_all(self) -> list[Ticket]:
+        """Every queued message, marked as sending: for shutdown, where nothing may hang."""
+        released: list[Ticket] = []
+        for chat in self._chats.values():
+            while chat.queue:
+                ticket = chat.queue.popleft()
+                ticket.state = TicketState.SENDING
+                self._in_flight += 1
+                released.append(ticket)
+            chat.entry = None
+        self._ready.clear()
+        return released
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _answered(self, chat: _Chat, now: float) -> None:
+        limits = self.limits
+        chat.busy = False
+        self._in_flight -= 1
+        self._sent.append(now)
+        chat.tat = max(chat.tat, now) + limits.chat_interval
+        if chat.sent is not None:
+            chat.sent.append(now)
+            while chat.sent and chat.sent[0] <= now - limits.group_period:
+                chat.sent.popleft()
+
+    def _make_ready(self, chat: _Chat) -> None:
+        """Put the chat in the ready heap at the time its head message may go."""
+        chat.entry = None
+        if chat.busy or not chat.queue:
+            return
+        limits = self.limits
+        head = chat.queue[0]
+        at = max(
+            head.enqueued_at,
+            chat.paused_until,
+            chat.tat - (limits.chat_burst - 1) * limits.chat_interval,
+        )
+        if chat.sent is not None and len(chat.sent) >= limits.group_limit:
+            at = max(at, chat.sent[len(chat.sent) - limits.group_limit] + limits.group_period)
+        chat.entry = (at, head.seq, next(self._seq), chat)
+        heapq.heappush(self._ready, chat.entry)
+
+    def _peek(self) -> _Entry | None:
+        """The earliest ready chat, dropping entries made stale by a retry or a give-up."""
+        while self._ready and self._ready[0][-1].entry is not self._ready[0]:
+            heapq.heappop(self._ready)
+        return self._ready[0] if self._ready else None
+
+    def _room(self, now: float) -> float:
+        """When the overall window next has room: `now` or earlier if it has, inf if only an
+        answer can make room (everything counted is still in flight)."""
+        limits = self.limits
+        while self._sent and self._sent[0] <= now - limits.overall_period:
+            self._sent.popleft()
+        must_expire = self._in_flight + len(self._sent) - limits.overall_limit + 1
+        if must_expire <= 0:
+            return now
+        if must_expire > len(self._sent):
+            return math.inf
+        return self._sent[must_expire - 1] + limits.overall_period
+
+    def _recovered_at(self, chat: _Chat) -> float:
+        """From when forgetting the chat changes nothing: bucket full, no pause, window empty."""
+        last_in_window = chat.sent[-1] + self.limits.group_period if chat.sent else -math.inf
+        return max(chat.tat, chat.paused_until, last_in_window)
+
+    def _forget_idle(self, now: float) -> None:
+        while self._expiry and self._expiry[0][0] <= now:
+            chat = heapq.heappop(self._expiry)[-1]
+            idle = not chat.busy and not chat.queue
+            if idle and self._recovered_at(chat) <= now and self._chats.get(chat.key) is chat:
+                del self._chats[chat.key]
+
+
+def chat_key(endpoint: str, data: dict[str, Any]) -> ChatKey | None:
+    """The chat a call is paced in, or None when the call is not paced."""
+    if endpoint in UNPACED or not endpoint.startswith(PACED_PREFIXES):
+        return None
+    chat_id = data.get("chat_id")
+    if chat_id is None or chat_id == "":
+        return None  # e.g. an edit of an inline message: no chat to pace
+    if isinstance(chat_id, int):
+        return chat_id
+    try:
+        return int(chat_id)
+    except (TypeError, ValueError):
+        return str(chat_id)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds, without PTB's int-or-timedelta deprecation warning."""
+    delta = getattr(exc, "_retry_after", None)
+    if isinstance(delta, timedelta):
+        return delta.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PacingRateLimiter(BaseRateLimiter[int]):
+    """python-telegram-bot's hook around every Bot API request: paces messages (see module).
+
+    `rate_limit_args`, when a caller passes it, is the number of 429 retries for that call.
+    """
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        max_retries: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = limits or Limits()
+        self._max_retries = max_retries
+        self._clock = clock
+        self._schedule = Schedule(self._limits)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    @property
+    def schedule(self) -> Schedule:
+        return self._schedule
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the single timer is armed on demand."""
+
+    async def shutdown(self) -> None:
+        """Let every waiting message go rather than leave its sender hanging."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
+        self._wake(self._schedule.release_all())
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        key = chat_key(endpoint, data)
+        if key is None:
+            return await self._unpaced(callback, args, kwargs, endpoint, retries)
+        ticket = self._schedule.enqueue(key, self._clock())
+        try:
+            attempt = 0
+            while True:
+                await self._turn(ticket)
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter as exc:
+                    if attempt >= retries:
+                        log.warning("%s: still rate limited after %d retries", endpoint, attempt)
+                        raise
+                    attempt += 1
+                    seconds = retry_seconds(exc)
+                    log.info("%s: Telegram asked to wait %.0f s; message kept", endpoint, seconds)
+                    self._schedule.retry(ticket, self._clock(), seconds)
+        finally:
+            self._schedule.done(ticket, self._clock())
+            self._dispatch()
+
+    async def _unpaced(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        retries: int,
+    ) -> Result:
+        """Calls that are not messages go at once; a 429 on them is still waited out."""
+        attempt = 0
+        while True:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                seconds = retry_seconds(exc)
+                log.info("%s: Telegram asked to wait %.0f s", endpoint, seconds)
+                await asyncio.sleep(seconds)
+
+    async def _turn(self, ticket: Ticket) -> None:
+        """Wait until the schedule hands this message its turn."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ticket.waiter = waiter
+        self._dispatch()
+        await waiter
+
+    def _dispatch(self) -> None:
+        granted, wake_at = self._schedule.grant(self._clock())
+        self._wake(granted)
+        if wake_at is None or wake_at >= self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.0, wake_at - self._clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+        self._timer_at = wake_at
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        self._dispatch()
+
+    @staticmethod
+    def _wake(tickets: list[Ticket]) -> None:
+        for ticket in tickets:
+            if ticket.waiter is not None and not ticket.waiter.done():
+                ticket.waiter.set_result(None)

@@ -1,0 +1,176 @@
+"""Settings a user (in private) or a group (set by its admins) keeps for every new video.
+
+In a group, the group's choices win over a member's own, and options written in the command win
+over both. Only values someone chose are stored: an unset field leaves the choice to the
+provider, so a bot nobody configured sends exactly what it always did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Protocol, runtime_checkable
+
+from bot.providers.base import Capabilities
+
+log = logging.getLogger(__name__)
+
+#: Job parameters of the bot's own, kept beside the provider parameters in `job.params`.
+AS_FILE = "as_file"  # True: send the result as a document
+LANG = "lang"  # the requester's language, for messages sent later
+PROVIDER = "provider"  # the preferred provider, for "Again"
+
+
+@runtime_checkable
+class PreferenceStore(Protocol):
+    """The part of the job store that keeps settings and the questions asked for them."""
+
+    async def get_preferences(self, owner_id: int) -> dict[str, Any]: ...
+
+    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None: ...
+
+    async def save_settings_question(
+        self,
+        chat_id: int,
+        prompt_message_id: int,
+        *,
+        user_id: int,
+        owner_id: int,
+        panel_message_id: int | None,
+    ) -> None: ...
+
+    async def take_settings_question(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> tuple[int, int | None] | None: ...
+
+
+class MemoryPreferences:
+    """Settings in memory, for a job store without the settings tables: lost on restart."""
+
+    def __init__(self) -> None:
+        self._data: dict[int, dict[str, Any]] = {}
+        self._questions: dict[tuple[int, int], tuple[int, int, int | None, float]] = {}
+
+    async def get_preferences(self, owner_id: int) -> dict[str, Any]:
+        return dict(self._data.get(owner_id, {}))
+
+    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None:
+        self._data[owner_id] = dict(data)
+
+    async def save_settings_question(
+        self,
+        chat_id: int,
+        prompt_message_id: int,
+        *,
+        user_id: int,
+        owner_id: int,
+        panel_message_id: int | None,
+    ) -> None:
+        self._questions[(chat_id, prompt_message_id)] = (
+            user_id,
+            owner_id,
+            panel_message_id,
+            time.time(),
+        )
+
+    async def take_settings_question(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> tuple[int, int | None] | None:
+        question = self._questions.get((chat_id, prompt_message_id))
+        if question is None or question[0] != user_id:
+            return None
+        del self._questions[(chat_id, prompt_message_id)]
+        return question[1], question[2]
+
+
+def preference_store(store: object) -> PreferenceStore:
+    """The job store if it keeps settings, else memory (with a warning for the operator)."""
+    if isinstance(store, PreferenceStore):
+        return store
+    log.warning(
+        "%s keeps no settings; /settings choices last until the bot restarts",
+        type(store).__name__,
+    )
+    return MemoryPreferences()
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """One owner's choices; None means "no preference"."""
+
+    model: str | None = None
+    duration: int | None = None
+    aspect_ratio: str | None = None
+    mode: str | None = None
+    negative_prompt: str | None = None
+    provider: str | None = None
+    as_file: bool | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preferences:
+        """Read stored values, dropping unknown keys and values of the wrong type."""
+        types = {"duration": int, "as_file": bool}
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            expected = types.get(f.name, str)
+            if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+                values[f.name] = value
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    def over(self, base: Preferences) -> Preferences:
+        """These choices, with `base` filling the fields left unset."""
+        return replace(base, **self.to_dict())
+
+    def job_params(self) -> dict[str, Any]:
+        """The chosen values as job parameters (the preferred provider is passed apart)."""
+        params = self.to_dict()
+        params.pop("provider", None)
+        if not params.pop("as_file", False):
+            return params
+        return {**params, AS_FILE: True}
+
+    def fit(self, caps: Capabilities) -> tuple[Preferences, list[str]]:
+        """These choices without the values `caps` does not offer, and the fields dropped."""
+        offered = {
+            "model": caps.models,
+            "duration": caps.durations,
+            "aspect_ratio": caps.aspect_ratios,
+            "mode": caps.modes,
+        }
+        dropped = [
+            name
+            for name, values in offered.items()
+            if getattr(self, name) is not None and getattr(self, name) not in values
+        ]
+        limit = caps.max_negative_prompt_length
+        if self.negative_prompt is not None and len(self.negative_prompt) > limit:
+            dropped.append("negative_prompt")
+        return replace(self, **dict.fromkeys(dropped)), dropped
+
+
+def owner_id(chat_id: int, user_id: int, *, private: bool) -> int:
+    """Whose settings apply: the user's in a private chat, the group's elsewhere.
+
+    Group chat ids are negative and user ids positive, so one column holds both.
+    """
+    return user_id if private else chat_id
+
+
+async def load(store: PreferenceStore, owner: int) -> Preferences:
+    return Preferences.from_dict(await store.get_preferences(owner))
+
+
+async def effective(
+    store: PreferenceStore, *, user_id: int, chat_id: int, private: bool
+) -> Preferences:
+    """What applies to a request: the group's choices over the user's own."""
+    mine = await load(store, user_id)
+    if private:
+        return mine
+    return (await load(store, chat_id)).over(mine)

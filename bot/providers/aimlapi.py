@@ -1,0 +1,339 @@
+"""AI/ML API and its 2025 copy Apilaplas (`POST /v2/generate/video/kling/generation`), as
+documented in shared/provider-docs.
+
+Quirks honoured here: `Authorization: Bearer <key>`, any 2xx on create (201 documented) with the
+id in `id` or `generation_id`, one `GET ?generation_id=<id>` per task (ids hold `:` and `/`, so
+they are URL-encoded), `error` as a string, `{"name","message"}` or `{"detail":[{"msg"}]}`, error
+bodies `{"message",...}`, 403 for "out of credits", no callbacks. Apilaplas differs only in
+sending `duration` as a string and documenting a single image-to-video model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from bot.jobs import JobKind, JobState
+from bot.providers.base import (
+    AccountStatus,
+    AuthFailed,
+    Capabilities,
+    ContentPolicy,
+    InputImage,
+    InvalidRequest,
+    NoCredits,
+    ProviderError,
+    RateLimited,
+    TaskUpdate,
+    Unavailable,
+    VideoRequest,
+)
+
+log = logging.getLogger(__name__)
+
+GENERATION_PATH = "/v2/generate/video/kling/generation"  # create (POST) and poll (GET)
+BILLING_PATH = "/v2/billing"  # AI/ML API's balance [I]
+
+# The docs say `image_url` takes "a Base64-encoded local image" without showing one. A data URI
+# names its MIME type, so the server need not sniff PNG from JPEG, and it is the form their
+# OpenAI-style endpoints take for images; "raw" (bare base64) is the fallback if the real
+# service ever refuses it. [I]
+IMAGE_ENCODING: Literal["data_uri", "raw"] = "data_uri"
+
+POLL_CONCURRENCY = 5  # parallel status requests per provider instance
+_PROBE_ID = "kling-bot-credentials-check"  # Apilaplas's account check asks about this id
+
+_STATES = {
+    "queued": JobState.QUEUED,
+    "generating": JobState.RUNNING,
+    "completed": JobState.SUCCEEDED,
+    "error": JobState.FAILED,
+}
+_VERSIONS = {"kling-v1": "v1", "kling-v1-5": "v1.5", "kling-v1-6": "v1.6"}  # ours -> theirs
+_TIERS = {"std": "standard", "pro": "pro"}
+_KINDS = {JobKind.TEXT: "text-to-video", JobKind.IMAGE: "image-to-video"}
+_POLICY_WORDS = ("moderation", "policy", "safety", "nsfw", "inappropriate")  # in a 400 message
+
+
+def provider_model(model: str, kind: JobKind, mode: str) -> str:
+    """Their model id for our model name, kind and mode, e.g. `kling-video/v1.6/pro/text-to-video`.
+
+    Raises `InvalidRequest` for a model or mode the pattern does not cover.
+    """
+    version, tier = _VERSIONS.get(model), _TIERS.get(mode)
+    if version is None or tier is None:
+        raise InvalidRequest(f"the model {model} in {mode} mode is not offered here")
+    return f"kling-video/{version}/{tier}/{_KINDS[kind]}"
+
+
+class AimlapiProvider:
+    """AI/ML API: text- and image-to-video on Kling 1.0, 1.5 and 1.6, standard or pro."""
+
+    name = "aimlapi"
+    label = "AI/ML API"
+    capabilities = Capabilities(
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        image_by_url_only=False,  # `image_url` also takes base64
+        end_frame=True,  # `tail_image_url`
+        models=("kling-v1-6", "kling-v1-5", "kling-v1"),
+        modes=frozenset({"std", "pro"}),
+        durations=frozenset({5, 10}),
+        aspect_ratios=("16:9", "9:16", "1:1"),
+    )
+    duration_as_string = False  # the docs' schema says integer (their examples send "5")
+
+    def __init__(self, api_key: str, base_url: str, *, timeout: float = 30.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        )
+        self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
+
+    async def submit(self, request: VideoRequest) -> str:
+        answer = await self._call("POST", GENERATION_PATH, json=self._create_body(request))
+        task_id = _generation_id(answer)
+        if task_id is None:
+            raise Unavailable(f"{self.label} answered without a generation id", maybe_accepted=True)
+        return task_id
+
+    async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
+        """One GET per id, at most `POLL_CONCURRENCY` at a time. Ids whose poll failed are left
+        out, unless every one failed the same way: then that error is raised, so an expired
+        key or an outage is reported once instead of being a silent gap."""
+        ids = list(dict.fromkeys(task_ids))
+        results = await asyncio.gather(*(self._poll_guarded(task_id) for task_id in ids))
+        errors = [r for r in results if isinstance(r, ProviderError)]
+        if ids and len(errors) == len(ids) and len({type(e) for e in errors}) == 1:
+            raise errors[0]
+        return {r.task_id: r for r in results if isinstance(r, TaskUpdate)}
+
+    async def account(self) -> AccountStatus:
+        answer = await self._call("GET", BILLING_PATH)
+        balance = answer.get("balance") if isinstance(answer, dict) else None
+        shown = f"{balance} credits" if _is_number(balance) else None
+        return AccountStatus(balance=shown, checked=f"GET {BILLING_PATH}")
+
+    def parse_callback(self, body: Any) -> TaskUpdate | None:
+        """No webhooks: every update comes from `poll`."""
+        return None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # request bodies
+
+    def _create_body(self, request: VideoRequest) -> dict[str, Any]:
+        """The documented fields only: nothing about the chat, the user or the job."""
+        body: dict[str, Any] = {"model": self._model_id(request), "prompt": request.prompt}
+        if request.kind is JobKind.IMAGE:
+            if request.image is None:
+                raise InvalidRequest("image-to-video needs an image")
+            body["image_url"] = _image_ref(request.image)
+            if request.end_image is not None:
+                body["tail_image_url"] = _image_ref(request.end_image)
+        elif request.aspect_ratio:
+            body["aspect_ratio"] = request.aspect_ratio
+        if request.duration is not None:
+            duration = request.duration
+            body["duration"] = str(duration) if self.duration_as_string else duration
+        if request.negative_prompt:
+            body["negative_prompt"] = request.negative_prompt
+        if request.cfg_scale is not None:
+            body["cfg_scale"] = request.cfg_scale
+        return body
+
+    def _model_id(self, request: VideoRequest) -> str:
+        caps = self.capabilities
+        model = request.model or caps.models[0]
+        mode = request.mode or "std"
+        if request.kind not in caps.kinds or model not in caps.models or mode not in caps.modes:
+            raise InvalidRequest(f"{self.label} does not offer {model} ({mode}) for this")
+        return provider_model(model, request.kind, mode)
+
+    # polling
+
+    async def _poll_guarded(self, task_id: str) -> TaskUpdate | ProviderError | None:
+        async with self._poll_slots:
+            try:
+                answer = await self._call("GET", GENERATION_PATH, params={"generation_id": task_id})
+            except ProviderError as exc:
+                log.warning("%s: polling %s failed: %s", self.label, task_id, exc.message)
+                return exc
+        return self._parse_generation(task_id, answer)
+
+    def _parse_generation(self, task_id: str, answer: Any) -> TaskUpdate | None:
+        status = answer.get("status") if isinstance(answer, dict) else None
+        state = _STATES.get(str(status).lower()) if isinstance(status, str) else None
+        if state is None:
+            log.warning(
+                "%s task %s has an unknown status %r; still waiting", self.label, task_id, status
+            )
+            return None
+        if state is JobState.SUCCEEDED:
+            video = answer.get("video")
+            url = video.get("url") if isinstance(video, dict) else None
+            if not isinstance(url, str) or not url:
+                return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+            return TaskUpdate(task_id, state, progress=100, video_url=url)
+        if state is JobState.FAILED:
+            return TaskUpdate(task_id, state, error=_failure_reason(answer.get("error")))
+        return TaskUpdate(task_id, state)
+
+    # transport
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request; every failure becomes a `ProviderError`. A POST that reached the
+        provider but got no usable answer is flagged `maybe_accepted`: it may be billed."""
+        sent = method == "POST"
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Unavailable(f"{self.label} unreachable ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"{self.label} did not answer ({type(exc).__name__})", maybe_accepted=sent
+            ) from exc
+        if response.status_code >= 400:
+            raise _error(self.label, response, maybe_accepted=sent)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise Unavailable(
+                f"{self.label} sent an unreadable answer", maybe_accepted=sent
+            ) from exc
+
+
+class ApilaplasProvider(AimlapiProvider):
+    """Apilaplas, the early-2025 copy of AI/ML API: `duration` is a string, and its docs show only
+    `kling-video/v1.6/standard/image-to-video`, so that is all it declares."""
+
+    name = "apilaplas"
+    label = "Apilaplas"
+    capabilities = Capabilities(
+        kinds=frozenset({JobKind.IMAGE}),
+        image_by_url_only=False,
+        end_frame=True,  # `tail_image_url`, per REFERENCE.md section 4
+        models=("kling-v1-6",),
+        modes=frozenset({"std"}),
+        durations=frozenset({5, 10}),
+    )
+    duration_as_string = True
+
+    async def account(self) -> AccountStatus:
+        """No billing endpoint is documented, so ask the documented status endpoint about an id
+        that cannot exist: a bad key is refused (401) before the id is looked up, so any
+        "not found" answer proves the key works."""
+        check = f"GET {GENERATION_PATH}?generation_id={_PROBE_ID} (key accepted)"
+        with contextlib.suppress(InvalidRequest):  # 400 or 404 about the probe id: authenticated
+            await self._call("GET", GENERATION_PATH, params={"generation_id": _PROBE_ID})
+        return AccountStatus(balance=None, checked=check)
+
+
+def _image_ref(image: InputImage) -> str:
+    """The bytes as base64 when we have them (the provider needs no route to us); else the URL."""
+    if image.data:
+        encoded = base64.b64encode(image.data).decode("ascii")
+        return (
+            f"data:{image.mime_type};base64,{encoded}" if IMAGE_ENCODING == "data_uri" else encoded
+        )
+    if image.url:
+        return image.url
+    raise InvalidRequest("the image is empty")
+
+
+def _generation_id(answer: Any) -> str | None:
+    if not isinstance(answer, dict):
+        return None
+    for key in ("id", "generation_id"):
+        value = answer.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _failure_reason(error: Any) -> str:
+    """`error` as a string, `{"name","message"}` or `{"detail":[{"msg",...}]}`."""
+    if isinstance(error, str) and error.strip():
+        return error.strip()
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+        detail = error.get("detail")
+        if isinstance(detail, str) and detail.strip():
+            return detail.strip()
+        if isinstance(detail, list):
+            msgs = [str(d["msg"]) for d in detail if isinstance(d, dict) and d.get("msg")]
+            if msgs:
+                return "; ".join(msgs)
+        name = error.get("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return "the provider gave no reason"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _error(label: str, response: httpx.Response, *, maybe_accepted: bool) -> ProviderError:
+    """The error class for an HTTP error status; only 5xx may hide an accepted job."""
+    message = _error_message(response)
+    status = response.status_code
+    if status == 400 and any(word in message.lower() for word in _POLICY_WORDS):
+        return ContentPolicy(message)
+    if status == 401:
+        return AuthFailed(message or f"{label} rejected the API key")
+    if status == 403:  # AI/ML API's "out of credits" (it never sends 402)
+        return NoCredits(message or f"{label} account has no credits left")
+    if status == 429:
+        return RateLimited(
+            message or f"{label} is rate limiting us",
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
+    if status >= 500:
+        return Unavailable(
+            message or f"{label} failed (HTTP {status})", maybe_accepted=maybe_accepted
+        )
+    return InvalidRequest(message or f"{label} refused the request (HTTP {status})")
+
+
+def _error_message(response: httpx.Response) -> str:
+    """`message` from `{"message","path","requestId","statusCode","timestamp"}`; a list of
+    messages (a validation failure) is joined."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, list):
+        return "; ".join(str(m) for m in message if m)
+    return message.strip() if isinstance(message, str) else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None

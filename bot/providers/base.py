@@ -1,0 +1,227 @@
+"""The one interface every video provider implements, and the one error family they raise.
+
+Nothing outside `bot/providers/<name>.py` knows a provider's field names: the rest of the bot
+speaks `VideoRequest`, `TaskUpdate` and `ProviderError` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from bot.jobs import JobKind, JobState
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An input frame: its bytes, and a public URL when the bot serves one."""
+
+    data: bytes
+    mime_type: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """What to generate, in the bot's own vocabulary."""
+
+    job_id: int
+    kind: JobKind
+    prompt: str
+    image: InputImage | None = None
+    end_image: InputImage | None = None
+    negative_prompt: str | None = None
+    model: str | None = None
+    duration: int | None = None
+    aspect_ratio: str | None = None
+    mode: str | None = None
+    cfg_scale: float | None = None
+    callback_url: str | None = None
+    callback_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    """A provider's report on one task, normalised to our job states."""
+
+    task_id: str
+    state: JobState  # QUEUED, RUNNING, SUCCEEDED or FAILED
+    progress: int | None = None
+    video_url: str | None = None
+    error: str | None = None
+
+
+OUR_MODELS = (
+    "kling-v1",
+    "kling-v1-5",
+    "kling-v1-6",
+    "kling-v2-master",
+    "kling-v2-1-master",
+    "kling-v2-5-turbo",
+)
+"""The bot's own model names; each provider maps the ones it offers to its own ids."""
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, declared once per provider and checked before any HTTP call."""
+
+    kinds: frozenset[JobKind]
+    image_by_url_only: bool = False  # True: needs a public URL for input images
+    end_frame: bool = False  # accepts an end frame for image-to-video
+    models: tuple[str, ...] = ("kling-v1",)  # our model names it offers; the first is the default
+    modes: frozenset[str] = frozenset({"std", "pro"})
+    durations: frozenset[int] = frozenset({5, 10})
+    aspect_ratios: tuple[str, ...] = ("16:9", "9:16", "1:1")  # text-to-video only
+    max_prompt_length: int = 2500
+    max_negative_prompt_length: int = 2500
+    image_min_side: int = 300
+    image_max_bytes: int = 10 * MB
+    image_types: frozenset[str] = frozenset({"image/jpeg", "image/png"})
+    callbacks: bool = False  # reports progress to a callback URL
+
+
+def unsupported(caps: Capabilities, request: VideoRequest) -> str | None:
+    """Why this provider cannot serve the request, in words for the user; None if it can."""
+    if request.kind not in caps.kinds:
+        return f"this provider does not make {request.kind.value}-to-video"
+    if len(request.prompt) > caps.max_prompt_length:
+        return f"the prompt is too long: keep it under {caps.max_prompt_length} characters"
+    negative = request.negative_prompt or ""
+    if len(negative) > caps.max_negative_prompt_length:
+        limit = caps.max_negative_prompt_length
+        return f"the negative prompt is too long: keep it under {limit} characters"
+    if request.model is not None and request.model not in caps.models:
+        return f"choose a model among {', '.join(caps.models)}"
+    if request.mode is not None and request.mode not in caps.modes:
+        return f"choose a mode among {', '.join(sorted(caps.modes))}"
+    if request.duration is not None and request.duration not in caps.durations:
+        return f"choose a duration among {', '.join(map(str, sorted(caps.durations)))} seconds"
+    if request.end_image is not None and not caps.end_frame:
+        return "this provider cannot use an end frame"
+    if (
+        request.kind is JobKind.TEXT
+        and request.aspect_ratio is not None
+        and request.aspect_ratio not in caps.aspect_ratios
+    ):
+        return f"choose an aspect ratio among {', '.join(caps.aspect_ratios)}"
+    return None
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """What `kling-bot check` prints for a provider whose credentials work."""
+
+    balance: str | None  # e.g. "1000 credits", None when the provider does not say
+    checked: str  # what was called, e.g. "GET /account"
+
+
+class ProviderError(Exception):
+    """A provider refused or failed a call. `message` is safe to show to the user."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, maybe_accepted: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        # True when the request reached the provider but no answer came back (a read timeout,
+        # a dropped connection, a 500): the provider may have started a paid job anyway.
+        self.maybe_accepted = maybe_accepted
+
+
+class InvalidRequest(ProviderError):
+    """The request itself is wrong: tell the user what to change."""
+
+
+class AuthFailed(ProviderError):
+    """Bad or missing credentials: an operator problem."""
+
+
+class NoCredits(ProviderError):
+    """The operator's balance with this provider is empty."""
+
+
+class RateLimited(ProviderError):
+    """Too many requests; worth retrying later."""
+
+    retryable = True
+
+
+class Unavailable(ProviderError):
+    """5xx, timeouts, connection errors, unreadable answers; worth retrying later."""
+
+    retryable = True
+
+
+class ContentPolicy(ProviderError):
+    """The provider refused the content."""
+
+
+def error_kind(error: ProviderError) -> str:
+    """A short label for metrics and logs: invalid_request, auth, no_credits, ..."""
+    kinds: tuple[tuple[type[ProviderError], str], ...] = (
+        (InvalidRequest, "invalid_request"),
+        (AuthFailed, "auth"),
+        (NoCredits, "no_credits"),
+        (RateLimited, "rate_limited"),
+        (Unavailable, "unavailable"),
+        (ContentPolicy, "content_policy"),
+    )
+    return next((label for cls, label in kinds if isinstance(error, cls)), "other")
+
+
+#: Transport errors raised before the request could reach the provider: safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def transport_error(provider: str, exc: httpx.HTTPError) -> Unavailable:
+    """An httpx failure as `Unavailable`, marking whether the provider may have got the request."""
+    return Unavailable(
+        f"{provider} unreachable ({type(exc).__name__})",
+        maybe_accepted=not isinstance(exc, _NOT_SENT),
+    )
+
+
+def server_error(provider: str, status: int, message: str) -> Unavailable:
+    """A 5xx as `Unavailable`; a bare 500 may come after the provider started the job."""
+    return Unavailable(
+        message or f"{provider} failed (HTTP {status})", maybe_accepted=status == 500
+    )
+
+
+class VideoProvider(Protocol):
+    """A Kling video API behind one interface."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def submit(self, request: VideoRequest) -> str:
+        """Start a job; returns the provider's task id. Raises `ProviderError`."""
+        ...
+
+    async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
+        """Report on many tasks at once; ids the provider did not answer for are left out."""
+        ...
+
+    async def account(self) -> AccountStatus:
+        """One authenticated call that proves the credentials work. Raises `ProviderError`."""
+        ...
+
+    def parse_callback(self, body: Any) -> TaskUpdate | None:
+        """A provider callback's body as an update (None if unreadable or not one of ours).
+
+        Providers without callbacks return None.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

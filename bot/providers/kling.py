@@ -1,0 +1,442 @@
+"""Kling's official API (`POST /v1/videos/text2video|image2video`), as documented in
+shared/provider-docs (REFERENCE.md section 5).
+
+Quirks honoured here: a short-lived HS256 JWT signed with the secret key instead of an API key,
+every answer wrapped in the envelope `{"code": 0, "message", "request_id", "data": {...}}` (a
+non-zero `code` is an error even under HTTP 200), errors told apart by HTTP status *and* `code`,
+`duration` as a string, input images as URLs or raw base64 without a `data:` prefix.
+
+Task ids. Kling queries a task at `/v1/videos/{text2video|image2video}/{id}`, and its id alone
+does not say which, so `submit` returns `"<kind>:<Kling's id>"` (e.g. `"image2video:CmC9rG..."`)
+and `poll` splits it back. That string is what the bot stores and what every `TaskUpdate`
+carries, callbacks included. A callback body has no kind field (only `task_id`,
+`task_status`, `task_info.external_task_id`, ...), so the provider remembers the kind of every
+task it has submitted or polled in this process; a callback for a task it does not know yet
+(right after a restart, before the first poll) is ignored and the next poll reports the same
+news. Polling stays the source of truth; callbacks only make updates faster.
+
+The envelope, task-id, body, state and error helpers are module-level and public because
+`makevid` (a reseller that speaks the same envelope) imports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import jwt
+
+from bot.jobs import JobKind, JobState
+from bot.providers.base import (
+    AccountStatus,
+    AuthFailed,
+    Capabilities,
+    ContentPolicy,
+    InputImage,
+    InvalidRequest,
+    NoCredits,
+    ProviderError,
+    RateLimited,
+    TaskUpdate,
+    Unavailable,
+    VideoRequest,
+    transport_error,
+)
+
+log = logging.getLogger(__name__)
+
+TEXT2VIDEO, IMAGE2VIDEO = "text2video", "image2video"
+KINDS = (TEXT2VIDEO, IMAGE2VIDEO)
+
+STATES = {
+    "submitted": JobState.QUEUED,
+    "processing": JobState.RUNNING,
+    "succeed": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+}
+
+# Kling's documented codes. 1000-1004 and 1302/1303 are in REFERENCE.md; the rest of each
+# family follows Kling's error-code table (1100 account exception, 1101 arrears, 1103 no access
+# to the resource, 1304 IP whitelist).
+_CODE_ERRORS: dict[int, type[ProviderError]] = {
+    **dict.fromkeys((1000, 1001, 1002, 1003, 1004, 1100, 1103, 1304), AuthFailed),
+    **dict.fromkeys((1101, 1102), NoCredits),
+    **dict.fromkeys((1200, 1201, 1202, 1203), InvalidRequest),
+    **dict.fromkeys((1300, 1301), ContentPolicy),
+    **dict.fromkeys((1302, 1303), RateLimited),
+    **dict.fromkeys((5000, 5001, 5002), Unavailable),
+}
+_NOT_FOUND_CODE = 1203
+
+POLL_CONCURRENCY = 5  # Kling queries one task per call; this many calls at once per provider
+_TOKEN_TTL = 1800  # seconds, as Kling's sample code signs them
+_TOKEN_RENEW_MARGIN = 300  # a fresh token once less than this remains
+_NBF_SKEW = 5  # seconds of clock skew Kling's sample code allows for
+_ACCOUNT_WINDOW_MS = 365 * 24 * 3600 * 1000  # resource packs bought within the last year
+_REMEMBERED_KINDS = 10_000  # tasks whose kind parse_callback can recover
+
+Clock = Callable[[], float]
+
+
+class TaskNotFound(InvalidRequest):
+    """The envelope said the task does not exist (HTTP 404 or code 1203).
+
+    A subclass so `makevid`'s credential check can tell "no such task" (the key worked) from a
+    404 page that means the endpoint itself does not exist.
+    """
+
+
+class KlingJwt(httpx.Auth):
+    """Signs each request with a cached JWT, regenerated when less than 5 minutes remain."""
+
+    def __init__(self, access_key: str, secret_key: str, clock: Clock = time.time) -> None:
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._clock = clock
+        self._token = ""
+        self._expires = 0
+
+    def token(self) -> str:
+        now = int(self._clock())
+        if self._expires - now < _TOKEN_RENEW_MARGIN:
+            self._expires = now + _TOKEN_TTL
+            claims = {"iss": self._access_key, "exp": self._expires, "nbf": now - _NBF_SKEW}
+            self._token = jwt.encode(claims, self._secret_key, algorithm="HS256")
+        return self._token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        yield request
+
+
+class KlingProvider:
+    name = "kling"
+    capabilities = Capabilities(
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        end_frame=True,
+        models=(
+            "kling-v1-6",
+            "kling-v1",
+            "kling-v1-5",
+            "kling-v2-master",
+            "kling-v2-1-master",
+            "kling-v2-5-turbo",
+        ),
+        callbacks=True,
+    )
+    label = "Kling"
+
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: str,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self._clock = clock
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            auth=KlingJwt(access_key, secret_key, clock),
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        )
+        self._limit = asyncio.Semaphore(POLL_CONCURRENCY)
+        self._kinds: dict[str, str] = {}  # Kling's task id -> kind, for parse_callback
+
+    async def submit(self, request: VideoRequest) -> str:
+        kind = kind_of(request)
+        body = {
+            **create_body(request),
+            "model_name": request.model or self.capabilities.models[0],
+            "external_task_id": f"job-{request.job_id}",  # Kling refuses a second one: idempotent
+        }
+        if request.callback_url:
+            # No signature is documented: the secret lives in the callback URL's path.
+            body["callback_url"] = request.callback_url
+        data = await call(
+            self._client, self.label, "POST", f"/v1/videos/{kind}", body=body, creating=True
+        )
+        task_id = created_task_id(data, self.label)
+        self._remember(kind, task_id)
+        return join_task_id(kind, task_id)
+
+    async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
+        return await poll_each(task_ids, self._query, self._limit, self.label)
+
+    async def account(self) -> AccountStatus:
+        end = int(self._clock() * 1000)
+        params = {"start_time": end - _ACCOUNT_WINDOW_MS, "end_time": end}
+        data = await call(self._client, self.label, "GET", "/account/costs", params=params)
+        return AccountStatus(balance=_remaining(data), checked="GET /account/costs")
+
+    def parse_callback(self, body: Any) -> TaskUpdate | None:
+        """The callback body is the query's `data` object; its kind comes from memory."""
+        task_id = body.get("task_id") if isinstance(body, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            log.warning("Kling sent a callback without a task id")
+            return None
+        kind = self._kinds.get(task_id)
+        if kind is None:
+            log.info(
+                "Kling callback for task %s, unknown here yet: the next poll reports it", task_id
+            )
+            return None
+        return task_update(body, join_task_id(kind, task_id), self.label)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _query(self, kind: str, task_id: str) -> dict[str, Any]:
+        self._remember(kind, task_id)
+        path = f"/v1/videos/{kind}/{quote(task_id, safe='')}"
+        return await call(self._client, self.label, "GET", path)
+
+    def _remember(self, kind: str, task_id: str) -> None:
+        self._kinds.pop(task_id, None)  # re-insert: dict order doubles as least recently seen
+        self._kinds[task_id] = kind
+        if len(self._kinds) > _REMEMBERED_KINDS:
+            del self._kinds[next(iter(self._kinds))]
+
+
+# task ids
+
+
+def kind_of(request: VideoRequest) -> str:
+    """The path segment Kling (and makevid) use for this kind of job."""
+    return IMAGE2VIDEO if request.kind is JobKind.IMAGE else TEXT2VIDEO
+
+
+def join_task_id(kind: str, task_id: str) -> str:
+    """Our task id: the provider's own, prefixed with the kind its query path needs."""
+    return f"{kind}:{task_id}"
+
+
+def split_task_id(task_id: str) -> tuple[str, str] | None:
+    """`(kind, provider's id)` from `join_task_id`'s form; None for anything else."""
+    kind, sep, own_id = task_id.partition(":")
+    if not sep or kind not in KINDS or not own_id:
+        return None
+    return kind, own_id
+
+
+# requests
+
+
+def create_body(request: VideoRequest) -> dict[str, Any]:
+    """The create fields Kling and makevid share; unset options are left out."""
+    body: dict[str, Any] = {}
+    if request.prompt:  # required for text2video, optional for image2video
+        body["prompt"] = request.prompt
+    if request.kind is JobKind.IMAGE:
+        if request.image is None:
+            raise InvalidRequest("image-to-video needs an image")
+        body["image"] = image_value(request.image)
+        if request.end_image is not None:
+            body["image_tail"] = image_value(request.end_image)
+    elif request.aspect_ratio:
+        body["aspect_ratio"] = request.aspect_ratio
+    optional = {
+        "negative_prompt": request.negative_prompt,
+        "cfg_scale": request.cfg_scale,
+        "mode": request.mode,
+        "duration": None if request.duration is None else str(request.duration),
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+def image_value(image: InputImage) -> str:
+    """The bot's own URL when it serves one, else raw base64: a `data:` prefix is refused."""
+    return image.url or base64.b64encode(image.data).decode("ascii")
+
+
+async def call(
+    client: httpx.AsyncClient,
+    label: str,
+    method: str,
+    path: str,
+    *,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    creating: bool = False,
+) -> dict[str, Any]:
+    """One request; the envelope's `data`, or the matching `ProviderError`.
+
+    `creating` marks a call that may start a paid job, so a 5xx or an unreadable answer
+    raises with `maybe_accepted` (as does, for any call, a transport error after sending).
+    """
+    try:
+        response = await client.request(method, path, json=body, params=params)
+    except httpx.HTTPError as exc:
+        raise transport_error(label, exc) from exc
+    return envelope_data(response, label, creating=creating)
+
+
+# answers
+
+
+def envelope_data(
+    response: httpx.Response, label: str, *, creating: bool = False
+) -> dict[str, Any]:
+    """The `data` object of a successful envelope; raises the mapped `ProviderError` otherwise."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    envelope = answer if _is_envelope(answer) else None
+    if response.is_error or envelope is None or envelope["code"] != 0:
+        raise error_for(response, envelope, label, creating=creating)
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise Unavailable(f"{label} sent an answer without data", maybe_accepted=creating)
+    return data
+
+
+def created_task_id(data: dict[str, Any], label: str) -> str:
+    task_id = data.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise Unavailable(f"{label} answered without a task id", maybe_accepted=True)
+    return task_id
+
+
+def task_update(data: Any, task_id: str, label: str) -> TaskUpdate | None:
+    """A query's `data` (or a callback body) as an update for our `task_id`; None if unreadable."""
+    if not isinstance(data, dict):
+        log.warning("%s sent a task that is not an object", label)
+        return None
+    status = str(data.get("task_status", "")).lower()
+    state = STATES.get(status)
+    if state is None:
+        log.warning("%s task %s has an unknown status %r; still waiting", label, task_id, status)
+        return None
+    if state is JobState.SUCCEEDED:
+        url = _video_url(data)
+        if url is None:
+            return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+        return TaskUpdate(task_id, state, progress=100, video_url=url)
+    if state is JobState.FAILED:
+        reason = data.get("task_status_msg") or "the provider gave no reason"
+        return TaskUpdate(task_id, state, error=str(reason))
+    return TaskUpdate(task_id, state)
+
+
+async def poll_each(
+    task_ids: Sequence[str],
+    query: Callable[[str, str], Awaitable[dict[str, Any]]],
+    limit: asyncio.Semaphore,
+    label: str,
+) -> dict[str, TaskUpdate]:
+    """Query each task (`limit` at a time). Ids that failed are left out and logged; only when
+    every query failed is the first error raised, so a bad key or an outage is not silent."""
+
+    async def one(task_id: str) -> TaskUpdate | None:
+        parsed = split_task_id(task_id)
+        if parsed is None:
+            log.warning("%s cannot poll %r: not a task id this provider returned", label, task_id)
+            return None
+        async with limit:
+            return task_update(await query(*parsed), task_id, label)
+
+    results = await asyncio.gather(*(one(t) for t in task_ids), return_exceptions=True)
+    updates: dict[str, TaskUpdate] = {}
+    errors: list[ProviderError] = []
+    for task_id, result in zip(task_ids, results, strict=True):
+        if isinstance(result, ProviderError):
+            log.warning("%s: polling task %s failed: %s", label, task_id, result.message)
+            errors.append(result)
+        elif isinstance(result, BaseException):
+            raise result
+        elif result is not None:
+            updates[task_id] = result
+    if errors and len(errors) == len(task_ids):
+        raise errors[0]
+    return updates
+
+
+def error_for(
+    response: httpx.Response, envelope: dict[str, Any] | None, label: str, *, creating: bool
+) -> ProviderError:
+    """Map HTTP status and the envelope's `code` (which wins when known) to our errors."""
+    status = response.status_code
+    code = envelope["code"] if envelope is not None else None
+    message = str(envelope.get("message") or "") if envelope is not None else ""
+    if envelope is not None and (status == 404 or code == _NOT_FOUND_CODE):
+        return TaskNotFound(f"{label}: task not found")
+    kind = _CODE_ERRORS.get(code) if code is not None else None
+    kind = kind or _status_error(status)
+    if kind is Unavailable:
+        return _unavailable(status, code, envelope is not None, label, creating=creating)
+    if kind is RateLimited:
+        retry_after = _retry_after(response)
+        return RateLimited(message or f"{label} is rate limiting us", retry_after=retry_after)
+    if kind is InvalidRequest and status == 404:  # a 404 page, not Kling's: a wrong path
+        request = response.request
+        return InvalidRequest(f"{label} has no endpoint {request.method} {request.url.path}")
+    return kind(message or _DEFAULT_MESSAGES.get(kind, "{} refused the request").format(label))
+
+
+_DEFAULT_MESSAGES: dict[type[ProviderError], str] = {
+    AuthFailed: "{} rejected the credentials",
+    NoCredits: "{} account has no credits left",
+    ContentPolicy: "{} refused the content",
+}
+
+
+def _status_error(status: int) -> type[ProviderError]:
+    if status in (401, 403):
+        return AuthFailed
+    if status == 429:
+        return RateLimited
+    if 400 <= status < 500:
+        return InvalidRequest
+    return Unavailable  # 5xx, or a 2xx that is no envelope or has a code we do not know
+
+
+def _unavailable(
+    status: int, code: int | None, enveloped: bool, label: str, *, creating: bool
+) -> Unavailable:
+    if not enveloped and status < 400:
+        text = f"{label} sent an unreadable answer"
+    else:
+        text = f"{label} failed (HTTP {status}{f', code {code}' if code else ''})"
+    # A 5xx, or a success we cannot read: a create call may have started a paid job anyway.
+    return Unavailable(text, maybe_accepted=creating and (status >= 500 or not enveloped))
+
+
+def _is_envelope(answer: Any) -> bool:
+    code = answer.get("code") if isinstance(answer, dict) else None
+    return isinstance(code, int) and not isinstance(code, bool)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _video_url(data: dict[str, Any]) -> str | None:
+    result = data.get("task_result")
+    videos = result.get("videos") if isinstance(result, dict) else None
+    first = videos[0] if isinstance(videos, list) and videos else None
+    url = first.get("url") if isinstance(first, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _remaining(data: dict[str, Any]) -> str | None:
+    """What is left in the resource packs in force (`status` "online"), if the answer says."""
+    packs = data.get("resource_pack_subscribe_infos")
+    if not isinstance(packs, list):
+        return None
+    online = [p for p in packs if isinstance(p, dict) and p.get("status") == "online"]
+    amounts = [p.get("remaining_quantity") for p in online]
+    numbers = [a for a in amounts if isinstance(a, int | float) and not isinstance(a, bool)]
+    if not numbers:
+        return None
+    return f"{sum(numbers):g} units left in {len(numbers)} resource pack(s)"

@@ -1,0 +1,443 @@
+"""The video service: everything that happens to a job, from request to delivered video.
+
+Handlers call `request_from_text` (options over settings), `again`, `cancel` and the listing
+calls; the tracker feeds provider reports into `apply_update` and asks for due work with
+`resume`. Each job change goes through the store's state machine first and is only acted on
+(status edit, delivery, failure notice) if it took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, TelegramError
+
+from bot import routing, texts
+from bot.delivery import Delivery, DeliveryError
+from bot.i18n import messages
+from bot.jobs import Job, JobKind, JobState, NewJob, Requester
+from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
+from bot.metrics import Metrics
+from bot.options import OptionError, OptionSpace, parse_request
+from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
+from bot.providers.base import Capabilities, TaskUpdate
+from bot.stores import JobStore
+from bot.submission import SubmitFailed, Submitter
+from bot.web import ProviderCallback
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 5
+DELIVERY_RETRY_BASE = 5.0  # seconds; doubles with each failed attempt
+ORPHAN_AFTER = 300.0  # seconds a queued job may wait for its first submit before a retry
+JOBS_PER_PAGE = 5
+JOBS_LISTED = 50  # /jobs pages through this many of the newest jobs
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    status_edit_interval: float = 3.0
+    job_timeout: float = 1800.0
+
+
+class VideoService:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        bot: Bot,
+        delivery: Delivery,
+        submitter: Submitter,
+        metrics: Metrics,
+        options: ServiceOptions,
+    ) -> None:
+        self._metrics = metrics
+        self._store = store
+        self._submitter = submitter
+        self._bot = bot
+        self._delivery = delivery
+        self._options = options
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._submitting: set[int] = set()
+        self._delivering: set[int] = set()
+        self._last_status_edit: dict[int, float] = {}
+        self._preferences = preference_store(store)
+
+    # --- requests from chats ------------------------------------------------------------------
+
+    @property
+    def settings_store(self) -> PreferenceStore:
+        """Where settings live (the job store, or memory if it has no settings tables)."""
+        return self._preferences
+
+    def capabilities(self) -> dict[str, Capabilities]:
+        """What each configured provider offers, in failover order."""
+        return provider_capabilities(self._submitter)
+
+    async def request_from_text(
+        self,
+        requester: Requester,
+        text: str,
+        image_file_ids: Sequence[str] = (),
+        *,
+        lang: str = "en",
+    ) -> Job | None:
+        """A request as the user wrote it: options in `text` over the chat's settings."""
+        try:
+            parsed = parse_request(text, OptionSpace.of(self.capabilities()))
+        except OptionError as exc:
+            await self.reply(requester, texts.bad_option(exc, lang))
+            return None
+        prefs = await effective(
+            self._preferences,
+            user_id=requester.user_id,
+            chat_id=requester.chat_id,
+            private=_is_private(requester),
+        )
+        params = {**prefs.job_params(), **parsed.params}
+        return await self.request_video(
+            requester,
+            parsed.prompt,
+            image_file_ids,
+            params,
+            lang=lang,
+            preferred_provider=parsed.provider or prefs.provider,
+        )
+
+    async def request_video(
+        self,
+        requester: Requester,
+        prompt: str,
+        image_file_ids: Sequence[str] = (),
+        params: Mapping[str, Any] | None = None,
+        *,
+        lang: str = "en",
+        preferred_provider: str | None = None,
+    ) -> Job | None:
+        """Create a job and answer with its status message; None if refused (user told why).
+
+        Two images are a start and an end frame. `preferred_provider` goes first when it can
+        serve the request; the operator's order decides the rest.
+        """
+        kind = JobKind.IMAGE if image_file_ids else JobKind.TEXT
+        prompt = prompt.strip()
+        params = {**dict(params or {}), LANG: lang}
+        if preferred_provider:
+            params[PROVIDER] = preferred_provider
+        m = messages(lang)
+        if not prompt:
+            usage = m.video_usage if _is_private(requester) else m.video_usage_short
+            await self.reply(requester, usage)
+            return None
+        refusal = self._submitter.refusal(kind, params, prompt)
+        if refusal is not None:
+            await self.reply(requester, texts.localize(refusal, lang))
+            return None
+        route = routing.order(
+            self._submitter.candidates(kind, params, prompt),
+            self.capabilities(),
+            preferred=preferred_provider,
+            end_frame=len(image_file_ids) > 1,
+        )
+        if isinstance(route, routing.NoEndFrame):
+            await self.reply(requester, texts.end_frame_refusal(route.provider, route.others, lang))
+            return None
+        job = await self._store.create_job(
+            NewJob(
+                requester=requester,
+                kind=kind,
+                prompt=prompt,
+                provider=route[0],
+                params=params,
+                input_file_ids=tuple(image_file_ids),
+                callback_token=secrets.token_urlsafe(24),
+            )
+        )
+        log.info("job %s: created (%s on %s)", job.id, kind.value, job.provider)
+        message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
+        await self._store.set_status_message(job.id, message_id)
+        self._start_submit(job.id)
+        return job
+
+    async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
+        """The same request as a new job; returns why not (for the button's answer) or None."""
+        job = await self._store.get_job(job_id)
+        lang = str(job.params.get(LANG) or "en") if job else "en"
+        if job is None:
+            return messages(lang).job_gone
+        if job.requester.user_id != user_id:
+            return messages(lang).not_yours
+        provider = job.params.get(PROVIDER)
+        await self.request_video(
+            requester,
+            job.prompt,
+            job.input_file_ids,
+            job.params,
+            lang=lang,
+            preferred_provider=provider if isinstance(provider, str) else None,
+        )
+        return None
+
+    async def cancel(self, user_id: int, job_id: int | None = None, lang: str = "en") -> str:
+        """Stop the user's latest open job, or the given one; returns the answer to show."""
+        open_jobs = await self._store.open_jobs(user_id)
+        if job_id is None:
+            if not open_jobs:
+                return messages(lang).nothing_to_cancel
+            job_id = open_jobs[0].id
+        elif job_id not in {job.id for job in open_jobs}:
+            return texts.cannot_cancel(job_id, lang)
+        job = await self._store.transition(job_id, JobState.CANCELLED)
+        if job is None:
+            return texts.cannot_cancel(job_id, lang)
+        log.info("job %s: cancelled by user %s", job.id, user_id)
+        await self._show_status(job, force=True)
+        return texts.cancelled(job.id, lang)
+
+    async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
+        """`/cancel`: stops the one job in progress, or offers a button per job if several."""
+        open_jobs = await self._store.open_jobs(user_id)
+        if len(open_jobs) > 1:
+            return Screen(messages(lang).cancel_which, cancel_choice(open_jobs, lang))
+        return Screen(await self.cancel(user_id, lang=lang))
+
+    async def jobs_page(
+        self, user_id: int, page: int = 1, *, chat_id: int | None = None, lang: str = "en"
+    ) -> Screen:
+        """A page of the user's recent videos (in a group, only those made there)."""
+        jobs = await self._recent(user_id, chat_id)
+        if not jobs:
+            return Screen(messages(lang).no_jobs)
+        pages = math.ceil(len(jobs) / JOBS_PER_PAGE)
+        page = min(max(page, 1), pages)
+        shown = jobs[(page - 1) * JOBS_PER_PAGE : page * JOBS_PER_PAGE]
+        return Screen(
+            texts.job_list(shown, lang=lang, page=page, pages=pages),
+            jobs_keyboard(user_id, shown, page, pages, lang),
+        )
+
+    async def job_view(self, user_id: int, job_id: int, page: int, lang: str) -> Screen | None:
+        """One of the user's videos in detail; None if it is not theirs."""
+        job = await self._store.get_job(job_id)
+        if job is None or job.requester.user_id != user_id:
+            return None
+        return Screen(texts.job_details(job, lang=lang), job_keyboard(job, user_id, page, lang))
+
+    async def _recent(self, user_id: int, chat_id: int | None) -> list[Job]:
+        jobs = await self._store.recent_jobs(user_id, limit=JOBS_LISTED)
+        if chat_id is None:
+            return jobs
+        return [job for job in jobs if job.requester.chat_id == chat_id]
+
+    # --- provider reports ----------------------------------------------------------------------
+
+    async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
+        """Act on a provider's report, once: repeated or late reports change nothing."""
+        job = await self._store.transition(
+            job_id,
+            update.state,
+            progress=update.progress,
+            result_url=update.video_url,
+            error=update.error,
+        )
+        if job is None:
+            return
+        log.info("job %s: %s (%s%%)", job.id, job.state.value, job.progress)
+        await self._show_status(job, force=job.state is not JobState.RUNNING)
+        if job.state is JobState.SUCCEEDED:
+            self._start_delivery(job.id)
+        elif job.state is JobState.FAILED:
+            await self._notify_failure(job)
+
+    async def on_callback(self, callback: ProviderCallback, context: object) -> None:
+        """A provider callback from the update queue (see `bot.web`): same path as a poll."""
+        await self.apply_update(callback.job_id, callback.update)
+
+    async def expire(self, job: Job) -> None:
+        """Fail a job that ran past the timeout."""
+        await self._fail(job, texts.timed_out(self._options.job_timeout, texts.job_lang(job)))
+
+    async def resume(self, now: float, *, startup: bool = False) -> None:
+        """Start what is due: unsubmitted jobs and deliveries whose retry time has come.
+
+        At start-up that is every unsubmitted job and every pending delivery (a restart is
+        when interrupted work resumes). While running, a job is only picked up here once it
+        has waited `ORPHAN_AFTER` seconds without a task id: younger ones are still being
+        submitted by the request that created them.
+        """
+        submit_before = now if startup else now - ORPHAN_AFTER
+        for job in await self._store.jobs_to_submit(created_before=submit_before):
+            self._start_submit(job.id)
+        for job in await self._store.jobs_to_deliver(math.inf if startup else now):
+            self._start_delivery(job.id)
+
+    async def aclose(self, grace: float = 10.0) -> None:
+        """Wait for in-flight work up to `grace` seconds, then cancel the rest."""
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def _start_submit(self, job_id: int) -> None:
+        if job_id not in self._submitting:
+            self._spawn(job_id, self._submit(job_id), self._submitting)
+
+    async def _submit(self, job_id: int) -> None:
+        job = await self._store.get_job(job_id)
+        if job is None or job.state is not JobState.QUEUED or job.provider_task_id:
+            return
+
+        async def on_failover(from_provider: str, to_provider: str) -> None:
+            moving = replace(job, provider=to_provider)
+            note = texts.moved(from_provider, to_provider, texts.job_lang(job))
+            await self._show_status(moving, force=True, note=note)
+
+        try:
+            submitted = await self._submitter.submit(job, on_failover)
+        except SubmitFailed as exc:
+            await self._fail(job, exc.reason)
+            return
+        except TelegramError as exc:
+            log.warning("job %s: could not fetch the input photo: %s", job.id, exc)
+            await self._fail(job, texts.PHOTO_DOWNLOAD_FAILED)
+            return
+        # The status message already names the new provider if the job moved (on_failover).
+        await self._store.record_submission(job.id, submitted.provider, submitted.task_id)
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        await self.apply_update(
+            job.id, TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=reason)
+        )
+
+    # --- delivery ------------------------------------------------------------------------------
+
+    def _start_delivery(self, job_id: int) -> None:
+        if job_id not in self._delivering:
+            self._spawn(job_id, self._deliver(job_id), self._delivering)
+
+    async def _deliver(self, job_id: int) -> None:
+        job = await self._store.get_job(job_id)
+        if job is None or job.state is not JobState.SUCCEEDED:
+            return
+        try:
+            file_id = await self._delivery.send(job)
+        except DeliveryError as exc:
+            await self._delivery_failed(job, exc)
+            return
+        delivered = await self._store.transition(job.id, JobState.DELIVERED, video_file_id=file_id)
+        if delivered is None:  # cancelled while uploading: nothing else to do
+            log.warning("job %s: delivered but state changed meanwhile", job.id)
+            return
+        log.info("job %s: delivered", job.id)
+        self._metrics.delivery_latency.observe(max(0.0, time.time() - job.updated_at))
+        await self._show_status(delivered, force=True)
+
+    async def _delivery_failed(self, job: Job, exc: DeliveryError) -> None:
+        attempts = job.delivery_attempts + 1
+        if exc.permanent or attempts >= MAX_DELIVERY_ATTEMPTS:
+            log.error(
+                "job %s: delivery failed for good after %d attempts: %s",
+                job.id,
+                attempts,
+                exc.reason,
+            )
+            await self._fail(job, texts.could_not_send(exc.reason, texts.job_lang(job)))
+            return
+        delay = DELIVERY_RETRY_BASE * 2 ** (attempts - 1)
+        log.warning(
+            "job %s: delivery attempt %d failed (%s); retrying in %.0fs",
+            job.id,
+            attempts,
+            exc.reason,
+            delay,
+        )
+        await self._store.postpone_delivery(job.id, time.time() + delay)
+
+    # --- chat messages -------------------------------------------------------------------------
+
+    async def reply(
+        self, requester: Requester, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> int:
+        """Answer the request (in its forum topic, if any); returns the new message's id."""
+        message = await self._bot.send_message(
+            chat_id=requester.chat_id,
+            text=text,
+            reply_markup=markup,
+            message_thread_id=requester.thread_id,
+            reply_parameters=ReplyParameters(
+                message_id=requester.message_id, allow_sending_without_reply=True
+            ),
+        )
+        return message.message_id
+
+    async def _show_status(self, job: Job, *, force: bool, note: str | None = None) -> None:
+        """Edit the status message; progress-only edits at most every few seconds."""
+        if job.status_message_id is None:
+            return
+        now = time.monotonic()
+        last = self._last_status_edit.get(job.id)
+        if not force and last is not None and now - last < self._options.status_edit_interval:
+            return
+        self._last_status_edit[job.id] = now
+        if not job.is_generating:
+            self._last_status_edit.pop(job.id, None)
+        try:
+            await self._bot.edit_message_text(
+                chat_id=job.requester.chat_id,
+                message_id=job.status_message_id,
+                text=texts.status(job, note),
+                reply_markup=status_keyboard(job),
+            )
+        except BadRequest as exc:  # not modified, or the user deleted the message: harmless
+            self._metrics.telegram_errors.labels(kind="BadRequest").inc()
+            log.debug("job %s: status edit skipped: %s", job.id, exc)
+        except TelegramError as exc:
+            self._metrics.telegram_errors.labels(kind=type(exc).__name__).inc()
+            log.warning("job %s: status edit failed: %s", job.id, exc)
+
+    async def _notify_failure(self, job: Job) -> None:
+        try:
+            await self.reply(job.requester, texts.failed(job))
+        except TelegramError as exc:
+            log.warning("job %s: could not tell the user about the failure: %s", job.id, exc)
+
+    # --- background work -----------------------------------------------------------------------
+
+    def _spawn(self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int]) -> None:
+        """Run `work` for a job in the background; `in_flight` holds the job id meanwhile."""
+        in_flight.add(job_id)
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            in_flight.discard(job_id)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("job %s: background work failed", job_id, exc_info=t.exception())
+
+        task.add_done_callback(finished)
+
+
+def _is_private(requester: Requester) -> bool:
+    """A private chat's id is the user's id; groups have their own (negative) ids."""
+    return requester.chat_id == requester.user_id
+
+
+def provider_capabilities(submitter: Submitter) -> dict[str, Capabilities]:
+    """The declared capabilities of the submitter's providers, in failover order.
+
+    The submitter owns the providers and offers no accessor; their `capabilities` are static
+    declarations, so reading them here calls nothing.
+    """
+    return {name: p.capabilities for name, p in submitter._providers.items()}

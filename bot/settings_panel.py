@@ -1,0 +1,229 @@
+"""The /settings panel: one message whose buttons change one owner's settings in place.
+
+The owner is a user (private chat) or a group. Choices offered are those of the provider the
+owner's videos go to first (the chosen one, or the operator's first), from its `Capabilities`;
+choosing another provider drops the values it does not offer, and says so.
+
+Callback data: `set:<code>` opens a list, `set:<code>=<value>` chooses (empty: default),
+`set:f` switches video/file, `set:neg` asks for a negative prompt, `set:neg=` clears it,
+`set:reset`, `set:done`, `set:main`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Messages, messages
+from bot.keyboards import Screen, data
+from bot.preferences import Preferences, PreferenceStore, load
+from bot.providers.base import Capabilities
+
+PREFIX = "set"
+FIELDS = {"m": "model", "d": "duration", "ar": "aspect_ratio", "mo": "mode", "p": "provider"}
+_CODES = {name: code for code, name in FIELDS.items()}
+
+
+@dataclass(frozen=True)
+class Press:
+    """The outcome of a button press: the panel's new look, a short answer, or a question."""
+
+    screen: Screen | None
+    toast: str | None = None
+    ask_negative: bool = False
+
+
+class SettingsPanel:
+    def __init__(self, store: PreferenceStore, capabilities: Mapping[str, Capabilities]) -> None:
+        self._store = store
+        self._capabilities = dict(capabilities)
+
+    async def show(self, owner: int, lang: str, *, group: str | None = None) -> Screen:
+        """The panel for `owner`; `group` is the group's title when the owner is a group."""
+        return self._main(await load(self._store, owner), messages(lang), group)
+
+    async def press(
+        self, owner: int, payload: str, lang: str, *, group: str | None = None
+    ) -> Press:
+        """Apply one button press (`payload` is the data after `set:`)."""
+        m = messages(lang)
+        prefs = await load(self._store, owner)
+        code, has_value, value = payload.partition("=")
+        if payload == "main":
+            return Press(self._main(prefs, m, group))
+        if payload == "done":
+            return Press(Screen(f"{m.settings_closed}\n\n{self._summary(prefs, m)}", None))
+        if payload == "reset":
+            return Press(await self._save(owner, Preferences(), m, group), m.settings_saved)
+        if payload == "f":
+            changed = replace(prefs, as_file=None if prefs.as_file else True)
+            return Press(await self._save(owner, changed, m, group), m.settings_saved)
+        if code == "neg":
+            if not has_value:
+                return Press(None, ask_negative=True)
+            changed = replace(prefs, negative_prompt=None)
+            return Press(await self._save(owner, changed, m, group), m.settings_saved)
+        if code not in FIELDS:
+            return Press(self._main(prefs, m, group))
+        if not has_value:
+            return Press(self._choices(prefs, code, m, group))
+        return await self._choose(owner, prefs, FIELDS[code], value, m, group)
+
+    async def set_negative(self, owner: int, text: str, lang: str) -> str | None:
+        """Save a negative prompt; returns why it was refused, or None once saved."""
+        prefs = await load(self._store, owner)
+        limit = self._caps(prefs)[1].max_negative_prompt_length
+        text = text.strip()
+        if len(text) > limit:
+            return messages(lang).negative_too_long.format(limit=limit)
+        await self._store.put_preferences(
+            owner, replace(prefs, negative_prompt=text or None).to_dict()
+        )
+        return None
+
+    # --- choosing ----------------------------------------------------------------------------
+
+    async def _choose(
+        self, owner: int, prefs: Preferences, name: str, value: str, m: Messages, group: str | None
+    ) -> Press:
+        if value == "":
+            return Press(await self._save(owner, replace(prefs, **{name: None}), m, group))
+        offered = {str(v): v for v in self._offered(prefs, name)}
+        if value not in offered:  # a stale button: the provider changed since it was drawn
+            return Press(self._main(prefs, m, group))
+        changed = replace(prefs, **{name: offered[value]})
+        note = None
+        if name == "provider":
+            changed, dropped = changed.fit(self._capabilities[str(offered[value])])
+            if dropped:
+                labels = ", ".join(m.settings_labels[field] for field in dropped)
+                note = m.settings_dropped.format(values=labels, provider=offered[value])
+        return Press(await self._save(owner, changed, m, group, note), m.settings_saved)
+
+    async def _save(
+        self,
+        owner: int,
+        prefs: Preferences,
+        m: Messages,
+        group: str | None,
+        note: str | None = None,
+    ) -> Screen:
+        await self._store.put_preferences(owner, prefs.to_dict())
+        return self._main(prefs, m, group, note)
+
+    def _caps(self, prefs: Preferences) -> tuple[str, Capabilities]:
+        """The provider whose offer the panel shows: the chosen one, or the operator's first."""
+        name = prefs.provider if prefs.provider in self._capabilities else None
+        name = name or next(iter(self._capabilities))
+        return name, self._capabilities[name]
+
+    def _offered(self, prefs: Preferences, name: str) -> list[Any]:
+        caps = self._caps(prefs)[1]
+        offered: dict[str, list[Any]] = {
+            "model": list(caps.models),
+            "duration": sorted(caps.durations),
+            "aspect_ratio": list(caps.aspect_ratios),
+            "mode": sorted(caps.modes, key=lambda mode: mode != "std"),
+            "provider": list(self._capabilities),
+        }
+        return offered[name]
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def _main(
+        self, prefs: Preferences, m: Messages, group: str | None, note: str | None = None
+    ) -> Screen:
+        title = m.settings_title_group.format(title=group) if group else m.settings_title_user
+        parts = [title, "", self._summary(prefs, m)]
+        if note:
+            parts += ["", note]
+        if group:
+            parts += ["", m.settings_group_hint]
+        label, value = m.settings_labels, self._values(prefs, m)
+
+        def button(name: str) -> InlineKeyboardButton:
+            return InlineKeyboardButton(
+                f"{label[name]}: {value[name]}", callback_data=data(PREFIX, _CODES[name])
+            )
+
+        negative = [
+            InlineKeyboardButton(label["negative_prompt"], callback_data=data(PREFIX, "neg"))
+        ]
+        if prefs.negative_prompt:
+            negative.append(
+                InlineKeyboardButton(m.settings_clear, callback_data=data(PREFIX, "neg="))
+            )
+        rows = [
+            [button("model"), button("duration")],
+            [button("aspect_ratio"), button("mode")],
+            [button("provider")],
+            negative,
+            [
+                InlineKeyboardButton(
+                    f"{label['delivery']}: {value['delivery']}", callback_data=data(PREFIX, "f")
+                )
+            ],
+            [
+                InlineKeyboardButton(m.settings_reset, callback_data=data(PREFIX, "reset")),
+                InlineKeyboardButton(m.settings_done, callback_data=data(PREFIX, "done")),
+            ],
+        ]
+        return Screen("\n".join(parts), InlineKeyboardMarkup(rows))
+
+    def _choices(self, prefs: Preferences, code: str, m: Messages, group: str | None) -> Screen:
+        name = FIELDS[code]
+        current = getattr(prefs, name)
+        buttons = [
+            InlineKeyboardButton(
+                ("✓ " if value == current else "") + self._word(name, value, m),
+                callback_data=data(PREFIX, f"{code}={value}"),
+            )
+            for value in self._offered(prefs, name)
+        ]
+        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        default = (
+            m.settings_default
+            if name != "provider"
+            else self._values(replace(prefs, provider=None), m)["provider"]
+        )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    ("✓ " if current is None else "") + default,
+                    callback_data=data(PREFIX, f"{code}="),
+                ),
+                InlineKeyboardButton(m.button_back, callback_data=data(PREFIX, "main")),
+            ]
+        )
+        return Screen(self._main(prefs, m, group).text, InlineKeyboardMarkup(rows))
+
+    def _summary(self, prefs: Preferences, m: Messages) -> str:
+        values = self._values(prefs, m)
+        return "\n".join(f"{m.settings_labels[name]}: {values[name]}" for name in m.settings_labels)
+
+    def _values(self, prefs: Preferences, m: Messages) -> dict[str, str]:
+        def shown(name: str) -> str:
+            value = getattr(prefs, name)
+            return m.settings_default if value is None else self._word(name, value, m)
+
+        provider = prefs.provider if prefs.provider in self._capabilities else None
+        return {
+            "model": shown("model"),
+            "duration": shown("duration"),
+            "aspect_ratio": shown("aspect_ratio"),
+            "mode": shown("mode"),
+            "negative_prompt": _cut(prefs.negative_prompt or m.settings_none, 200),
+            "provider": provider or m.settings_automatic.format(provider=self._caps(prefs)[0]),
+            "delivery": m.settings_delivery["file" if prefs.as_file else "video"],
+        }
+
+    @staticmethod
+    def _word(name: str, value: Any, m: Messages) -> str:
+        return m.seconds.format(n=value) if name == "duration" else str(value)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

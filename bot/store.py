@@ -1,0 +1,467 @@
+"""Jobs in SQLite (aiosqlite, WAL), with versioned migrations tracked in `PRAGMA user_version`.
+
+Every state change goes through `transition`, a compare-and-set on the current state guarded
+by `bot.jobs.can_transition`, so concurrent or repeated reports cannot race past each other.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.jobs import Job, JobKind, JobState, NewJob, Requester, can_transition
+
+#: Each entry upgrades the schema by one version. Never edit a released entry: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        request_message_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        mention TEXT,
+        kind TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        input_file_ids TEXT NOT NULL DEFAULT '[]',
+        provider TEXT NOT NULL,
+        provider_task_id TEXT,
+        state TEXT NOT NULL,
+        status_message_id INTEGER,
+        progress INTEGER,
+        result_url TEXT,
+        error TEXT,
+        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        video_file_id TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX jobs_open ON jobs (state) WHERE state IN ('queued', 'running', 'succeeded');
+    CREATE INDEX jobs_by_user ON jobs (user_id, id);
+    CREATE TABLE media_links (
+        token TEXT PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id),
+        file_id TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE photo_prompts (
+        chat_id INTEGER NOT NULL,
+        prompt_message_id INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, prompt_message_id)
+    );
+    """,
+    """
+    ALTER TABLE jobs ADD COLUMN callback_token TEXT;
+    CREATE UNIQUE INDEX jobs_by_callback_token ON jobs (callback_token);
+    """,
+    """
+    ALTER TABLE jobs ADD COLUMN submit_started_at REAL;
+    """,
+    """
+    CREATE TABLE bans (
+        user_id INTEGER PRIMARY KEY,
+        banned_by INTEGER NOT NULL,
+        banned_at REAL NOT NULL
+    );
+    CREATE INDEX jobs_by_user_time ON jobs (user_id, created_at);
+    """,
+    """
+    CREATE TABLE preferences (
+        owner_id INTEGER PRIMARY KEY,
+        data TEXT NOT NULL DEFAULT '{}',
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE settings_questions (
+        chat_id INTEGER NOT NULL,
+        prompt_message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        owner_id INTEGER NOT NULL,
+        panel_message_id INTEGER,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, prompt_message_id)
+    );
+    """,
+)
+
+JOB_COLUMNS = (
+    "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
+    " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
+    " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
+    " submit_started_at"
+)
+
+
+def job_from_row(row: Any) -> Job:
+    """A job from a row of `JOB_COLUMNS` (an aiosqlite Row or an asyncpg Record)."""
+    return Job(
+        id=row["id"],
+        requester=Requester(
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            message_id=row["request_message_id"],
+            thread_id=row["thread_id"],
+            mention=row["mention"],
+        ),
+        kind=JobKind(row["kind"]),
+        prompt=row["prompt"],
+        provider=row["provider"],
+        params=json.loads(row["params"]),
+        input_file_ids=tuple(json.loads(row["input_file_ids"])),
+        state=JobState(row["state"]),
+        provider_task_id=row["provider_task_id"],
+        status_message_id=row["status_message_id"],
+        progress=row["progress"],
+        result_url=row["result_url"],
+        error=row["error"],
+        delivery_attempts=row["delivery_attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        callback_token=row["callback_token"],
+        submit_started_at=row["submit_started_at"],
+    )
+
+
+class SqliteStore:
+    """The job store. Open with `await SqliteStore.open(path)`; close with `close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SqliteStore:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; explicit BEGINs
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        store = cls(db)
+        try:
+            await store.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> bool:
+        """Whether the database answers; used by the health check."""
+        try:
+            await self._db.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    # --- schema -----------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> None:
+        """Apply every migration above the database's version, each atomically."""
+        version = await self.schema_version()
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"database schema version {version} is newer than this bot ({len(MIGRATIONS)})"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._db.executescript(
+                f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    async def create_job(self, new: NewJob) -> Job:
+        now = time.time()
+        r = new.requester
+        cursor = await self._db.execute(
+            "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"
+            " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
+            " callback_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.user_id,
+                r.chat_id,
+                r.message_id,
+                r.thread_id,
+                r.mention,
+                new.kind.value,
+                new.prompt,
+                json.dumps(new.params),
+                json.dumps(list(new.input_file_ids)),
+                new.provider,
+                JobState.QUEUED.value,
+                now,
+                now,
+                new.callback_token,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        job = await self.get_job(cursor.lastrowid)
+        assert job is not None
+        return job
+
+    async def get_job(self, job_id: int) -> Job | None:
+        jobs = await self._select("WHERE id = ?", (job_id,))
+        return jobs[0] if jobs else None
+
+    async def job_by_callback_token(self, token: str) -> Job | None:
+        jobs = await self._select("WHERE callback_token = ?", (token,))
+        return jobs[0] if jobs else None
+
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        """Jobs by (state, provider), for metrics."""
+        async with self._db.execute(
+            "SELECT state, provider, COUNT(*) FROM jobs GROUP BY state, provider"
+        ) as cursor:
+            return {(row[0], row[1]): int(row[2]) for row in await cursor.fetchall()}
+
+    async def set_status_message(self, job_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
+        )
+
+    async def mark_submit_started(self, job_id: int) -> None:
+        """Note, before the request leaves, that a provider may soon hold a paid task for it."""
+        await self._db.execute(
+            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, ?) WHERE id = ?",
+            (time.time(), job_id),
+        )
+
+    async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        """Remember which provider task serves the job; only while the job is still queued."""
+        await self._db.execute(
+            "UPDATE jobs SET provider = ?, provider_task_id = ?, updated_at = ?"
+            " WHERE id = ? AND state = ?",
+            (provider, task_id, time.time(), job_id, JobState.QUEUED.value),
+        )
+        return await self.get_job(job_id)
+
+    async def transition(
+        self,
+        job_id: int,
+        new_state: JobState,
+        *,
+        progress: int | None = None,
+        result_url: str | None = None,
+        error: str | None = None,
+        video_file_id: str | None = None,
+    ) -> Job | None:
+        """Move a job to `new_state`; returns the updated job, or None if nothing changed.
+
+        Refused (None): an illegal transition, or running -> running with no new progress.
+        The UPDATE only matches the state we read, so a concurrent change makes us re-read.
+        """
+        while True:
+            job = await self.get_job(job_id)
+            if job is None or not can_transition(job.state, new_state):
+                return None
+            if new_state == job.state and (progress is None or progress == job.progress):
+                return None
+            cursor = await self._db.execute(
+                "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"
+                " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
+                " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
+                " updated_at = ? WHERE id = ? AND state = ?",
+                (
+                    new_state.value,
+                    progress,
+                    result_url,
+                    error,
+                    video_file_id,
+                    time.time(),
+                    job_id,
+                    job.state.value,
+                ),
+            )
+            if cursor.rowcount == 1:
+                return await self.get_job(job_id)
+
+    async def postpone_delivery(self, job_id: int, next_attempt_at: float) -> None:
+        """Count a failed delivery attempt and say when to try again."""
+        await self._db.execute(
+            "UPDATE jobs SET delivery_attempts = delivery_attempts + 1, next_attempt_at = ?,"
+            " updated_at = ? WHERE id = ? AND state = ?",
+            (next_attempt_at, time.time(), job_id, JobState.SUCCEEDED.value),
+        )
+
+    async def jobs_to_poll(self) -> list[Job]:
+        """Generating jobs the provider has accepted, oldest first."""
+        return await self._select(
+            "WHERE state IN ('queued', 'running') AND provider_task_id IS NOT NULL ORDER BY id"
+        )
+
+    async def jobs_to_submit(self, created_before: float) -> list[Job]:
+        """Queued jobs with no provider task yet (the process stopped before submitting)."""
+        return await self._select(
+            "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= ? ORDER BY id",
+            (created_before,),
+        )
+
+    async def jobs_to_deliver(self, now: float) -> list[Job]:
+        """Finished videos not yet in the chat whose next attempt is due."""
+        return await self._select(
+            "WHERE state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " ORDER BY id",
+            (now,),
+        )
+
+    async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
+        return await self._select("WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
+
+    async def open_jobs(self, user_id: int) -> list[Job]:
+        """The user's jobs that can still be cancelled, newest first."""
+        return await self._select(
+            "WHERE user_id = ? AND state IN ('queued', 'running', 'succeeded') ORDER BY id DESC",
+            (user_id,),
+        )
+
+    async def _select(self, where: str, params: Iterable[Any] = ()) -> list[Job]:
+        async with self._db.execute(f"SELECT {JOB_COLUMNS} FROM jobs {where}", params) as cur:  # noqa: S608 - fixed SQL fragments only
+            return [job_from_row(row) for row in await cur.fetchall()]
+
+    # --- limits and bans ------------------------------------------------------------------
+
+    async def count_open_jobs(self, user_id: int) -> int:
+        """Jobs of the user not yet finished (generating, or waiting for delivery)."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM jobs"
+            " WHERE user_id = ? AND state IN ('queued', 'running', 'succeeded')",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def job_times_since(self, user_id: int, since: float) -> list[float]:
+        """When the user's jobs since `since` were created, oldest first."""
+        async with self._db.execute(
+            "SELECT created_at FROM jobs WHERE user_id = ? AND created_at >= ? ORDER BY created_at",
+            (user_id, since),
+        ) as cursor:
+            return [float(row[0]) for row in await cursor.fetchall()]
+
+    async def ban(self, user_id: int, banned_by: int) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO bans (user_id, banned_by, banned_at) VALUES (?, ?, ?)",
+            (user_id, banned_by, time.time()),
+        )
+
+    async def unban(self, user_id: int) -> bool:
+        cursor = await self._db.execute("DELETE FROM bans WHERE user_id = ?", (user_id,))
+        return cursor.rowcount > 0
+
+    async def is_banned(self, user_id: int) -> bool:
+        async with self._db.execute("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def job_stats(self, since: float) -> list[tuple[str, str, str, int]]:
+        """(day, provider, state, count) for jobs created since `since`, newest day first."""
+        async with self._db.execute(
+            "SELECT date(created_at, 'unixepoch') AS day, provider, state, COUNT(*) FROM jobs"
+            " WHERE created_at >= ? GROUP BY day, provider, state"
+            " ORDER BY day DESC, provider, state",
+            (since,),
+        ) as cursor:
+            return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in await cursor.fetchall()]
+
+    # --- media links and photo prompts --------------------------------------------------------
+
+    async def add_media_link(
+        self, token: str, job_id: int, file_id: str, expires_at: float
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO media_links (token, job_id, file_id, expires_at) VALUES (?, ?, ?, ?)",
+            (token, job_id, file_id, expires_at),
+        )
+
+    async def media_file_id(self, token: str, now: float) -> str | None:
+        """The Telegram file behind a media link, if the link exists and has not expired."""
+        async with self._db.execute(
+            "SELECT file_id FROM media_links WHERE token = ? AND expires_at > ?", (token, now)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def purge_expired_media(self, now: float) -> None:
+        await self._db.execute("DELETE FROM media_links WHERE expires_at <= ?", (now,))
+
+    async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
+        """Remember the photo behind the bot's "what should happen?" question."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (chat_id, prompt_message_id, file_id, time.time()),
+        )
+
+    async def take_photo_prompt(self, chat_id: int, prompt_message_id: int) -> str | None:
+        """The photo a question was about, removing it so it starts one job only."""
+        async with self._db.execute(
+            "DELETE FROM photo_prompts WHERE chat_id = ? AND prompt_message_id = ?"
+            " RETURNING file_id",
+            (chat_id, prompt_message_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    # --- preferences (settings per user and per group) ---------------------------------------
+
+    async def get_preferences(self, owner_id: int) -> dict[str, Any]:
+        """The stored settings of a user (positive id) or a group (negative id); {} if none."""
+        async with self._db.execute(
+            "SELECT data FROM preferences WHERE owner_id = ?", (owner_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        data = json.loads(row[0]) if row else {}
+        return data if isinstance(data, dict) else {}
+
+    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None:
+        """Replace the owner's settings (an empty dict forgets them)."""
+        await self._db.execute(
+            "INSERT INTO preferences (owner_id, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (owner_id) DO UPDATE SET data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            (owner_id, json.dumps(data), time.time()),
+        )
+
+    async def save_settings_question(
+        self,
+        chat_id: int,
+        prompt_message_id: int,
+        *,
+        user_id: int,
+        owner_id: int,
+        panel_message_id: int | None,
+    ) -> None:
+        """Remember the bot's "reply with a negative prompt" question and whose answer counts."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO settings_questions (chat_id, prompt_message_id, user_id,"
+            " owner_id, panel_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, prompt_message_id, user_id, owner_id, panel_message_id, time.time()),
+        )
+
+    async def take_settings_question(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> tuple[int, int | None] | None:
+        """(owner id, settings message id) of the question this user answered, taken once."""
+        async with self._db.execute(
+            "DELETE FROM settings_questions WHERE chat_id = ? AND prompt_message_id = ?"
+            " AND user_id = ? RETURNING owner_id, panel_message_id",
+            (chat_id, prompt_message_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (int(row[0]), row[1]) if row else None

@@ -1,0 +1,445 @@
+"""Jobs in PostgreSQL (asyncpg), for several bot replicas sharing one source of truth.
+
+The same interface and the same migration versions as `bot.store.SqliteStore`; each version
+here is the PostgreSQL spelling of the SQLite migration with the same number. The version
+lives in `schema_version`, and migrations run under an advisory lock so replicas starting
+together apply each one once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from bot.jobs import Job, JobState, NewJob, can_transition
+from bot.store import JOB_COLUMNS, job_from_row
+
+_MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        chat_id BIGINT NOT NULL,
+        request_message_id BIGINT NOT NULL,
+        thread_id BIGINT,
+        mention TEXT,
+        kind TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        input_file_ids TEXT NOT NULL DEFAULT '[]',
+        provider TEXT NOT NULL,
+        provider_task_id TEXT,
+        state TEXT NOT NULL,
+        status_message_id BIGINT,
+        progress INTEGER,
+        result_url TEXT,
+        error TEXT,
+        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at DOUBLE PRECISION,
+        video_file_id TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX jobs_open ON jobs (state) WHERE state IN ('queued', 'running', 'succeeded');
+    CREATE INDEX jobs_by_user ON jobs (user_id, id);
+    CREATE TABLE media_links (
+        token TEXT PRIMARY KEY,
+        job_id BIGINT NOT NULL REFERENCES jobs (id),
+        file_id TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE photo_prompts (
+        chat_id BIGINT NOT NULL,
+        prompt_message_id BIGINT NOT NULL,
+        file_id TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (chat_id, prompt_message_id)
+    );
+    """,
+    """
+    ALTER TABLE jobs ADD COLUMN callback_token TEXT;
+    CREATE UNIQUE INDEX jobs_by_callback_token ON jobs (callback_token);
+    """,
+    """
+    ALTER TABLE jobs ADD COLUMN submit_started_at DOUBLE PRECISION;
+    """,
+    """
+    CREATE TABLE bans (
+        user_id BIGINT PRIMARY KEY,
+        banned_by BIGINT NOT NULL,
+        banned_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX jobs_by_user_time ON jobs (user_id, created_at);
+    """,
+    """
+    CREATE TABLE preferences (
+        owner_id BIGINT PRIMARY KEY,
+        data TEXT NOT NULL DEFAULT '{}',
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE settings_questions (
+        chat_id BIGINT NOT NULL,
+        prompt_message_id BIGINT NOT NULL,
+        user_id BIGINT NOT NULL,
+        owner_id BIGINT NOT NULL,
+        panel_message_id BIGINT,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (chat_id, prompt_message_id)
+    );
+    """,
+)
+
+_OPEN_STATES = ("queued", "running", "succeeded")
+
+
+class PostgresStore:
+    """The job store on PostgreSQL. Open with `await PostgresStore.open(url)`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
+        """Connect (a pool) and migrate; `schema` confines every table to one schema."""
+        settings = {"search_path": schema} if schema else None
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, server_settings=settings)
+        store = cls(pool)
+        try:
+            await store.migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> bool:
+        try:
+            await self._pool.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    # --- schema -----------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        async with self._pool.acquire() as db:
+            return await _version(db)
+
+    async def migrate(self) -> None:
+        async with self._pool.acquire() as db, db.transaction():
+            await db.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            version = await _version(db)
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"database schema version {version} is newer than this bot ({len(MIGRATIONS)})"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                await db.execute(script)
+                await db.execute("DELETE FROM schema_version")
+                await db.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    async def create_job(self, new: NewJob) -> Job:
+        now = time.time()
+        r = new.requester
+        row = await self._pool.fetchrow(
+            "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"  # noqa: S608 - fixed columns
+            " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
+            " callback_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            f" RETURNING {JOB_COLUMNS}",
+            r.user_id,
+            r.chat_id,
+            r.message_id,
+            r.thread_id,
+            r.mention,
+            new.kind.value,
+            new.prompt,
+            json.dumps(new.params),
+            json.dumps(list(new.input_file_ids)),
+            new.provider,
+            JobState.QUEUED.value,
+            now,
+            now,
+            new.callback_token,
+        )
+        return job_from_row(row)
+
+    async def get_job(self, job_id: int) -> Job | None:
+        jobs = await self._select("WHERE id = $1", (job_id,))
+        return jobs[0] if jobs else None
+
+    async def job_by_callback_token(self, token: str) -> Job | None:
+        jobs = await self._select("WHERE callback_token = $1", (token,))
+        return jobs[0] if jobs else None
+
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        rows = await self._pool.fetch(
+            "SELECT state, provider, COUNT(*) FROM jobs GROUP BY state, provider"
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    async def set_status_message(self, job_id: int, message_id: int) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET status_message_id = $1 WHERE id = $2", message_id, job_id
+        )
+
+    async def mark_submit_started(self, job_id: int) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, $1) WHERE id = $2",
+            time.time(),
+            job_id,
+        )
+
+    async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        await self._pool.execute(
+            "UPDATE jobs SET provider = $1, provider_task_id = $2, updated_at = $3"
+            " WHERE id = $4 AND state = $5",
+            provider,
+            task_id,
+            time.time(),
+            job_id,
+            JobState.QUEUED.value,
+        )
+        return await self.get_job(job_id)
+
+    async def transition(
+        self,
+        job_id: int,
+        new_state: JobState,
+        *,
+        progress: int | None = None,
+        result_url: str | None = None,
+        error: str | None = None,
+        video_file_id: str | None = None,
+    ) -> Job | None:
+        """Compare-and-set on the state, exactly as `SqliteStore.transition`."""
+        while True:
+            job = await self.get_job(job_id)
+            if job is None or not can_transition(job.state, new_state):
+                return None
+            if new_state == job.state and (progress is None or progress == job.progress):
+                return None
+            row = await self._pool.fetchrow(
+                "UPDATE jobs SET state = $1, progress = COALESCE($2, progress),"  # noqa: S608 - fixed columns
+                " result_url = COALESCE($3, result_url), error = COALESCE($4, error),"
+                " video_file_id = COALESCE($5, video_file_id), next_attempt_at = NULL,"
+                f" updated_at = $6 WHERE id = $7 AND state = $8 RETURNING {JOB_COLUMNS}",
+                new_state.value,
+                progress,
+                result_url,
+                error,
+                video_file_id,
+                time.time(),
+                job_id,
+                job.state.value,
+            )
+            if row is not None:
+                return job_from_row(row)
+
+    async def postpone_delivery(self, job_id: int, next_attempt_at: float) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET delivery_attempts = delivery_attempts + 1, next_attempt_at = $1,"
+            " updated_at = $2 WHERE id = $3 AND state = $4",
+            next_attempt_at,
+            time.time(),
+            job_id,
+            JobState.SUCCEEDED.value,
+        )
+
+    async def jobs_to_poll(self) -> list[Job]:
+        return await self._select(
+            "WHERE state IN ('queued', 'running') AND provider_task_id IS NOT NULL ORDER BY id"
+        )
+
+    async def jobs_to_submit(self, created_before: float) -> list[Job]:
+        return await self._select(
+            "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= $1 ORDER BY id",
+            (created_before,),
+        )
+
+    async def jobs_to_deliver(self, now: float) -> list[Job]:
+        return await self._select(
+            "WHERE state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
+            " ORDER BY id",
+            (now,),
+        )
+
+    async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
+        return await self._select("WHERE user_id = $1 ORDER BY id DESC LIMIT $2", (user_id, limit))
+
+    async def open_jobs(self, user_id: int) -> list[Job]:
+        return await self._select(
+            "WHERE user_id = $1 AND state IN ('queued', 'running', 'succeeded') ORDER BY id DESC",
+            (user_id,),
+        )
+
+    async def _select(self, where: str, params: Iterable[Any] = ()) -> list[Job]:
+        rows = await self._pool.fetch(f"SELECT {JOB_COLUMNS} FROM jobs {where}", *params)  # noqa: S608 - fixed SQL fragments only
+        return [job_from_row(row) for row in rows]
+
+    # --- limits and bans ------------------------------------------------------------------
+
+    async def count_open_jobs(self, user_id: int) -> int:
+        count = await self._pool.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND state = ANY($2::text[])",
+            user_id,
+            list(_OPEN_STATES),
+        )
+        return int(count or 0)
+
+    async def job_times_since(self, user_id: int, since: float) -> list[float]:
+        rows = await self._pool.fetch(
+            "SELECT created_at FROM jobs WHERE user_id = $1 AND created_at >= $2"
+            " ORDER BY created_at",
+            user_id,
+            since,
+        )
+        return [float(row[0]) for row in rows]
+
+    async def ban(self, user_id: int, banned_by: int) -> None:
+        await self._pool.execute(
+            "INSERT INTO bans (user_id, banned_by, banned_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (user_id) DO UPDATE SET banned_by = $2, banned_at = $3",
+            user_id,
+            banned_by,
+            time.time(),
+        )
+
+    async def unban(self, user_id: int) -> bool:
+        result = await self._pool.execute("DELETE FROM bans WHERE user_id = $1", user_id)
+        return result != "DELETE 0"
+
+    async def is_banned(self, user_id: int) -> bool:
+        return (
+            await self._pool.fetchval("SELECT 1 FROM bans WHERE user_id = $1", user_id) is not None
+        )
+
+    async def job_stats(self, since: float) -> list[tuple[str, str, str, int]]:
+        rows = await self._pool.fetch(
+            "SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+            " provider, state, COUNT(*) FROM jobs WHERE created_at >= $1"
+            " GROUP BY day, provider, state ORDER BY day DESC, provider, state",
+            since,
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    # --- media links and photo prompts --------------------------------------------------------
+
+    async def add_media_link(
+        self, token: str, job_id: int, file_id: str, expires_at: float
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO media_links (token, job_id, file_id, expires_at) VALUES ($1, $2, $3, $4)",
+            token,
+            job_id,
+            file_id,
+            expires_at,
+        )
+
+    async def media_file_id(self, token: str, now: float) -> str | None:
+        value = await self._pool.fetchval(
+            "SELECT file_id FROM media_links WHERE token = $1 AND expires_at > $2", token, now
+        )
+        return str(value) if value is not None else None
+
+    async def purge_expired_media(self, now: float) -> None:
+        await self._pool.execute("DELETE FROM media_links WHERE expires_at <= $1", now)
+
+    async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
+        await self._pool.execute(
+            "INSERT INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id, prompt_message_id)"
+            " DO UPDATE SET file_id = $3, created_at = $4",
+            chat_id,
+            prompt_message_id,
+            file_id,
+            time.time(),
+        )
+
+    async def take_photo_prompt(self, chat_id: int, prompt_message_id: int) -> str | None:
+        value = await self._pool.fetchval(
+            "DELETE FROM photo_prompts WHERE chat_id = $1 AND prompt_message_id = $2"
+            " RETURNING file_id",
+            chat_id,
+            prompt_message_id,
+        )
+        return str(value) if value is not None else None
+
+    # --- preferences (settings per user and per group) ---------------------------------------
+
+    async def get_preferences(self, owner_id: int) -> dict[str, Any]:
+        """The stored settings of a user (positive id) or a group (negative id); {} if none."""
+        raw = await self._pool.fetchval(
+            "SELECT data FROM preferences WHERE owner_id = $1", owner_id
+        )
+        data = json.loads(raw) if raw else {}
+        return data if isinstance(data, dict) else {}
+
+    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None:
+        """Replace the owner's settings (an empty dict forgets them)."""
+        await self._pool.execute(
+            "INSERT INTO preferences (owner_id, data, updated_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (owner_id) DO UPDATE SET data = EXCLUDED.data,"
+            " updated_at = EXCLUDED.updated_at",
+            owner_id,
+            json.dumps(data),
+            time.time(),
+        )
+
+    async def save_settings_question(
+        self,
+        chat_id: int,
+        prompt_message_id: int,
+        *,
+        user_id: int,
+        owner_id: int,
+        panel_message_id: int | None,
+    ) -> None:
+        """Remember the bot's "reply with a negative prompt" question and whose answer counts."""
+        await self._pool.execute(
+            "INSERT INTO settings_questions (chat_id, prompt_message_id, user_id, owner_id,"
+            " panel_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (chat_id, prompt_message_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
+            " owner_id = EXCLUDED.owner_id, panel_message_id = EXCLUDED.panel_message_id,"
+            " created_at = EXCLUDED.created_at",
+            chat_id,
+            prompt_message_id,
+            user_id,
+            owner_id,
+            panel_message_id,
+            time.time(),
+        )
+
+    async def take_settings_question(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> tuple[int, int | None] | None:
+        """(owner id, settings message id) of the question this user answered, taken once."""
+        row = await self._pool.fetchrow(
+            "DELETE FROM settings_questions WHERE chat_id = $1 AND prompt_message_id = $2"
+            " AND user_id = $3 RETURNING owner_id, panel_message_id",
+            chat_id,
+            prompt_message_id,
+            user_id,
+        )
+        if row is None:
+            return None
+        panel = row["panel_message_id"]
+        return int(row["owner_id"]), int(panel) if panel is not None else None
+
+
+async def _version(db: asyncpg.Connection | PoolConnectionProxy) -> int:
+    exists = await db.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    return int(await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))

@@ -1,0 +1,244 @@
+"""Handing a job to a provider: choosing one, retrying, and failing over to the next.
+
+Retryable errors (rate limits, outages) are retried with exponential backoff and jitter,
+honouring any retry hint; then, like a bad key or an empty balance, the job moves to the next
+provider in `VIDEO_PROVIDERS` that can serve it. A request no provider can serve is refused
+before any HTTP call, with a plain message naming what to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from bot import texts
+from bot.images import ImageRejected, prepare_image
+from bot.jobs import Job, JobKind
+from bot.metrics import Metrics
+from bot.providers.base import (
+    AuthFailed,
+    ContentPolicy,
+    InputImage,
+    InvalidRequest,
+    NoCredits,
+    ProviderError,
+    VideoProvider,
+    VideoRequest,
+    error_kind,
+    unsupported,
+)
+from bot.stores import JobStore
+
+log = logging.getLogger(__name__)
+
+#: Job parameters (set by options and settings) that map onto `VideoRequest` fields.
+REQUEST_PARAMS = ("negative_prompt", "model", "duration", "aspect_ratio", "mode", "cfg_scale")
+
+
+@dataclass(frozen=True)
+class SubmitPolicy:
+    attempts: int = 3  # tries per provider for retryable errors
+    backoff: float = 2.0  # first retry delay in seconds; doubles each time, with jitter
+    max_backoff: float = 60.0
+    public_url: str | None = None
+    media_link_ttl: float = 3600.0
+    callbacks: bool = False  # webhook mode: give providers that call back a per-job URL
+
+
+@dataclass(frozen=True)
+class Submitted:
+    provider: str
+    task_id: str
+
+
+class SubmitFailed(Exception):
+    """No provider took the job; `reason` is for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Submitter:
+    def __init__(
+        self,
+        *,
+        providers: Mapping[str, VideoProvider],
+        bot: Bot,
+        store: JobStore,
+        metrics: Metrics,
+        policy: SubmitPolicy,
+    ) -> None:
+        self._metrics = metrics
+        self._providers = providers
+        self._bot = bot
+        self._store = store
+        self._policy = policy
+
+    def candidates(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> list[str]:
+        """Providers, in failover order, that can serve this request right now."""
+        shape = _request_shape(kind, prompt, params)
+        return [
+            name
+            for name, provider in self._providers.items()
+            if self._can_serve(provider, shape) is None
+        ]
+
+    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> str | None:
+        """The answer for the user when no provider can serve the request, else None.
+
+        The reason given is the first provider's: it is the one the operator prefers.
+        """
+        shape = _request_shape(kind, prompt, params)
+        reasons = [self._can_serve(p, shape) for p in self._providers.values()]
+        if not all(reasons) or reasons[0] is None:
+            return None
+        if reasons[0] == texts.NO_PROVIDER_FOR_IMAGES:
+            return reasons[0]
+        return texts.cannot_make(reasons[0])
+
+    async def submit(
+        self, job: Job, on_failover: Callable[[str, str], Awaitable[None]]
+    ) -> Submitted:
+        """Submit the job to the first provider that takes it; raises `SubmitFailed`.
+
+        `on_failover(from_provider, to_provider)` is awaited each time the job moves on.
+        """
+        if job.submit_started_at is not None:
+            # An earlier process sent this job and stopped before recording a task id: the
+            # provider may be making (and charging for) it. Never send it again.
+            log.warning("job %s: interrupted while submitting; not sending it again", job.id)
+            raise SubmitFailed(texts.INTERRUPTED_SUBMIT)
+        names = self.candidates(job.kind, job.params, job.prompt)
+        if job.provider in names:  # start with the provider the job was created for
+            names.remove(job.provider)
+            names.insert(0, job.provider)
+        last_error: ProviderError | None = None
+        for index, name in enumerate(names):
+            if index > 0:
+                await on_failover(names[index - 1], name)
+            provider = self._providers[name]
+            try:
+                request = await self._video_request(job, name, provider)
+                await self._store.mark_submit_started(job.id)
+                task_id = await self._submit_with_retries(job, name, provider, request)
+            except (InvalidRequest, ContentPolicy) as exc:
+                self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
+                log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
+                raise SubmitFailed(exc.message) from exc
+            except ProviderError as exc:
+                self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
+                operator_problem = isinstance(exc, AuthFailed | NoCredits)
+                level = logging.ERROR if operator_problem else logging.WARNING
+                log.log(level, "job %s: %s failed on submit: %s", job.id, name, exc.message)
+                last_error = exc
+                if exc.maybe_accepted:  # moving on could pay for the same video twice
+                    raise SubmitFailed(texts.NO_ANSWER) from exc
+                continue
+            log.info("job %s: submitted to %s as task %s", job.id, name, task_id)
+            return Submitted(name, task_id)
+        if last_error is None or isinstance(last_error, AuthFailed | NoCredits):
+            raise SubmitFailed(texts.UNAVAILABLE)
+        raise SubmitFailed(f"{last_error.message}. Please try again later.")
+
+    async def _submit_with_retries(
+        self, job: Job, name: str, provider: VideoProvider, request: VideoRequest
+    ) -> str:
+        policy = self._policy
+        backoff = wait_exponential(multiplier=policy.backoff, max=policy.max_backoff) + wait_random(
+            0, policy.backoff
+        )
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            hint = getattr(error, "retry_after", None) or 0.0
+            return max(float(hint), backoff(state))
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "job %s: %s submit attempt %d failed (%s); retrying",
+                job.id,
+                name,
+                state.attempt_number,
+                getattr(error, "message", error),
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, ProviderError) and e.retryable and not e.maybe_accepted
+            ),
+            stop=stop_after_attempt(policy.attempts),
+            wait=wait,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await provider.submit(request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> str | None:
+        caps = provider.capabilities
+        if shape.kind is JobKind.IMAGE and caps.image_by_url_only and not self._policy.public_url:
+            return texts.NO_PROVIDER_FOR_IMAGES
+        return unsupported(caps, shape)
+
+    async def _video_request(self, job: Job, name: str, provider: VideoProvider) -> VideoRequest:
+        images = [await self._input_image(job, file_id, provider) for file_id in job.input_file_ids]
+        callback_url = callback_secret = None
+        if self._policy.callbacks and provider.capabilities.callbacks and job.callback_token:
+            # The unguessable token in the path authenticates the callback (Kling signs
+            # nothing); providers that send a secret header (APIFRAME) get the same token.
+            callback_url = f"{self._policy.public_url}/callbacks/{name}/{job.callback_token}"
+            callback_secret = job.callback_token
+        fields = {key: job.params[key] for key in REQUEST_PARAMS if key in job.params}
+        return VideoRequest(
+            job_id=job.id,
+            kind=job.kind,
+            prompt=job.prompt,
+            image=images[0] if images else None,
+            end_image=images[1] if len(images) > 1 else None,
+            callback_url=callback_url,
+            callback_secret=callback_secret,
+            **fields,
+        )
+
+    async def _input_image(self, job: Job, file_id: str, provider: VideoProvider) -> InputImage:
+        """The photo's bytes, plus a short-lived link of ours when the provider needs a URL.
+
+        Never the Telegram file URL: it contains the bot token.
+        """
+        data = bytes(await (await self._bot.get_file(file_id)).download_as_bytearray())
+        try:
+            data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
+        except ImageRejected as exc:
+            raise InvalidRequest(str(exc)) from exc
+        url = None
+        if provider.capabilities.image_by_url_only and self._policy.public_url:
+            token = secrets.token_urlsafe(24)
+            expires = time.time() + self._policy.media_link_ttl
+            await self._store.add_media_link(token, job.id, file_id, expires)
+            url = f"{self._policy.public_url}/media/{token}"
+        return InputImage(data=data, mime_type=mime_type, url=url)
+
+
+def _request_shape(kind: JobKind, prompt: str, params: Mapping[str, Any]) -> VideoRequest:
+    """A request without images, for checking capabilities before anything is downloaded."""
+    fields = {key: params[key] for key in REQUEST_PARAMS if key in params}
+    return VideoRequest(job_id=0, kind=kind, prompt=prompt, **fields)

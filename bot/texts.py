@@ -1,0 +1,274 @@
+"""Every user-facing text, composed from the message catalogue in `bot.i18n`.
+
+Functions take the reader's language (`lang`); texts about a job use the language stored with
+it, since they are sent long after the request. The English constants below are for modules
+that only speak English: what they produce is stored (a failure reason) or shown as is, and
+`localize` translates it when it is one of ours.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from bot.i18n import EN, Messages, messages
+from bot.jobs import Job, JobState
+from bot.options import CFG_ALLOWED, TEXT_ALLOWED, OptionError
+
+CAPTION_LIMIT = 1024  # Telegram's caption limit, in characters
+TEXT_LIMIT = 4096  # Telegram's message limit
+BAR_CELLS = 10
+
+HELP = EN.help
+COMMANDS = dict(EN.commands)
+VIDEO_USAGE = EN.video_usage
+PHOTO_QUESTION = EN.photo_question
+PRIVATE_HINT = EN.private_hint
+NO_PROVIDER_FOR_IMAGES = EN.no_provider_for_images
+PHOTO_DOWNLOAD_FAILED = EN.photo_download_failed
+INTERRUPTED_SUBMIT = EN.interrupted_submit
+NO_ANSWER = EN.no_answer
+UNAVAILABLE = EN.unavailable
+NO_JOBS = EN.no_jobs
+NOTHING_TO_CANCEL = EN.nothing_to_cancel
+TOO_LARGE_FOR_TELEGRAM = EN.too_large_for_telegram
+
+
+def job_lang(job: Job) -> str:
+    """The language of the person who asked for the job."""
+    return str(job.params.get("lang") or "en")
+
+
+# --- stored English texts, shown in the reader's language ---------------------------------------
+
+
+def localize(text: str, lang: str | None) -> str:
+    """`text` in `lang` when it is one of our English texts (whole, or a template's result)."""
+    m = messages(lang)
+    if m is EN:
+        return text
+    for name in _PLAIN_FIELDS:
+        if text == getattr(EN, name):
+            return str(getattr(m, name))
+    for name in _TEMPLATE_FIELDS:
+        match = _template_pattern(getattr(EN, name)).fullmatch(text)
+        if match:
+            return str(getattr(m, name)).format(**match.groupdict())
+    return text
+
+
+_PLAIN_FIELDS = tuple(
+    f.name
+    for f in fields(EN)
+    if isinstance(getattr(EN, f.name), str) and "{" not in getattr(EN, f.name)
+)
+_TEMPLATE_FIELDS = ("cannot_make", "timed_out", "could_not_send")
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(pattern, re.DOTALL)
+
+
+# --- requests and refusals -----------------------------------------------------------------------
+
+
+def commands(lang: str) -> dict[str, str]:
+    return dict(messages(lang).commands)
+
+
+def cannot_make(reason: str, lang: str = "en") -> str:
+    return messages(lang).cannot_make.format(reason=reason)
+
+
+def bad_option(error: OptionError, lang: str) -> str:
+    """The answer to a wrong option: the option, the value and what would do."""
+    m = messages(lang)
+    if error.unknown:
+        return m.unknown_option.format(option=error.option, known=", ".join(error.allowed))
+    if error.allowed == CFG_ALLOWED:
+        allowed = m.cfg_range
+    elif error.allowed == TEXT_ALLOWED:
+        allowed = m.any_text
+    else:
+        allowed = ", ".join(error.allowed)
+    if error.value is None or error.value == "":
+        return m.missing_option_value.format(option=error.option, allowed=allowed)
+    return m.bad_option_value.format(option=error.option, value=error.value, allowed=allowed)
+
+
+def unsupported_media(kind: str, lang: str) -> str:
+    m = messages(lang)
+    return m.unsupported_media.format(kind=m.media_kinds.get(kind, m.media_kinds["document"]))
+
+
+def end_frame_refusal(provider: str, others: tuple[str, ...], lang: str) -> str:
+    m = messages(lang)
+    if not others:
+        return m.end_frame_nowhere
+    return m.end_frame_elsewhere.format(provider=provider, others=", ".join(others))
+
+
+# --- the status message --------------------------------------------------------------------------
+
+
+def status(job: Job, note: str | None = None, *, now: float | None = None) -> str:
+    """The status message under the request: state, progress, time taken and settings."""
+    m = messages(job_lang(job))
+    line = m.states[job.state.value]
+    lines = [m.status_header.format(job_id=job.id, provider=job.provider)]
+    if job.state is JobState.RUNNING and job.progress is not None:
+        lines += [f"{line}: {job.progress}%", progress_bar(job.progress)]
+    else:
+        lines.append(line)
+    end = (time.time() if now is None else now) if job.is_generating else job.updated_at
+    lines.append(m.elapsed.format(time=clock(end - job.created_at)))
+    settings = settings_line(job.params, m, full=True)
+    if settings:
+        lines.append(settings)
+    if note:
+        lines.append(f"({localize(note, job_lang(job))})")
+    return "\n".join(lines)
+
+
+def progress_bar(percent: int) -> str:
+    filled = max(0, min(BAR_CELLS, round(percent * BAR_CELLS / 100)))
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def settings_line(params: Mapping[str, Any], m: Messages, *, full: bool) -> str:
+    """The key settings of a job: model · 10 s · 9:16 (with mode, cfg and the rest if `full`)."""
+    parts: list[str] = []
+    if params.get("model"):
+        parts.append(str(params["model"]))
+    if params.get("duration"):
+        parts.append(m.seconds.format(n=params["duration"]))
+    if params.get("aspect_ratio"):
+        parts.append(str(params["aspect_ratio"]))
+    if full:
+        if params.get("mode"):
+            parts.append(str(params["mode"]))
+        if params.get("cfg_scale") is not None:
+            parts.append(f"cfg {params['cfg_scale']}")
+        if params.get("negative_prompt"):
+            parts.append(m.without.format(negative=_cut(str(params["negative_prompt"]), 40)))
+        if params.get("as_file"):
+            parts.append(m.as_file)
+    return " · ".join(parts)
+
+
+def moved(from_provider: str, to_provider: str, lang: str = "en") -> str:
+    return messages(lang).moved.format(from_provider=from_provider, to_provider=to_provider)
+
+
+def failed(job: Job) -> str:
+    m = messages(job_lang(job))
+    reason = localize(job.error, job_lang(job)) if job.error else m.no_reason
+    return m.failed.format(job_id=job.id, reason=reason)
+
+
+def timed_out(seconds: float, lang: str = "en") -> str:
+    return messages(lang).timed_out.format(minutes=round(seconds / 60))
+
+
+def could_not_send(reason: str, lang: str = "en") -> str:
+    return messages(lang).could_not_send.format(reason=reason)
+
+
+def too_large(job: Job, url: str) -> str:
+    return messages(job_lang(job)).too_large_for_telegram.format(job_id=job.id, url=url)
+
+
+# --- cancelling and listing ----------------------------------------------------------------------
+
+
+def cancelled(job_id: int, lang: str = "en") -> str:
+    return messages(lang).cancelled.format(job_id=job_id)
+
+
+def cannot_cancel(job_id: int, lang: str = "en") -> str:
+    return messages(lang).cannot_cancel.format(job_id=job_id)
+
+
+def job_list(
+    jobs: list[Job],
+    now: float | None = None,
+    lang: str = "en",
+    *,
+    page: int = 1,
+    pages: int = 1,
+) -> str:
+    m = messages(lang)
+    now = time.time() if now is None else now
+    lines = [m.jobs_header]
+    for job in jobs:
+        state = m.state_words[job.state.value]
+        lines.append(
+            f"#{job.id} · {state} · {age(now - job.created_at, lang)} · {_cut(job.prompt, 40)}"
+        )
+    if pages > 1:
+        lines += ["", m.jobs_page.format(page=page, pages=pages)]
+    return "\n".join(lines)
+
+
+def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
+    m = messages(lang)
+    now = time.time() if now is None else now
+    settings = settings_line(job.params, m, full=True)
+    text = m.job_details.format(
+        job_id=job.id,
+        state=m.states[job.state.value],
+        provider=job.provider,
+        age=age(now - job.created_at, lang),
+        prompt=_cut(job.prompt, 3000),
+        settings=f"\n{settings}" if settings else "",
+    )
+    if job.state is JobState.FAILED and job.error:
+        text += m.job_error.format(reason=localize(job.error, lang))
+    return text[:TEXT_LIMIT]
+
+
+def age(seconds: float, lang: str = "en") -> str:
+    ages = messages(lang).ages
+    if seconds < 60:
+        return ages["now"]
+    if seconds < 3600:
+        return ages["minutes"].format(n=int(seconds // 60))
+    if seconds < 86400:
+        return ages["hours"].format(n=int(seconds // 3600))
+    return ages["days"].format(n=int(seconds // 86400))
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def caption(job: Job) -> str:
+    """The video's caption: the prompt (the requester named in groups) and key settings.
+
+    The prompt is cut so the whole caption fits Telegram's 1024 characters.
+    """
+    m = messages(job_lang(job))
+    footer = settings_line(job.params, m, full=False)
+    footer = f"\n\n{footer}" if footer else ""
+    head = f"{job.requester.mention}: " if job.requester.mention else ""
+    room = CAPTION_LIMIT - len(head) - len(footer)
+    return head + _cut(job.prompt, room) + footer
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

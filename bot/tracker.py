@@ -1,0 +1,120 @@
+"""One loop that polls every unfinished job, in batches per provider.
+
+A single scheduler over the store rather than a task or timer per job: ten thousand jobs in
+flight cost one query and a few batched provider calls per cycle. Poll errors never fail a
+job by themselves; only the job timeout does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+
+from bot.jobs import Job
+from bot.metrics import Metrics
+from bot.providers.base import ProviderError, VideoProvider, error_kind
+from bot.service import VideoService
+from bot.stores import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class Tracker:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        service: VideoService,
+        providers: Mapping[str, VideoProvider],
+        metrics: Metrics,
+        interval: float,
+        job_timeout: float,
+        callback_interval: float | None = None,
+    ) -> None:
+        """`callback_interval`: in webhook mode, how often to poll providers that call back.
+
+        Their callbacks deliver videos; the slower poll is the safety net for a lost one.
+        """
+        self._metrics = metrics
+        self._callback_interval = callback_interval
+        self._last_polled: dict[str, float] = {}
+        self._store = store
+        self._service = service
+        self._providers = providers
+        self._interval = interval
+        self._job_timeout = job_timeout
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled), one cycle every `interval` seconds.
+
+        The first cycle after a start also resumes interrupted work (see `VideoService.resume`).
+        """
+        first = True
+        while True:
+            try:
+                await self.cycle(startup=first)
+                first = False
+            except Exception:
+                log.exception("poll cycle failed; trying again next cycle")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+
+    def wake(self) -> None:
+        """Start the next cycle now (e.g. right after a restart or a new job)."""
+        self._wake.set()
+
+    async def cycle(self, *, startup: bool = False) -> None:
+        now = time.time()
+        by_provider: dict[str, list[Job]] = defaultdict(list)
+        for job in await self._store.jobs_to_poll():
+            if now - job.created_at > self._job_timeout:
+                await self._service.expire(job)
+            else:
+                by_provider[job.provider].append(job)
+        # Every provider's schedule advances each cycle, jobs or not, so a job created just
+        # after a callback provider's poll waits for its callback, not for the next cycle.
+        due_now = {name for name in self._providers if self._due(name)}
+        due = {name: jobs for name, jobs in by_provider.items() if name in due_now}
+        await asyncio.gather(*(self._poll(name, jobs) for name, jobs in due.items()))
+        await self._service.resume(now, startup=startup)
+
+    def _due(self, provider_name: str) -> bool:
+        """Whether to poll this provider in this cycle."""
+        provider = self._providers.get(provider_name)
+        if (
+            self._callback_interval is None
+            or provider is None
+            or not provider.capabilities.callbacks
+        ):
+            return True
+        now = time.monotonic()
+        last = self._last_polled.get(provider_name)
+        if last is not None and now - last < self._callback_interval:
+            return False
+        self._last_polled[provider_name] = now
+        return True
+
+    async def _poll(self, provider_name: str, jobs: list[Job]) -> None:
+        provider = self._providers.get(provider_name)
+        if provider is None:
+            log.warning(
+                "%d jobs wait on provider %r, which is not configured", len(jobs), provider_name
+            )
+            return
+        by_task = {job.provider_task_id: job for job in jobs if job.provider_task_id}
+        try:
+            updates = await provider.poll(list(by_task))
+        except ProviderError as exc:
+            self._metrics.poll_errors.labels(provider=provider_name, kind=error_kind(exc)).inc()
+            log.warning("polling %s failed (%d jobs): %s", provider_name, len(by_task), exc.message)
+            return
+        for task_id, update in updates.items():
+            job = by_task.get(task_id)
+            if job is not None:
+                await self._service.apply_update(job.id, update)

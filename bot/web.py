@@ -1,0 +1,206 @@
+"""The bot's own HTTP server (Starlette on uvicorn, in the bot's event loop).
+
+Routes:
+- `POST {TELEGRAM_WEBHOOK_PATH}`: Telegram updates, accepted only with the right secret header,
+  handed to the Application's queue.
+- `POST /callbacks/<provider>/<job token>`: provider callbacks; the unguessable per-job token
+  authenticates them (Kling signs nothing), plus `x-webhook-secret` where the provider sends one.
+  They ride the same update queue as a `ProviderCallback`, so one pipeline handles both.
+- `GET /media/<token>`: a job's input photo for providers that take image URLs only, fetched
+  from Telegram on request, so the Telegram file URL (it contains the bot token) never leaves.
+- `GET /healthz`, `GET /metrics`.
+Every answer is sent before any slow work (a video transfer) starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.images import image_mime_type
+from bot.jobs import FINISHED
+from bot.metrics import Metrics
+from bot.providers.base import TaskUpdate, VideoProvider
+from bot.stores import JobStore
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY = 1024 * 1024  # Telegram updates and provider callbacks are a few KB
+_SECRET_PATHS = re.compile(r"^/(callbacks/[^/]+|media)/[^/]+")
+
+
+@dataclass(frozen=True)
+class ProviderCallback:
+    """A provider's report on a job, put on the Application's update queue."""
+
+    job_id: int
+    update: TaskUpdate
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    store: JobStore
+    application: Application  # type: ignore[type-arg]
+    providers: Mapping[str, VideoProvider]
+    metrics: Metrics
+    telegram_path: str
+    webhook_secret: str | None
+    accepting: Callable[[], bool]  # False once shutdown has begun
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON, refusing anything but a small `application/json` body."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ValueError("expected application/json")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BODY:
+            raise _TooLarge
+    return json.loads(body)
+
+
+def _secret_matches(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def create_web_app(deps: WebDeps) -> Starlette:
+    store, application, metrics = deps.store, deps.application, deps.metrics
+
+    async def healthz(request: Request) -> Response:
+        healthy = application.running and deps.accepting() and await store.ping()
+        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(await metrics.render(store), media_type="text/plain; version=0.0.4")
+
+    async def telegram_update(request: Request) -> Response:
+        given = request.headers.get("x-telegram-bot-api-secret-token")
+        if deps.webhook_secret is None or not _secret_matches(given, deps.webhook_secret):
+            return PlainTextResponse("Forbidden", status_code=403)
+        if not deps.accepting():
+            return PlainTextResponse("Shutting down", status_code=503)  # Telegram retries
+        try:
+            data = await _json_body(request)
+        except _TooLarge:
+            return PlainTextResponse("Payload Too Large", status_code=413)
+        except ValueError:
+            return PlainTextResponse("Bad Request", status_code=400)
+        update = Update.de_json(data, application.bot)
+        if update is None:
+            return PlainTextResponse("Bad Request", status_code=400)
+        await application.update_queue.put(update)
+        return Response(status_code=200)
+
+    async def provider_callback(request: Request) -> Response:
+        name = request.path_params["provider"]
+        provider = deps.providers.get(name)
+        job = await store.job_by_callback_token(request.path_params["token"])
+        if provider is None or job is None or job.provider != name:
+            metrics.callbacks.labels(
+                provider=name if provider else "unknown", outcome="forbidden"
+            ).inc()
+            return PlainTextResponse("Forbidden", status_code=403)
+        header_secret = request.headers.get("x-webhook-secret")
+        if header_secret is not None and not _secret_matches(
+            header_secret, job.callback_token or ""
+        ):
+            metrics.callbacks.labels(provider=name, outcome="forbidden").inc()
+            return PlainTextResponse("Forbidden", status_code=403)
+        try:
+            body = await _json_body(request)
+        except _TooLarge:
+            return PlainTextResponse("Payload Too Large", status_code=413)
+        except ValueError:
+            return PlainTextResponse("Bad Request", status_code=400)
+        update = provider.parse_callback(body)
+        if job.state in FINISHED or update is None or update.task_id != job.provider_task_id:
+            # Finished, unreadable or about another task: acknowledged so it is not resent.
+            metrics.callbacks.labels(provider=name, outcome="ignored").inc()
+            return JSONResponse({"ok": True})
+        metrics.callbacks.labels(provider=name, outcome="accepted").inc()
+        await application.update_queue.put(ProviderCallback(job.id, update))
+        return JSONResponse({"ok": True})
+
+    async def media(request: Request) -> Response:
+        file_id = await store.media_file_id(request.path_params["token"], time.time())
+        if file_id is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        try:
+            data = bytes(await (await application.bot.get_file(file_id)).download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("media link: could not fetch the photo from Telegram: %s", exc)
+            return PlainTextResponse("Unavailable", status_code=503)
+        return Response(
+            data,
+            media_type=image_mime_type(data),
+            headers={"Cache-Control": "private, max-age=300"},
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route(deps.telegram_path, telegram_update, methods=["POST"]),
+            Route("/callbacks/{provider}/{token}", provider_callback, methods=["POST"]),
+            Route("/media/{token}", media, methods=["GET", "HEAD"]),
+        ]
+    )
+    app.add_middleware(AccessLog)
+    return app
+
+
+class AccessLog:
+    """One log line per request, with the secret part of callback and media paths masked."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            path = _SECRET_PATHS.sub(lambda m: f"/{m.group(1)}/***", scope["path"])
+            elapsed = (time.monotonic() - started) * 1000
+            log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed)
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn run inside our own event loop; the bot, not uvicorn, owns signal handling."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

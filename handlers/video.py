@@ -1,0 +1,175 @@
+"""Requests for videos: `/video`, photos and image files (alone or as an album), replies to
+the bot's "what should happen?" question, and a short answer for media the bot cannot use.
+
+No provider or database knowledge lives here; only Telegram's shapes and service calls. In
+groups the bot answers only what is meant for it: commands, captions naming it, and replies
+to its own messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Bot, ForceReply, Message, ReplyParameters, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.i18n import messages
+from bot.service import VideoService
+from bot.stores import JobStore
+from handlers.albums import ALBUM_WAIT, AlbumCollector, Spawn
+from handlers.common import (
+    caption_command,
+    command_argument,
+    image_of,
+    is_private,
+    lang_of,
+    mentions_bot,
+    replies_to_bot,
+    requester_of,
+)
+from handlers.settings import SettingsHandlers
+
+log = logging.getLogger(__name__)
+
+MAX_FRAMES = 2  # a start frame and an end frame
+_FILE_IDS_SEPARATOR = " "  # Telegram file ids never contain spaces
+
+
+class VideoHandlers:
+    def __init__(
+        self,
+        service: VideoService,
+        store: JobStore,
+        settings: SettingsHandlers,
+        *,
+        bot: Bot,
+        album_wait: float = ALBUM_WAIT,
+        spawn: Spawn | None = None,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._settings = settings
+        self._bot = bot  # its username is known once the application has started
+        self.albums = AlbumCollector(self._album, wait=album_wait, spawn=spawn)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message:
+            await message.reply_text(messages(lang_of(message.from_user)).help)
+
+    async def video(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/video <prompt>`, or a reply to a photo with `/video <prompt>` to animate it."""
+        message = update.effective_message
+        if message is None:
+            return
+        image = image_of(message.reply_to_message)
+        await self._service.request_from_text(
+            requester_of(message),
+            command_argument(message),
+            [image] if image else [],
+            lang=lang_of(message.from_user),
+        )
+
+    async def image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo or an image file; album parts are collected and handled together."""
+        message = update.effective_message
+        if message is None or image_of(message) is None:
+            return
+        if message.media_group_id:
+            self.albums.add(message)
+        else:
+            await self._images([message])
+
+    async def _album(self, parts: list[Message]) -> None:
+        """A complete album, handled outside any update: failures are answered here."""
+        try:
+            await self._images([part for part in parts if image_of(part)])
+        except Exception:
+            log.exception("album %s: handling failed", parts[0].media_group_id)
+            with contextlib.suppress(TelegramError):
+                await parts[0].reply_text(messages(lang_of(parts[0].from_user)).sorry)
+
+    async def _images(self, parts: list[Message]) -> None:
+        """One request from one photo or an album: the caption (on any part) is the prompt."""
+        if not parts:
+            return
+        captioned = next((part for part in parts if part.caption), parts[0])
+        caption = (captioned.caption or "").strip()
+        addressed, caption = caption_command(caption, self._bot.username)
+        if not addressed and not is_private(captioned):
+            return  # a photo in a group not meant for the bot
+        lang = lang_of(captioned.from_user)
+        if len(parts) > MAX_FRAMES:
+            await captioned.reply_text(messages(lang).album_too_many)
+            return
+        file_ids = [file_id for part in parts if (file_id := image_of(part))]
+        if caption:
+            requester = requester_of(captioned)
+            await self._service.request_from_text(requester, caption, file_ids, lang=lang)
+            return
+        m = messages(lang)
+        question = await captioned.reply_text(
+            m.photo_question,
+            reply_markup=ForceReply(selective=True, input_field_placeholder=m.photo_placeholder),
+            reply_parameters=ReplyParameters(
+                captioned.message_id, allow_sending_without_reply=True
+            ),
+        )
+        await self._store.save_photo_prompt(
+            captioned.chat.id, question.message_id, _FILE_IDS_SEPARATOR.join(file_ids)
+        )
+
+    async def text_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text reply: to one of the bot's questions, or (in private) to a photo."""
+        message = update.effective_message
+        if message is None or message.reply_to_message is None:
+            return
+        replied = message.reply_to_message
+        file_ids: list[str] = []
+        if replies_to_bot(message, context.bot.id):
+            if await self._settings.answer(message, replied.message_id, context):
+                return
+            stored = await self._store.take_photo_prompt(message.chat.id, replied.message_id)
+            file_ids = stored.split(_FILE_IDS_SEPARATOR) if stored else []
+        if not file_ids and is_private(message) and (image := image_of(replied)):
+            file_ids = [image]
+        lang = lang_of(message.from_user)
+        if file_ids:
+            await self._service.request_from_text(
+                requester_of(message), message.text or "", file_ids, lang=lang
+            )
+        elif is_private(message):
+            await message.reply_text(messages(lang).private_hint)
+
+    async def chat_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain text in a private chat: say how to ask for a video."""
+        message = update.effective_message
+        if message:
+            await message.reply_text(messages(lang_of(message.from_user)).private_hint)
+
+    async def other_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, videos, voice, audio, GIFs and non-image files: say what works instead.
+
+        In groups only when meant for the bot: a caption naming it, or a reply to it (a sticker
+        replying to the bot is a reaction, not a request).
+        """
+        message = update.effective_message
+        if message is None:
+            return
+        kind = _media_kind(message)
+        if not is_private(message):
+            named = mentions_bot(message, self._bot.username)
+            replying = replies_to_bot(message, context.bot.id) and kind != "sticker"
+            if not (named or replying):
+                return
+        await message.reply_text(texts.unsupported_media(kind, lang_of(message.from_user)))
+
+
+def _media_kind(message: Message) -> str:
+    for kind in ("sticker", "video_note", "voice", "audio", "animation", "video"):
+        if getattr(message, kind):
+            return kind
+    return "document"

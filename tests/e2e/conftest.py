@@ -1,0 +1,254 @@
+"""End-to-end harness: the real bot (python-telegram-bot Application and all) against the fake
+Telegram Bot API and fake providers, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+import pytest
+from PIL import Image
+
+from bot import app as bot_app
+from bot.app import BotParts, run_bot
+from bot.config import Settings
+from bot.pacing import Limits, PacingRateLimiter
+from tests.fakes.aimlapi import FakeAimlapi
+from tests.fakes.apiframe import FakeApiframe
+from tests.fakes.kling import FakeKling
+from tests.fakes.telegram import FakeTelegram
+
+APIFRAME_KEY = "apiframe-test-key-0123456789"
+WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
+
+#: Telegram's limits divided by 100: the pacing code stays on every test's path, but a test
+#: sending five messages to one chat takes 50 ms instead of five seconds.
+FAST_LIMITS = Limits(chat_interval=0.01, group_period=0.6, overall_period=0.01)
+
+
+@pytest.fixture(autouse=True)
+def fast_pacing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scale the bot's message pacing down, unless a test is marked `telegram_limits`."""
+    if request.node.get_closest_marker("telegram_limits") is None:
+        monkeypatch.setattr(bot_app, "PacingRateLimiter", lambda: PacingRateLimiter(FAST_LIMITS))
+
+
+def jpeg(width: int = 640, height: int = 480, color: str = "orange") -> bytes:
+    """A real JPEG photo of the given size."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
+    """Wait until the bot has polled `cycles` more times: by then it has acted on the first."""
+
+    def polls() -> int:
+        return sum(1 for r in apiframe.requests if r.path in ("/fetch", "/fetch-many"))
+
+    target = polls() + cycles
+    await apiframe.wait_for("/fetch", lambda _: polls() >= target)
+
+
+class RunningBot:
+    """A bot started with `run_bot` in this event loop, stoppable and restartable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.parts: BotParts | None = None
+
+    async def start(self) -> RunningBot:
+        ready = asyncio.Event()
+
+        def on_ready(parts: BotParts) -> None:
+            self.parts = parts
+            ready.set()
+
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(run_bot(self.settings, self._stop, on_ready=on_ready))
+        waiter = asyncio.create_task(ready.wait())
+        done, _ = await asyncio.wait(
+            {waiter, self._task}, timeout=15, return_when="FIRST_COMPLETED"
+        )
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()
+            raise AssertionError("the bot stopped during start-up")
+        assert waiter in done, "the bot did not start within 15 s"
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._stop.set()
+            await asyncio.wait_for(self._task, 30)
+            self._task = None
+
+    async def job(self, job_id: int) -> Any:
+        assert self.parts is not None
+        return await self.parts.store.get_job(job_id)
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert_no_secret_sent(fake)
+
+
+def assert_no_secret_sent(fake: FakeTelegram) -> None:
+    """No message, caption, button or link the bot sent to a chat carries a secret."""
+    secrets = (fake.token.split(":", 1)[1], *TEST_SECRETS)
+    for call in fake.calls:
+        if call.method in ("getFile", "setWebhook"):  # the webhook secret belongs there
+            continue
+        sent = repr(call.params)
+        leaked = [secret for secret in secrets if secret in sent]
+        assert not leaked, f"{call.method} carried a secret to Telegram"
+
+
+@pytest.fixture
+async def apiframe(telegram: FakeTelegram) -> AsyncIterator[FakeApiframe]:
+    fake = FakeApiframe(APIFRAME_KEY, forbidden=[telegram.token, "/file/bot"])
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+@pytest.fixture
+def make_settings(tmp_path, telegram: FakeTelegram) -> Callable[..., Settings]:
+    """Settings pointing at the fakes, with fast polling; keyword arguments override."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "telegram_bot_token": telegram.token,
+            "telegram_api_url": telegram.url,
+            "database_url": f"sqlite:///{tmp_path}/bot.db",
+            "poll_interval": 0.05,
+            "status_edit_interval": 0,
+            "sandbox_delay": 0.3,
+            "log_level": "DEBUG",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+async def start_bot() -> AsyncIterator[Callable[[Settings], Any]]:
+    """Start bots; every bot still running at the end of the test is stopped."""
+    bots: list[RunningBot] = []
+
+    async def start(settings: Settings) -> RunningBot:
+        bot = RunningBot(settings)
+        bots.append(bot)
+        return await bot.start()
+
+    yield start
+    for bot in bots:
+        with contextlib.suppress(Exception):
+            await bot.stop()
+
+
+@pytest.fixture
+def apiframe_settings(make_settings, apiframe: FakeApiframe) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values = {
+            "video_providers": "apiframe",
+            "apiframe_api_key": APIFRAME_KEY,
+            "apiframe_base_url": apiframe.url,
+        }
+        values.update(overrides)
+        settings: Settings = make_settings(**values)
+        return settings
+
+    return make
+
+
+@pytest.fixture
+def public_settings(apiframe_settings) -> Callable[..., Settings]:
+    """Webhook mode: the bot's web server on a local port as PUBLIC_URL, with a secret."""
+
+    def make(**overrides: Any) -> Settings:
+        port = free_port()
+        values = {
+            "public_url": f"http://127.0.0.1:{port}",
+            "listen_host": "127.0.0.1",
+            "port": port,
+            "webhook_secret": WEBHOOK_SECRET,
+        }
+        values.update(overrides)
+        settings: Settings = apiframe_settings(**values)
+        return settings
+
+    return make
+
+
+AIMLAPI_KEY = "aimlapi-test-key-0123456789"
+
+
+@pytest.fixture
+async def aimlapi(telegram: FakeTelegram) -> AsyncIterator[FakeAimlapi]:
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=[telegram.token, "/file/bot"])
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+@pytest.fixture
+async def apilaplas(telegram: FakeTelegram) -> AsyncIterator[FakeAimlapi]:
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=[telegram.token, "/file/bot"])
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+KLING_ACCESS = "kling-access-key-0123456789"
+KLING_SECRET = "kling-secret-key-0123456789abcdef0123"
+
+
+async def _kling_fake(telegram: FakeTelegram, flavour: Literal["kling", "makevid"]) -> FakeKling:
+    fake = FakeKling(
+        KLING_ACCESS,
+        KLING_SECRET,
+        flavour=flavour,
+        forbidden=[telegram.token, "/file/bot"],
+    )
+    await fake.start()
+    return fake
+
+
+@pytest.fixture
+async def kling(telegram: FakeTelegram) -> AsyncIterator[FakeKling]:
+    fake = await _kling_fake(telegram, "kling")
+    yield fake
+    await fake.stop()
+    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+@pytest.fixture
+async def makevid(telegram: FakeTelegram) -> AsyncIterator[FakeKling]:
+    fake = await _kling_fake(telegram, "makevid")
+    yield fake
+    await fake.stop()
+    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+TEST_SECRETS = (APIFRAME_KEY, AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET)

@@ -1,0 +1,174 @@
+"""The status message (progress bar, time, Cancel) and the buttons under results and lists."""
+
+from __future__ import annotations
+
+from bot.jobs import JobKind, JobState, NewJob, Requester
+from tests.e2e.conftest import polls_later
+
+
+def text_of(call) -> str:
+    return str(call.params["text"])
+
+
+def buttons(call) -> list[str]:
+    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in rows for button in row]
+
+
+async def test_status_shows_progress_bar_time_and_cancel(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    await start_bot(apiframe_settings())
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video --ar 9:16 waves")
+    task = await apiframe.wait_for_task()
+    status = await telegram.wait_for("sendMessage")
+    assert buttons(status) == ["stop:1"]
+    assert "⏱ 0:0" in text_of(status) and "9:16" in text_of(status)
+    await apiframe.set_processing(task.task_id, 40)
+    edit = await telegram.wait_for("editMessageText", lambda c: "40%" in text_of(c))
+    lines = text_of(edit).splitlines()
+    assert lines[:3] == ["🎬 Video #1 · apiframe", "⚙️ Generating: 40%", "▰▰▰▰▱▱▱▱▱▱"]
+    assert lines[3].startswith("⏱ ") and lines[4] == "9:16"
+    assert buttons(edit) == ["stop:1"]
+    await apiframe.finish(task.task_id)
+    done = await telegram.wait_for("editMessageText", lambda c: "Done" in text_of(c))
+    assert "reply_markup" not in done.params  # nothing left to cancel
+
+
+async def test_progress_edits_stay_throttled(telegram, apiframe, apiframe_settings, start_bot):
+    await start_bot(apiframe_settings(status_edit_interval=3600))
+    telegram.send_text(telegram.user(1001), "/video waves")
+    task = await apiframe.wait_for_task()
+    for percentage in (10, 20, 30, 40, 50):
+        await apiframe.set_processing(task.task_id, percentage)
+        await polls_later(apiframe)
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("editMessageText", lambda c: "Done" in text_of(c))
+    edits = [text_of(c) for c in telegram.calls_to("editMessageText")]
+    assert len(edits) == 3  # the first progress report, ready, done: 4 reports were skipped
+    assert "10%" in edits[0] and "Ready" in edits[1] and "Done" in edits[2]
+
+
+async def test_cancel_button_on_the_status_message(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    telegram.send_text(alice, "/video doomed")
+    await apiframe.wait_for_task()
+    status = (await telegram.wait_for("sendMessage")).response["result"]
+    telegram.press_button(bob, status, "stop:1")  # not his video
+    refused = await telegram.wait_for("answerCallbackQuery")
+    assert refused.params["text"] == "Video #1 is not one of your videos in progress."
+    telegram.press_button(alice, status, "stop:1")
+    answer = await telegram.wait_for_count("answerCallbackQuery", 2)
+    assert answer[1].params["text"] == "🚫 Video #1 cancelled. It will not be sent."
+    edit = await telegram.wait_for("editMessageText", lambda c: "Cancelled" in text_of(c))
+    assert edit.params["message_id"] == status["message_id"] and "reply_markup" not in edit.params
+    assert (await bot.job(1)).state is JobState.CANCELLED
+
+
+async def test_again_makes_a_new_job_with_the_same_request(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings())
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video -d 10 a paper boat")
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["caption"] == "a paper boat\n\n10 s"
+    assert buttons(video) == ["again:1", "settings"]
+    assert video.params["supports_streaming"] is True
+    assert (video.params["width"], video.params["height"], video.params["duration"]) == (
+        320,
+        180,
+        2,
+    )  # read from the sandbox clip's header
+    message = video.response["result"]
+    telegram.press_button(alice, message, "again:1")
+    second = await telegram.wait_for("sendMessage", lambda c: "Video #2" in text_of(c))
+    assert second.params["reply_parameters"]["message_id"] == message["message_id"]
+    await telegram.wait_for_count("sendVideo", 2)
+    job = await bot.job(2)
+    assert job.prompt == "a paper boat" and job.params["duration"] == 10
+
+    telegram.press_button(alice, message, "settings")
+    panel = await telegram.wait_for("sendMessage", lambda c: "⚙️ Your settings" in text_of(c))
+    assert "set:m" in buttons(panel)
+
+
+async def test_again_is_only_for_the_requester(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings())
+    group = telegram.group(-100400)
+    alice, bob = telegram.user(1001, "Alice"), telegram.user(1002, "Bob")
+    telegram.send_text(alice, "/video a kite", chat=group)
+    video = await telegram.wait_for("sendVideo")
+    telegram.press_button(bob, video.response["result"], "again:1")
+    refused = await telegram.wait_for("answerCallbackQuery")
+    assert refused.params["text"] == "Only the person who asked for this video can do that."
+    assert refused.params["show_alert"] is True
+    assert await bot.job(2) is None
+
+
+async def add_jobs(bot, user_id: int, count: int) -> None:
+    for n in range(1, count + 1):
+        await bot.parts.store.create_job(
+            NewJob(
+                requester=Requester(user_id, user_id, 100 + n),
+                kind=JobKind.TEXT,
+                prompt=f"fox number {n}",
+                provider="sandbox",
+                params={"duration": 5},
+            )
+        )
+
+
+async def test_jobs_pages_and_details(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    await add_jobs(bot, 1001, 7)
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/jobs")
+    listing = await telegram.wait_for("sendMessage")
+    lines = text_of(listing).splitlines()
+    assert lines[1].startswith("#7 · queued") and lines[5].startswith("#3 · queued")
+    assert lines[-1] == "Page 1 of 2"
+    assert buttons(listing) == [
+        "job:1001:7:1",
+        "job:1001:6:1",
+        "job:1001:5:1",
+        "job:1001:4:1",
+        "job:1001:3:1",
+        "jobs:1001:2",
+    ]
+    message = listing.response["result"]
+
+    telegram.press_button(telegram.user(1002, "Bob"), message, "jobs:1001:2")
+    refused = await telegram.wait_for("answerCallbackQuery")
+    assert "someone else" in refused.params["text"]
+
+    telegram.press_button(alice, message, "jobs:1001:2")
+    page2 = await telegram.wait_for("editMessageText")
+    assert text_of(page2).splitlines()[1].startswith("#2 · queued")
+    assert buttons(page2) == ["job:1001:2:2", "job:1001:1:2", "jobs:1001:1"]
+    telegram.press_button(alice, message, "job:1001:1:2")
+    details = await telegram.wait_for("editMessageText", lambda c: "🎬 Video #1" in text_of(c))
+    assert text_of(details).startswith("🎬 Video #1\n⏳ Queued · sandbox")
+    assert "5 s" in text_of(details)
+    assert buttons(details) == ["cancel:1", "jobs:1001:2"]
+    telegram.press_button(alice, message, "cancel:1")
+    await telegram.wait_for("editMessageText", lambda c: "cancelled" in text_of(c))
+    assert (await bot.job(1)).state is JobState.CANCELLED
+
+
+async def test_cancel_asks_which_when_several_run(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    await add_jobs(bot, 1001, 2)
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/cancel")
+    question = await telegram.wait_for("sendMessage")
+    assert "Which one" in text_of(question)
+    assert buttons(question) == ["cancel:2", "cancel:1"]
+    telegram.press_button(alice, question.response["result"], "cancel:1")
+    edit = await telegram.wait_for("editMessageText")
+    assert text_of(edit) == "🚫 Video #1 cancelled. It will not be sent."
+    assert "reply_markup" not in edit.params
+    assert (await bot.job(1)).state is JobState.CANCELLED
+    assert (await bot.job(2)).state is JobState.QUEUED

@@ -1,0 +1,111 @@
+"""Russian for Russian users, command menus per language, privacy-mode groups, forum topics."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import jpeg
+
+
+def text_of(call) -> str:
+    return str(call.params["text"])
+
+
+def buttons(call) -> list[str]:
+    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in rows for button in row]
+
+
+def button_texts(call) -> list[str]:
+    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]
+
+
+async def test_command_menu_in_english_and_russian(telegram, make_settings, start_bot):
+    await start_bot(make_settings())
+    await telegram.wait_for_count("setMyCommands", 2)
+    english = {c["command"]: c["description"] for c in telegram.commands()}
+    russian = {c["command"]: c["description"] for c in telegram.commands(language_code="ru")}
+    assert set(english) == set(russian) == {"video", "settings", "jobs", "cancel", "help"}
+    assert english["jobs"] == "Your recent videos"
+    assert russian["jobs"] == "Ваши последние видео"
+
+
+async def test_russian_user_gets_russian_texts(telegram, make_settings, start_bot):
+    await start_bot(make_settings())
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    telegram.send_text(ivan, "/help")
+    assert text_of(await telegram.wait_for("sendMessage")).startswith("Я превращаю")
+    telegram.send_text(ivan, "/video --ar 5:4 лиса")
+    bad = await telegram.wait_for_count("sendMessage", 2)
+    assert text_of(bad[1]) == "--ar: «5:4» здесь не подходит. Выберите 16:9, 9:16, 1:1."
+
+    telegram.send_text(ivan, "/video -d 10 лиса в снегу")
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    assert text_of(status).startswith("🎬 Видео №1 · sandbox\n⏳ В очереди")
+    assert "10 с" in text_of(status)
+    assert button_texts(status) == ["🚫 Отменить"]
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["caption"] == "лиса в снегу\n\n10 с"
+    assert button_texts(video) == ["🔁 Ещё раз", "⚙️ Настройки"]
+    await telegram.wait_for("editMessageText", lambda c: "✅ Готово" in text_of(c))
+
+    telegram.send_text(ivan, "/settings")
+    panel = await telegram.wait_for("sendMessage", lambda c: "⚙️ Ваши настройки" in text_of(c))
+    assert "Длительность: по умолчанию" in text_of(panel)
+    telegram.send_text(ivan, "/cancel")
+    nothing = await telegram.wait_for("sendMessage", lambda c: "нет видео в работе" in text_of(c))
+    assert text_of(nothing) == "У вас нет видео в работе."
+
+
+async def test_unknown_language_falls_back_to_english(telegram, make_settings, start_bot):
+    await start_bot(make_settings())
+    telegram.send_text(telegram.user(1001, language_code="pt-BR"), "/help")
+    assert text_of(await telegram.wait_for("sendMessage")).startswith("I turn your words")
+
+
+async def test_privacy_mode_group_answers_only_what_is_meant_for_it(
+    telegram, make_settings, start_bot
+):
+    bot = await start_bot(make_settings())
+    telegram.privacy_mode = True
+    group = telegram.group(-100600, "Friends")
+    alice, bob = telegram.user(1001, "Alice"), telegram.user(1002, "Bob")
+    telegram.send_text(bob, "anyone seen the new Kling videos?", chat=group)
+    telegram.send_photo(bob, jpeg(), caption="my cat", chat=group)
+    telegram.send_text(alice, "/video", chat=group)  # short usage, not the long one
+    usage = await telegram.wait_for("sendMessage")
+    assert text_of(usage) == "Add a prompt: /video a corgi surfing at sunset"
+    telegram.send_text(alice, "/video@kling_test_bot a red kite", chat=group)
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    telegram.send_text(
+        bob, "nice one!", chat=group, reply_to=status.response["result"]["message_id"]
+    )  # a reply to the bot, but no question of ours: no answer
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["caption"] == "Alice: a red kite"  # named in groups
+    telegram.send_text(alice, "/jobs", chat=group)
+    await telegram.wait_for("sendMessage", lambda c: "recent" in text_of(c))
+    assert [text_of(c)[:12] for c in telegram.calls_to("sendMessage")] == [
+        "Add a prompt",
+        "🎬 Video #1 ·",
+        "Your recent ",
+    ]
+    assert await bot.job(2) is None
+
+
+async def test_forum_topic_replies_stay_in_the_topic(telegram, make_settings, start_bot):
+    await start_bot(make_settings())
+    forum = telegram.group(-100700, "Studio", is_forum=True)
+    alice = telegram.user(1001, "Alice")
+    telegram.send_text(alice, "/video --ar 5:4 a fox", chat=forum, message_thread_id=42)
+    telegram.send_text(alice, "/video a fox in the topic", chat=forum, message_thread_id=42)
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["message_thread_id"] == 42
+    telegram.press_button(alice, video.response["result"], "again:1")
+    await telegram.wait_for_count("sendVideo", 2)
+    telegram.send_text(alice, "/settings", chat=forum, message_thread_id=42)
+    panel = await telegram.wait_for("sendMessage", lambda c: "⚙️" in text_of(c))
+    telegram.set_admin(forum["id"], alice["id"])
+    telegram.press_button(alice, panel.response["result"], "set:neg")
+    await telegram.wait_for("sendMessage", lambda c: "avoid" in text_of(c))
+    sent = telegram.calls_to("sendMessage") + telegram.calls_to("sendVideo")
+    assert len(sent) == 7  # bad option, 2 statuses, panel, question, 2 videos
+    assert all(call.params.get("message_thread_id") == 42 for call in sent)

@@ -1,0 +1,116 @@
+"""Photos become image-to-video jobs: caption, question and reply, reply with /video."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.jobs import JobKind
+from tests.e2e.conftest import jpeg
+
+
+async def test_photo_with_caption_animates_it(telegram, apiframe, public_settings, start_bot):
+    settings = public_settings()
+    bot = await start_bot(settings)
+    alice = telegram.user(1001)
+    photo = jpeg(800, 600, "teal")
+    request = telegram.send_photo(alice, photo, caption="she turns and smiles")
+
+    task = await apiframe.wait_for_task()
+    assert task.request["generation_type"] == "image2video"
+    assert task.request["prompt"] == "she turns and smiles"
+    image_url = task.request["image_url"]
+    assert image_url.startswith(f"{settings.public_url}/media/")
+    token = urlsplit(image_url).path.rsplit("/", 1)[1]
+    assert len(token) >= 22  # at least 128 random bits, base64url
+    assert task.fetched_image == photo  # the provider downloaded the photo from our link
+    assert task.fetched_image_type == "image/jpeg"
+
+    await apiframe.finish(task.task_id)
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["reply_parameters"]["message_id"] == request["message_id"]
+    job = await bot.job(1)
+    assert job.kind is JobKind.IMAGE
+
+
+async def test_media_link_expires(telegram, apiframe, public_settings, start_bot):
+    await start_bot(public_settings(media_link_ttl=0.2))
+    telegram.send_photo(telegram.user(1001), jpeg(), caption="zoom in")
+    task = await apiframe.wait_for_task()
+    assert task.fetched_image is not None
+    async with httpx.AsyncClient() as client:
+        # Wait for expiry by asking until the link is gone (bounded by the test timeout).
+        for _ in range(200):
+            response = await client.get(task.request["image_url"])
+            if response.status_code == 404:
+                break
+        assert response.status_code == 404
+        unknown = task.request["image_url"].rsplit("/", 1)[0] + "/not-a-token"
+        assert (await client.get(unknown)).status_code == 404
+
+
+async def test_photo_without_caption_asks_and_reply_starts_job(
+    telegram, apiframe, public_settings, start_bot
+):
+    await start_bot(public_settings())
+    alice = telegram.user(1001)
+    photo = jpeg(700, 700, "purple")
+    telegram.send_photo(alice, photo)
+    question = await telegram.wait_for("sendMessage")
+    assert "What should happen" in question.params["text"]
+    assert question.params["reply_markup"]["force_reply"] is True
+    assert apiframe.tasks == {}
+
+    answer = telegram.send_text(
+        alice, "the cat jumps", reply_to=question.response["result"]["message_id"]
+    )
+    task = await apiframe.wait_for_task()
+    assert task.request["prompt"] == "the cat jumps"
+    assert task.fetched_image == photo
+    await apiframe.finish(task.task_id)
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["reply_parameters"]["message_id"] == answer["message_id"]
+
+
+async def test_text_reply_to_a_photo_starts_job(telegram, apiframe, public_settings, start_bot):
+    await start_bot(public_settings())
+    alice = telegram.user(1001)
+    photo = jpeg(640, 480, "red")
+    sent = telegram.send_photo(alice, photo)
+    await telegram.wait_for("sendMessage")  # the question; the user replies to the photo instead
+    telegram.send_text(alice, "fireworks above it", reply_to=sent["message_id"])
+    task = await apiframe.wait_for_task()
+    assert task.request["prompt"] == "fireworks above it"
+    assert task.fetched_image == photo
+
+
+async def test_video_command_replying_to_a_photo_animates_it(
+    telegram, apiframe, public_settings, start_bot
+):
+    await start_bot(public_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    photo = jpeg(900, 600, "green")
+    sent = telegram.send_photo(bob, photo, caption="look at this", chat=telegram.group(-100500))
+    telegram.send_text(
+        alice, "/video camera pulls back", chat=telegram.group(-100500), reply_to=sent["message_id"]
+    )
+    task = await apiframe.wait_for_task()
+    assert task.request["prompt"] == "camera pulls back"
+    assert task.fetched_image == photo
+
+
+async def test_photos_refused_without_public_url(telegram, apiframe, apiframe_settings, start_bot):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_photo(telegram.user(1001), jpeg(), caption="animate me")
+    answer = await telegram.wait_for("sendMessage")
+    assert "public web address" in answer.params["text"]
+    assert apiframe.tasks == {}
+    assert await bot.job(1) is None
+
+
+async def test_sandbox_animates_photos_without_public_url(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings())
+    telegram.send_photo(telegram.user(1001), jpeg(), caption="wave")
+    await telegram.wait_for("sendVideo")
+    assert (await bot.job(1)).kind is JobKind.IMAGE

@@ -1,0 +1,207 @@
+"""Webhook mode: Telegram pushes updates and providers call back, on one HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.config import ConfigError
+from bot.jobs import JobState
+from tests.e2e.conftest import WEBHOOK_SECRET
+from tests.e2e.test_delivery_and_restart import first_job_state
+
+
+def creates(apiframe):
+    return [r for r in apiframe.requests if r.path == "/kling-imagine"]
+
+
+def polls(apiframe):
+    return [r for r in apiframe.requests if r.path in ("/fetch", "/fetch-many")]
+
+
+async def test_set_webhook_and_no_long_polling(telegram, apiframe, public_settings, start_bot):
+    settings = public_settings(drop_pending_updates=True)
+    await start_bot(settings)
+    call = await telegram.wait_for("setWebhook")
+    assert call.params["url"] == f"{settings.public_url}/telegram"
+    assert call.params["secret_token"] == WEBHOOK_SECRET
+    assert call.params["allowed_updates"] == ["message", "callback_query"]
+    assert call.params["drop_pending_updates"] is True
+    telegram.send_text(telegram.user(1001), "/help")
+    await telegram.wait_for("sendMessage")
+    assert telegram.calls_to("getUpdates") == []
+
+
+async def test_refuses_to_start_without_secret(make_settings):
+    try:
+        make_settings(public_url="https://bot.example.com")
+    except ConfigError as exc:
+        assert exc.variable == "WEBHOOK_SECRET"
+    else:
+        raise AssertionError("webhook mode without WEBHOOK_SECRET was accepted")
+
+
+async def test_callback_delivers_without_any_poll(telegram, apiframe, public_settings, start_bot):
+    settings = public_settings(callback_poll_interval=3600)
+    bot = await start_bot(settings)
+    request = telegram.send_text(telegram.user(1001), "/video a comet")
+    task = await apiframe.wait_for_task()
+    webhook_url = task.request["webhook_url"]
+    assert webhook_url.startswith(f"{settings.public_url}/callbacks/apiframe/")
+    assert len(urlsplit(webhook_url).path.rsplit("/", 1)[1]) >= 22  # 128+ random bits
+    assert task.request["webhook_secret"]
+
+    await apiframe.set_processing(task.task_id, 55)
+    await telegram.wait_for("editMessageText", lambda c: "55%" in c.params["text"])
+    await apiframe.finish(task.task_id)
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["reply_parameters"]["message_id"] == request["message_id"]
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert polls(apiframe) == []  # callbacks alone, no poll in between
+    assert (await bot.job(1)).state is JobState.DELIVERED
+
+
+async def test_lost_callback_is_caught_by_the_safety_net_poll(
+    telegram, apiframe, public_settings, start_bot
+):
+    await start_bot(public_settings(callback_poll_interval=0.2))
+    apiframe.deliver_webhooks = False
+    telegram.send_text(telegram.user(1001), "/video a lost callback")
+    task = await apiframe.wait_for_task()
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+    assert polls(apiframe), "the video came by polling"
+
+
+async def test_duplicate_and_out_of_order_callbacks_deliver_once(
+    telegram, apiframe, public_settings, start_bot
+):
+    bot = await start_bot(public_settings(callback_poll_interval=3600))
+    telegram.send_text(telegram.user(1001), "/video echo")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    await apiframe.finish(task.task_id)
+    finished = await apiframe.wait_for_webhook(lambda d: d.payload["status"] == "finished")
+    late_progress = {**finished.payload, "status": "processing", "percentage": "70"}
+    del late_progress["video_url"]
+    async with httpx.AsyncClient() as client:
+        for payload in (finished.payload, finished.payload, late_progress, finished.payload):
+            answer = await client.post(finished.url, json=payload, headers=finished.headers)
+            assert answer.status_code == 200
+    await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    async with httpx.AsyncClient() as client:  # after delivery: acknowledged, ignored
+        answer = await client.post(finished.url, json=late_progress, headers=finished.headers)
+        assert answer.status_code == 200 and answer.json() == {"ok": True}
+    # A later job delivered afterwards proves nothing else was queued for the first.
+    telegram.send_text(telegram.user(1001), "/video after")
+    later = await apiframe.wait_for_task()
+    await apiframe.finish(later.task_id)
+    await telegram.wait_for_count("sendVideo", 2)
+    assert [c.params["caption"] for c in telegram.calls_to("sendVideo")] == ["echo", "after"]
+    assert (await bot.job(1)).state is JobState.DELIVERED
+
+
+async def test_forged_callbacks_are_refused_and_change_nothing(
+    telegram, apiframe, public_settings, start_bot
+):
+    bot = await start_bot(public_settings(callback_poll_interval=3600))
+    telegram.send_text(telegram.user(1001), "/video guarded")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    url = task.request["webhook_url"]
+    base = url.rsplit("/", 1)[0]
+    forged = {
+        "task_id": task.task_id,
+        "task_type": "kling-video",
+        "status": "finished",
+        "percentage": 100,
+        "video_url": "https://evil.example/x.mp4",
+    }
+    async with httpx.AsyncClient() as client:
+        wrong_token = await client.post(
+            f"{base}/not-the-token",
+            json=forged,
+            headers={"x-webhook-secret": task.request["webhook_secret"]},
+        )
+        wrong_header = await client.post(url, json=forged, headers={"x-webhook-secret": "guess"})
+        other_provider = await client.post(url.replace("/apiframe/", "/kling/"), json=forged)
+        not_json = await client.post(
+            url,
+            content=b"status=finished",
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "x-webhook-secret": task.request["webhook_secret"],
+            },
+        )
+        too_big = await client.post(
+            url,
+            content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+            headers={
+                "content-type": "application/json",
+                "x-webhook-secret": task.request["webhook_secret"],
+            },
+        )
+    assert [wrong_token.status_code, wrong_header.status_code, other_provider.status_code] == [
+        403
+    ] * 3
+    assert not_json.status_code == 400 and too_big.status_code == 413
+    assert "Traceback" not in wrong_token.text + not_json.text
+    job = await bot.job(1)
+    assert job.state is JobState.QUEUED and job.result_url is None
+    assert telegram.calls_to("sendVideo") == []
+
+
+async def test_forged_telegram_updates_are_refused(telegram, apiframe, public_settings, start_bot):
+    await start_bot(public_settings())
+    await telegram.wait_for("setWebhook")
+    alice = telegram.user(1001)
+    forged = {
+        "update_id": 999,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 1001, "type": "private"},
+            "from": alice,
+            "text": "/video forged",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    assert await telegram.push_raw(forged, secret="wrong-secret-0000000000") == 403
+    assert await telegram.push_raw(forged, secret=None) == 403
+    telegram.send_text(alice, "/jobs")  # a genuine update, pushed with the secret
+    listing = await telegram.wait_for("sendMessage")
+    assert "no videos yet" in listing.params["text"]
+    assert apiframe.tasks == {}
+
+
+async def test_health_and_metrics(telegram, apiframe, public_settings, start_bot):
+    settings = public_settings()
+    await start_bot(settings)
+    telegram.send_text(telegram.user(1001), "/video counted")
+    await apiframe.wait_for_task()
+    async with httpx.AsyncClient(base_url=settings.public_url) as client:
+        health = await client.get("/healthz")
+        metrics = await client.get("/metrics")
+    assert health.status_code == 200 and health.json() == {"ok": True}
+    assert metrics.status_code == 200
+    assert 'kling_bot_jobs{provider="apiframe",state="queued"} 1.0' in metrics.text
+    assert WEBHOOK_SECRET not in metrics.text and telegram.token not in metrics.text
+
+
+async def test_stop_during_delivery_completes_it(telegram, apiframe, public_settings, start_bot):
+    bot = await start_bot(public_settings(callback_poll_interval=3600))
+    telegram.send_text(telegram.user(1001), "/video finish me")
+    task = await apiframe.wait_for_task()
+    held = telegram.hold("sendVideo")
+    await apiframe.finish(task.task_id)
+    await held.arrived.wait()  # the video is on its way to Telegram
+    stopping = asyncio.create_task(bot.stop())  # what SIGTERM does
+    await asyncio.sleep(0)  # let the stop begin while the upload is still in flight
+    telegram.release("sendVideo")
+    await stopping
+    video = await telegram.wait_for("sendVideo")
+    assert video.http_status == 200
+    assert await first_job_state(bot.settings) is JobState.DELIVERED

@@ -1,0 +1,388 @@
+"""A fake AI/ML API (or its 2025 copy Apilaplas), faithful to the published Kling pages.
+
+Implements `/work/shared/provider-docs/aimlapi-kling-v1-pro-*.txt`,
+`apilaplas-kling-v1.6-standard-image-to-video.txt` and REFERENCE.md sections 3 and 4:
+`Authorization: Bearer <key>`, `POST /v2/generate/video/kling/generation` answering 201
+`{"id","status":"queued"}` with ids holding `:` and `/`, polling by
+`GET /v2/generate/video/kling/generation?generation_id=<id>`, error bodies
+`{"message","path","requestId","statusCode","timestamp"}`, 401 for a bad key, 403 when out of
+credits. The `edition` picks the dialect: "aimlapi" takes `duration` as an integer (and the
+string its own examples send), "apilaplas" only as a string and documents one model.
+
+Tests drive each generation explicitly (`set_generating`, `finish`, `fail`, `set_status`).
+Where the docs are silent the fake takes the strict reading [I]: unknown body fields, image
+fields on text-to-video models and `aspect_ratio` on image-to-video models are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import functools
+import itertools
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.media import SAMPLE_MP4, MediaHost
+from tests.fakes.recording import (
+    ALL_METHODS,
+    FaultQueue,
+    Handout,
+    Recorded,
+    RequestLog,
+    is_http_url,
+)
+from tests.fakes.server import LocalServer
+
+SAMPLE = SAMPLE_MP4
+
+Edition = Literal["aimlapi", "apilaplas"]
+ErrorShape = Literal["name_message", "detail", "string"]
+
+GENERATION_PATH = "/v2/generate/video/kling/generation"
+BILLING_PATH = "/v2/billing"
+
+AIMLAPI_MODELS = tuple(
+    f"kling-video/{version}/{tier}/{kind}-to-video"
+    for version, tier, kind in itertools.product(
+        ("v1", "v1.5", "v1.6"), ("standard", "pro"), ("text", "image")
+    )
+)
+APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
+MODELS: dict[Edition, tuple[str, ...]] = {"aimlapi": AIMLAPI_MODELS, "apilaplas": APILAPLAS_MODELS}
+
+STATUSES = ("queued", "generating", "completed", "error")
+ASPECT_RATIOS = ("16:9", "9:16", "1:1")
+DURATIONS = (5, 10)
+COMMON_FIELDS = frozenset({"model", "prompt", "duration", "negative_prompt", "cfg_scale", "ratio"})
+T2V_FIELDS = COMMON_FIELDS | {"aspect_ratio"}
+I2V_FIELDS = COMMON_FIELDS | {"image_url", "tail_image_url", "static_mask_url", "dynamic_masks"}
+IMAGE_FIELDS = ("image_url", "tail_image_url")
+
+_DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
+
+
+@dataclass
+class FakeTask:
+    """A generation; `result()` is what the status endpoint reports for it right now."""
+
+    task_id: str
+    request: dict[str, Any]
+    status: str = "queued"
+    video_url: str | None = None
+    error: Any = None
+    image_bytes: bytes | None = None
+    image_mime: str | None = None
+    tail_image_bytes: bytes | None = None
+    tail_image_mime: str | None = None
+    poll_count: int = 0
+
+    @property
+    def model(self) -> str:
+        return str(self.request["model"])
+
+    def result(self) -> dict[str, Any]:
+        """`{"id","status"}` plus `video.url` when completed and `error` when failed."""
+        body: dict[str, Any] = {"id": self.task_id, "status": self.status}
+        if self.video_url is not None:
+            body["video"] = {"url": self.video_url}
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+def error_body(status: int, message: str | list[str], path: str) -> dict[str, Any]:
+    """The documented error body (NestJS's shape, which the field names give away)."""
+    return {
+        "message": message,
+        "path": path,
+        "requestId": str(uuid.uuid4()),
+        "statusCode": status,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+
+
+def is_t2v(model: str) -> bool:
+    return model.endswith("/text-to-video")
+
+
+def decode_image(value: str) -> tuple[bytes, str | None] | None:
+    """The bytes of a data URI or bare base64 string (with the URI's MIME type), else None."""
+    match = _DATA_URI.fullmatch(value)
+    mime, data = (match["mime"], match["data"]) if match else (None, value)
+    if mime is not None and not mime.startswith("image/"):
+        return None
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return (decoded, mime) if decoded else None
+
+
+def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
+    """Every documented rule `body` breaks in this edition."""
+    errors: list[str] = []
+    model = body.get("model")
+    if model not in MODELS[edition]:
+        return [f"model must be one of {', '.join(MODELS[edition])}"]
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        errors.append("prompt is required and must be a non-empty string")
+    allowed = T2V_FIELDS if is_t2v(model) else I2V_FIELDS
+    errors += [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
+    if is_t2v(model):
+        ratio = body.get("aspect_ratio", ASPECT_RATIOS[0])
+        if ratio not in ASPECT_RATIOS:
+            errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    else:
+        errors += _image_errors(body)
+    if "duration" in body:
+        errors += _duration_errors(body["duration"], edition)
+    if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):
+        errors.append("negative_prompt must be a string")
+    cfg = body.get("cfg_scale", 0.5)
+    if not isinstance(cfg, int | float) or isinstance(cfg, bool) or not 0 <= cfg <= 1:
+        errors.append("cfg_scale must be a number not greater than 1")
+    return errors
+
+
+def _image_errors(body: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if "image_url" not in body:
+        errors.append("image_url is required for image-to-video models")
+    for name in IMAGE_FIELDS:
+        value = body.get(name)
+        if name in body and not (is_http_url(value) or _decodes(value)):
+            errors.append(f"{name} must be a URL or a base64-encoded image")
+    if "static_mask_url" in body and not is_http_url(body["static_mask_url"]):
+        errors.append("static_mask_url must be a URL")
+    return errors
+
+
+def _decodes(value: object) -> bool:
+    return isinstance(value, str) and decode_image(value) is not None
+
+
+def _duration_errors(duration: object, edition: Edition) -> list[str]:
+    if edition == "apilaplas":
+        ok = isinstance(duration, str) and duration in {str(d) for d in DURATIONS}
+        return [] if ok else ['duration must be a string: "5" or "10"']
+    # AI/ML documents an integer, but its own examples send "5": the string passes too.
+    if isinstance(duration, bool):
+        return ["duration must be 5 or 10"]
+    ok = duration in DURATIONS or (isinstance(duration, str) and duration in ("5", "10"))
+    return [] if ok else ["duration must be 5 or 10"]
+
+
+class FakeAimlapi(RequestLog, FaultQueue):
+    """AI/ML API's (or Apilaplas's) Kling endpoints plus result-video hosting, on one server."""
+
+    def __init__(
+        self,
+        api_key: str = "aimlapi-test-key",
+        *,
+        edition: Edition = "aimlapi",
+        forbidden: Sequence[str] = (),
+    ) -> None:
+        RequestLog.__init__(self, forbidden)
+        FaultQueue.__init__(self)
+        self.api_key = api_key
+        self.edition: Edition = edition
+        self.url = ""
+        self.tasks: dict[str, FakeTask] = {}
+        self.credits = 1000  # 0: creating a generation answers 403
+        self.id_key = "id"  # "generation_id": the create answer some clients see [C]
+        self.next_ids: list[str] = []  # ids to hand out before generated ones
+        self.in_flight = 0  # authorised API requests being answered (or stalled) right now
+        self.peak_in_flight = 0
+        self.media = MediaHost()
+        self._stalled: set[str] = set()
+        self._release = asyncio.Event()
+        self._handout: Handout[FakeTask] = Handout()
+        self._routes: dict[tuple[str, str], Callable[[Recorded], Awaitable[Response]]] = {
+            ("POST", GENERATION_PATH): self._create,
+            ("GET", GENERATION_PATH): self._status,
+        }
+        if edition == "aimlapi":  # Apilaplas documents no billing endpoint
+            self._routes["GET", BILLING_PATH] = self._billing
+        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=ALL_METHODS)])
+        self._server = LocalServer(app)
+
+    # lifecycle
+
+    async def start(self) -> str:
+        self.url = await self._server.start()
+        return self.url
+
+    async def stop(self) -> None:
+        self._release.set()
+        await self._server.stop()
+
+    # test-facing controls
+
+    def stall(self, path: str) -> None:
+        """Hold every authorised request to `path` unanswered until `release()`."""
+        self._stalled.add(path)
+        self._release.clear()
+
+    def release(self) -> None:
+        self._stalled.clear()
+        self._release.set()
+
+    async def set_generating(self, task_id: str) -> None:
+        await self.set_status(task_id, "generating")
+
+    async def set_status(self, task_id: str, status: str) -> None:
+        """Any status, documented or not, with no video or error attached."""
+        task = self.tasks[task_id]
+        task.status, task.video_url, task.error = status, None, None
+        await self.notify()
+
+    async def finish(
+        self, task_id: str, video: bytes = SAMPLE, *, video_url: str | None = None
+    ) -> str:
+        """Mark the generation completed; unless `video_url` is given the video is hosted here."""
+        task = self.tasks[task_id]
+        if video_url is None:
+            video_url = self.url + self.media.add(f"{uuid.uuid4().hex}.mp4", video)
+        task.status, task.video_url, task.error = "completed", video_url, None
+        await self.notify()
+        return video_url
+
+    async def fail(
+        self,
+        task_id: str,
+        error: str = "Video generation failed",
+        *,
+        shape: ErrorShape = "name_message",
+    ) -> None:
+        """Mark the generation failed, with `error` in one of the three shapes seen in the wild."""
+        task = self.tasks[task_id]
+        if shape == "name_message":
+            task.error = {"name": "GenerationError", "message": error}
+        elif shape == "detail":
+            task.error = {
+                "detail": [{"loc": ["body", "prompt"], "msg": error, "type": "value_error"}]
+            }
+        else:
+            task.error = error
+        task.status, task.video_url = "error", None
+        await self.notify()
+
+    async def wait_for_task(self, *, timeout: float = 10.0) -> FakeTask:  # noqa: ASYNC109
+        """The next created task not handed out by an earlier call, in creation order."""
+
+        return await self.wait(
+            lambda: self._handout.next(list(self.tasks.values())), timeout, "a new task"
+        )
+
+    # internals: request pipeline
+
+    async def _handle(self, request: Request) -> Response:
+        """Record, then leak check, routing, auth, injected faults, stalls, and the endpoint."""
+        rec = await self.record(request)
+        if self.leaks_in(request, rec):
+            self.leaks.append(rec)
+            return self._error(400, "forbidden content", rec)
+        handler = self._routes.get((rec.method, rec.path))
+        if handler is not None:
+            if rec.headers.get("authorization") != f"Bearer {self.api_key}":
+                return self._error(401, "Unauthorized", rec)
+            fault = self.take_fault(rec.path, functools.partial(self._fault_body, path=rec.path))
+            if fault is not None:
+                return fault
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            await self.notify()
+            try:
+                if rec.path in self._stalled:
+                    await self._release.wait()
+                return await handler(rec)
+            finally:
+                self.in_flight -= 1
+        name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
+        if name is not None:
+            fault = self.take_fault(rec.path, functools.partial(self._fault_body, path=rec.path))
+            return fault or self.media.response(name)
+        return self._error(404, f"Cannot {rec.method} {rec.path}", rec)
+
+    @staticmethod
+    def _fault_body(status: int, *, path: str) -> dict[str, Any]:
+        """The documented error body for an injected status."""
+        messages = {400: "Bad Request", 401: "Unauthorized", 403: "Insufficient credits"}
+        messages |= {404: "Not Found", 429: "Too Many Requests"}
+        return error_body(status, messages.get(status, "Internal server error"), path)
+
+    @staticmethod
+    def _error(status: int, message: str | list[str], rec: Recorded) -> JSONResponse:
+        return JSONResponse(error_body(status, message, rec.path), status_code=status)
+
+    # endpoints
+
+    async def _create(self, rec: Recorded) -> Response:
+        body = rec.json
+        if "application/json" not in rec.headers.get("content-type", "") or not isinstance(
+            body, dict
+        ):
+            return self._error(400, "the body must be a JSON object", rec)
+        problems = validate_generation(body, self.edition)
+        if problems:
+            return self._error(400, "; ".join(problems), rec)
+        if self.credits <= 0:
+            return self._error(403, "Insufficient credits. Top up your balance.", rec)
+        task = FakeTask(task_id=self._new_id(), request=body)
+        if "image_url" in body:
+            task.image_bytes, task.image_mime = _decoded(body["image_url"])
+        if "tail_image_url" in body:
+            task.tail_image_bytes, task.tail_image_mime = _decoded(body["tail_image_url"])
+        self.tasks[task.task_id] = task
+        await self.notify()
+        return JSONResponse({self.id_key: task.task_id, "status": task.status}, status_code=201)
+
+    async def _status(self, rec: Recorded) -> Response:
+        ids = parse_qs(rec.query, keep_blank_values=True).get("generation_id", [])
+        if len(ids) != 1 or not ids[0]:
+            return self._error(400, "generation_id is required", rec)
+        task = self.tasks.get(ids[0])
+        if task is None:
+            return self._error(404, "Generation not found", rec)
+        task.poll_count += 1
+        return JSONResponse(task.result())
+
+    async def _billing(self, rec: Recorded) -> Response:
+        """The published balance shape (`billing.aimlapi.com/v1/billing/balance`)."""
+        return JSONResponse(
+            {
+                "balance": self.credits,
+                "lowBalance": self.credits < 10,
+                "lowBalanceThreshold": 10,
+                "lastUpdated": datetime.now(UTC).isoformat(),
+                "autoDebitStatus": "disabled",
+                "status": "current",
+                "statusExplanation": "Balance is current and up to date",
+            }
+        )
+
+    def _new_id(self) -> str:
+        if self.next_ids:
+            return self.next_ids.pop(0)
+        return f"kling:{uuid.uuid4().hex[:12]}/{len(self.tasks) + 1}"
+
+
+def _decoded(value: str) -> tuple[bytes | None, str | None]:
+    """(bytes, MIME) for base64 input, (None, None) for a URL."""
+    if is_http_url(value):
+        return None, None
+    decoded = decode_image(value)
+    return decoded if decoded is not None else (None, None)

@@ -1,0 +1,147 @@
+"""SIGKILL at each step of a job's life, with the bot as a real subprocess.
+
+Each test names the moment of the kill and the promise that must hold after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.jobs import JobState
+from bot.store import SqliteStore
+from tests.e2e.conftest import AIMLAPI_KEY
+from tests.fakes.aimlapi import FakeAimlapi
+from tests.fakes.telegram import FakeTelegram
+
+CREATE = "/v2/generate/video/kling/generation"
+
+
+class BotProcess:
+    """`python -m bot` pointed at the fakes; killed, not stopped."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, telegram: FakeTelegram) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=self.env, stdout=asyncio.subprocess.DEVNULL
+        )
+        await telegram.wait_until_polling(timeout=30)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 30)
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def aimlapi(telegram) -> AsyncIterator[FakeAimlapi]:
+    fake = FakeAimlapi(AIMLAPI_KEY, forbidden=[telegram.token])
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.leaks == []
+
+
+@pytest.fixture
+def database(tmp_path):
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+async def bot(telegram, aimlapi, database) -> AsyncIterator[BotProcess]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "VIDEO_PROVIDERS": "aimlapi",
+        "AIMLAPI_API_KEY": AIMLAPI_KEY,
+        "AIMLAPI_BASE_URL": aimlapi.url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "POLL_INTERVAL": "0.05",
+        "STATUS_EDIT_INTERVAL": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = BotProcess(env)
+    yield process
+    await process.stop()
+
+
+async def job_state(database, job_id: int = 1) -> JobState:
+    store = await SqliteStore.open(database)
+    try:
+        job = await store.get_job(job_id)
+        assert job is not None
+        return job.state
+    finally:
+        await store.close()
+
+
+async def test_kill_after_task_recorded_delivers_once_after_restart(
+    telegram, aimlapi, bot, database
+):
+    await bot.start(telegram)
+    telegram.send_text(telegram.user(1001), "/video killed while generating")
+    task = await aimlapi.wait_for_task()
+    await aimlapi.wait_for(CREATE)
+    await aimlapi.wait_for("/v2/generate/video/kling/generation", lambda r: r.method == "GET")
+    await bot.kill()  # the task id was recorded: the bot polled it
+
+    await aimlapi.finish(task.task_id)
+    await bot.start(telegram)
+    await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1  # resumed, not resent
+    assert len(telegram.calls_to("sendVideo")) == 1
+    assert await job_state(database) is JobState.DELIVERED
+
+
+async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlapi, bot, database):
+    await bot.start(telegram)
+    aimlapi.stall(CREATE)
+    telegram.send_text(telegram.user(1001), "/video killed mid-submit")
+    await aimlapi.wait_for(CREATE, lambda r: r.method == "POST")
+    await bot.kill()  # the provider got the request; we never heard its answer
+    aimlapi.release()
+    await aimlapi.wait_for_task()  # ... and it went on to make (and bill) the video
+
+    await bot.start(telegram)
+    notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
+    assert "did not send it again" in notice.params["text"]
+    assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1
+    assert await job_state(database) is JobState.FAILED
+
+
+async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot, database):
+    await bot.start(telegram)
+    telegram.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    telegram.send_text(telegram.user(1001), "/video queued but never sent")
+    await telegram.wait_for("sendMessage", lambda c: c.http_status == 500)  # no status message
+    await bot.kill()  # the job row exists; nothing reached the provider
+    assert aimlapi.requests == []
+
+    await bot.start(telegram)
+    task = await aimlapi.wait_for_task()
+    await aimlapi.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+    assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1

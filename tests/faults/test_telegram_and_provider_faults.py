@@ -1,0 +1,98 @@
+"""Telegram and provider faults: each test names the fault and the promise kept."""
+
+from __future__ import annotations
+
+from bot.jobs import JobState
+from tests.e2e.conftest import AIMLAPI_KEY
+
+
+def aimlapi_settings(make_settings, fake, **overrides):
+    values = {
+        "video_providers": "aimlapi",
+        "aimlapi_api_key": AIMLAPI_KEY,
+        "aimlapi_base_url": fake.url,
+    }
+    return make_settings(**{**values, **overrides})
+
+
+async def test_telegram_429_on_send_is_waited_out_and_nothing_dropped(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video flood")
+    task = await apiframe.wait_for_task()
+    telegram.fail_next(
+        "sendVideo", error_code=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    await apiframe.finish(task.task_id)
+    sends = await telegram.wait_for_count("sendVideo", 2)
+    assert [c.http_status for c in sends] == [429, 200]
+    assert sends[1].at - sends[0].at >= 1.0  # retry_after honoured
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert (await bot.job(1)).state is JobState.DELIVERED
+
+
+async def test_user_who_blocked_the_bot_is_not_retried(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video blocked")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    telegram.blocked_users.add(alice["id"])
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("sendVideo", lambda c: c.http_status == 403)
+    # The job ends as undeliverable; the bot gives up on this chat at once.
+    await telegram.wait_for("sendMessage", lambda c: c.http_status == 403)
+    job = await bot.job(1)
+    assert job.state is JobState.FAILED and "blocked" in job.error
+    assert len(telegram.calls_to("sendVideo")) == 1
+
+
+async def test_status_message_deleted_is_harmless(telegram, apiframe, apiframe_settings, start_bot):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video status gone")
+    task = await apiframe.wait_for_task()
+    telegram.fail_next(
+        "editMessageText",
+        error_code=400,
+        description="Bad Request: message to edit not found",
+        times=5,
+    )
+    await apiframe.set_processing(task.task_id, 30)
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+    assert (await bot.job(1)).state in (JobState.SUCCEEDED, JobState.DELIVERED)
+
+
+async def test_unreadable_poll_answer_keeps_the_job_waiting(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video garbled")
+    task = await apiframe.wait_for_task()
+    apiframe.fail_next("/fetch", status=200, body="<html>gateway says hi</html>", times=3)
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+    assert (await bot.job(1)).state is not JobState.FAILED
+
+
+async def test_unknown_status_is_waited_out(telegram, aimlapi, make_settings, start_bot):
+    await start_bot(aimlapi_settings(make_settings, aimlapi))
+    telegram.send_text(telegram.user(1001), "/video odd status")
+    task = await aimlapi.wait_for_task()
+    await aimlapi.set_status(task.task_id, "upscaling")  # not in the documented vocabulary
+    await aimlapi.wait_for("/v2/generate/video/kling/generation", lambda r: r.method == "GET")
+    await aimlapi.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+
+
+async def test_finished_without_a_video_is_explained(telegram, aimlapi, make_settings, start_bot):
+    bot = await start_bot(aimlapi_settings(make_settings, aimlapi))
+    telegram.send_text(telegram.user(1001), "/video empty result")
+    task = await aimlapi.wait_for_task()
+    await aimlapi.set_status(task.task_id, "completed")  # no video.url
+    notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
+    assert "sent no video" in notice.params["text"]
+    assert (await bot.job(1)).state is JobState.FAILED

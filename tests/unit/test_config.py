@@ -1,0 +1,112 @@
+"""The configuration contract: defaults, and one clear line per invalid variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """Settings read the environment and ./.env: isolate both."""
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "APIFRAME_", "VIDEO_", "DATABASE_", "PUBLIC_", "POLL_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_with_only_a_token():
+    settings = load_settings(telegram_bot_token=TOKEN)
+    assert settings.video_providers == ["sandbox"]
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.database_path == Path("data/bot.db")
+    assert settings.poll_interval == 10
+    assert settings.job_timeout == 1800
+    assert settings.port == 8080
+    assert settings.listen_host == "0.0.0.0"
+    assert settings.public_url is None
+    assert settings.log_level == "INFO"
+
+
+def test_apiframe_is_the_default_when_its_key_is_set():
+    settings = load_settings(telegram_bot_token=TOKEN, apiframe_api_key="k-123456")
+    assert settings.video_providers == ["apiframe"]
+
+
+def test_reads_environment_and_dotenv(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nPOLL_INTERVAL=2.5\n")
+    monkeypatch.setenv("VIDEO_PROVIDERS", "sandbox, apiframe")
+    monkeypatch.setenv("APIFRAME_API_KEY", "key-abcdef")
+    settings = load_settings()
+    assert settings.telegram_bot_token.get_secret_value() == TOKEN
+    assert settings.poll_interval == 2.5
+    assert settings.video_providers == ["sandbox", "apiframe"]
+
+
+def test_absolute_database_path():
+    settings = load_settings(telegram_bot_token=TOKEN, database_url="sqlite:////srv/bot/jobs.db")
+    assert settings.database_path == Path("/srv/bot/jobs.db")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable", "words"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN", "is required"),
+        ({"telegram_bot_token": "nonsense"}, "TELEGRAM_BOT_TOKEN", "bot token"),
+        ({"video_providers": "kling9000"}, "VIDEO_PROVIDERS", "unknown provider 'kling9000'"),
+        ({"video_providers": "apiframe"}, "APIFRAME_API_KEY", "required"),
+        ({"video_providers": "sandbox,sandbox"}, "VIDEO_PROVIDERS", "twice"),
+        ({"telegram_api_url": "api.telegram.org"}, "TELEGRAM_API_URL", "http(s) URL"),
+        ({"public_url": "ftp://example.com"}, "PUBLIC_URL", "http(s) URL"),
+        ({"database_url": "mysql://x/y"}, "DATABASE_URL", "sqlite:///"),
+        ({"port": "eighty"}, "PORT", "integer"),
+        ({"port": "70000"}, "PORT", "65535"),
+        ({"poll_interval": "0"}, "POLL_INTERVAL", "greater than 0"),
+        ({"job_timeout": "soon"}, "JOB_TIMEOUT", "number"),
+        ({"log_level": "LOUD"}, "LOG_LEVEL", "one of"),
+    ],
+)
+def test_invalid_values_name_the_variable(overrides, variable, words):
+    if "telegram_bot_token" not in overrides and variable != "TELEGRAM_BOT_TOKEN":
+        overrides = {"telegram_bot_token": TOKEN, **overrides}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**overrides)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert words in str(caught.value)
+
+
+def test_bad_configuration_exits_2_with_one_line_and_no_traceback(tmp_path):
+    env = {"PATH": os.environ["PATH"], "TELEGRAM_BOT_TOKEN": TOKEN, "PORT": "x"}
+    command = [sys.executable, "-m", "bot"]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "kling-bot: configuration error: PORT: Input should be a valid integer,"
+        " unable to parse string as an integer"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_lists_token_and_keys():
+    settings = load_settings(telegram_bot_token=TOKEN, apiframe_api_key="af-secret-key")
+    assert set(settings.secrets()) == {TOKEN, "af-secret-key"}
+
+
+def test_id_lists():
+    settings = load_settings(
+        telegram_bot_token=TOKEN, allowed_user_ids="1, 22,333", admin_user_ids="7"
+    )
+    assert settings.allowed_user_ids == frozenset({1, 22, 333})
+    assert settings.admin_user_ids == frozenset({7})
+    assert settings.allowed_chat_ids == frozenset()
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN, allowed_chat_ids="-100123,abc")
+    assert caught.value.variable == "ALLOWED_CHAT_IDS"

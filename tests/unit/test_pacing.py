@@ -1,0 +1,342 @@
+"""Message pacing (`bot.pacing`): which messages may go, in what order, and what is kept.
+
+The schedule is driven by a hand-moved clock, so these tests check counts and order at given
+moments and never measure real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from bot.pacing import Limits, PacingRateLimiter, Schedule, Ticket, chat_key, retry_seconds
+
+# RetryAfter's constructor reads its own deprecated int-or-timedelta property.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+class Clock:
+    """Time that only moves when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def send_all(schedule: Schedule, now: float) -> list[Ticket]:
+    """Grant what may go at `now` and answer each at once, until nothing more may go."""
+    sent: list[Ticket] = []
+    while True:
+        granted, _ = schedule.grant(now)
+        if not granted:
+            return sent
+        for ticket in granted:
+            schedule.done(ticket, now)
+        sent += granted
+
+
+def keys(tickets: list[Ticket]) -> list[Any]:
+    return [ticket.chat_key for ticket in tickets]
+
+
+# --- per chat -------------------------------------------------------------------------------
+
+
+def test_private_chat_takes_two_at_once_then_one_a_second() -> None:
+    schedule = Schedule()
+    for _ in range(6):
+        schedule.enqueue(1001, 0.0)
+    counts = [len(send_all(schedule, t)) for t in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)]
+    assert counts == [2, 0, 1, 0, 1, 1, 1]
+
+
+def test_one_message_per_chat_in_flight_keeps_order() -> None:
+    schedule = Schedule()
+    first, second, third = (schedule.enqueue(1001, 0.0) for _ in range(3))
+    granted, _ = schedule.grant(0.0)
+    assert granted == [first]
+    assert schedule.grant(0.0)[0] == []  # the first is not answered yet
+    schedule.done(first, 0.0)
+    assert schedule.grant(0.0)[0] == [second]
+    schedule.done(second, 0.0)
+    assert schedule.grant(5.0)[0] == [third]
+
+
+def test_other_chats_are_not_held_up_by_a_busy_chat() -> None:
+    schedule = Schedule()
+    schedule.enqueue(1, 0.0)
+    schedule.enqueue(1, 0.0)
+    schedule.enqueue(2, 0.0)
+    granted, _ = schedule.grant(0.0)
+    assert keys(granted) == [1, 2]
+
+
+# --- groups and overall ---------------------------------------------------------------------
+
+
+def test_group_gets_twenty_a_minute() -> None:
+    schedule = Schedule()
+    for _ in range(25):
+        schedule.enqueue(-100123, 0.0)
+    first_minute = sum(len(send_all(schedule, float(t))) for t in range(60))
+    assert first_minute == 20
+    assert len(send_all(schedule, 60.0)) == 2  # the two sent at 0 s have left the window
+
+
+def test_channel_username_counts_as_group() -> None:
+    schedule = Schedule()
+    for _ in range(25):
+        schedule.enqueue("@news", 0.0)
+    assert sum(len(send_all(schedule, float(t))) for t in range(60)) == 20
+
+
+def test_overall_thirty_a_second_across_chats() -> None:
+    schedule = Schedule()
+    for chat in range(100):
+        schedule.enqueue(chat + 1, 0.0)
+    counts = [len(send_all(schedule, t)) for t in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)]
+    assert counts == [30, 0, 30, 0, 30, 10]
+
+
+def test_messages_in_flight_count_until_their_answer_plus_a_window() -> None:
+    schedule = Schedule()
+    for chat in range(60):
+        schedule.enqueue(chat + 1, 0.0)
+    slow, wake = schedule.grant(0.0)
+    assert len(slow) == 30
+    assert wake is None  # only an answer can make room
+    assert schedule.grant(10.0)[0] == []  # still in flight, still counted
+    for ticket in slow:
+        schedule.done(ticket, 10.0)
+    assert schedule.grant(10.5)[0] == []
+    assert len(schedule.grant(11.0)[0]) == 30
+
+
+def test_turns_are_first_come_first_served_across_chats() -> None:
+    schedule = Schedule(Limits(overall_limit=2))
+    order = [3, 1, 2, 5, 4, 7, 6]
+    for position, chat in enumerate(order):
+        schedule.enqueue(chat, position * 0.01)
+    sent: list[Ticket] = []
+    for step in range(10):
+        sent += send_all(schedule, 0.1 + step)
+    assert keys(sent) == order
+
+
+# --- 429, giving up, shutdown ---------------------------------------------------------------
+
+
+def test_retry_after_pauses_only_that_chat_and_keeps_the_message_first() -> None:
+    schedule = Schedule()
+    a1, a2 = schedule.enqueue(1, 0.0), schedule.enqueue(1, 0.0)
+    b1, b2 = schedule.enqueue(2, 0.0), schedule.enqueue(2, 0.0)
+    granted, _ = schedule.grant(0.0)
+    assert granted == [a1, b1]
+    schedule.retry(a1, 0.0, after=5.0)
+    schedule.done(b1, 0.0)
+    assert schedule.grant(0.0)[0] == [b2]
+    assert [schedule.grant(float(t))[0] for t in range(1, 5)] == [[], [], [], []]
+    assert schedule.grant(5.0)[0] == [a1]
+    schedule.done(a1, 5.0)
+    assert schedule.grant(5.0)[0] == [a2]
+
+
+def test_a_message_given_up_while_waiting_leaves_the_queue() -> None:
+    schedule = Schedule()
+    first, second, third = (schedule.enqueue(1, 0.0) for _ in range(3))
+    assert schedule.grant(0.0)[0] == [first]
+    schedule.done(second, 0.0)  # its sender was cancelled
+    schedule.done(first, 0.0)
+    assert schedule.grant(0.0)[0] == [third]
+    schedule.done(third, 0.0)
+    assert schedule.grant(10.0)[0] == []
+
+
+def test_release_all_lets_every_waiting_message_go() -> None:
+    schedule = Schedule(Limits(overall_limit=1))
+    tickets = [schedule.enqueue(chat, 0.0) for chat in (1, 2, 3)]
+    assert schedule.grant(0.0)[0] == tickets[:1]
+    assert schedule.release_all() == tickets[1:]
+    for ticket in tickets:
+        schedule.done(ticket, 0.0)
+    assert schedule.in_flight == 0
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+def test_idle_private_chats_are_forgotten() -> None:
+    schedule = Schedule(Limits(overall_limit=10_000))
+    for chat in range(5_000):
+        schedule.enqueue(chat + 1, 0.0)
+    assert len(send_all(schedule, 0.0)) == 5_000
+    assert schedule.tracked_chats == 5_000  # a second has not passed: their buckets matter
+    schedule.grant(1.0)
+    assert schedule.tracked_chats == 0
+
+
+def test_group_state_is_kept_for_a_minute_then_forgotten() -> None:
+    schedule = Schedule()
+    schedule.enqueue(-100, 0.0)
+    send_all(schedule, 0.0)
+    schedule.grant(59.0)
+    assert schedule.tracked_chats == 1
+    schedule.grant(60.0)
+    assert schedule.tracked_chats == 0
+
+
+def test_chats_that_keep_sending_are_not_forgotten_midway() -> None:
+    schedule = Schedule()
+    for second in range(5):
+        schedule.enqueue(1, float(second))
+        assert len(send_all(schedule, float(second))) == 1
+        assert schedule.tracked_chats == 1
+
+
+# --- which calls are paced -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "data", "key"),
+    [
+        ("sendMessage", {"chat_id": 5}, 5),
+        ("sendVideo", {"chat_id": "-100"}, -100),
+        ("editMessageText", {"chat_id": 5, "message_id": 1}, 5),
+        ("copyMessage", {"chat_id": "@channel"}, "@channel"),
+        ("editMessageText", {"inline_message_id": "x"}, None),
+        ("sendChatAction", {"chat_id": 5}, None),
+        ("answerCallbackQuery", {"callback_query_id": "1"}, None),
+        ("getUpdates", {}, None),
+        ("getFile", {"file_id": "f"}, None),
+        ("setMyCommands", {}, None),
+    ],
+)
+def test_chat_key(endpoint: str, data: dict[str, Any], key: Any) -> None:
+    assert chat_key(endpoint, data) == key
+
+
+def test_retry_seconds_reads_the_hint() -> None:
+    assert retry_seconds(RetryAfter(7)) == 7.0
+
+
+# --- the rate limiter python-telegram-bot calls ----------------------------------------------
+
+FAST = Limits(chat_interval=0.0)  # per-chat order and one-in-flight without waiting
+
+
+class Recorder:
+    """A fake Bot API call: records what ran, fails with 429 on cue, can be held open."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.floods: dict[str, int] = {}
+        self.held: dict[str, asyncio.Event] = {}
+
+    async def __call__(self, name: str) -> bool:
+        self.started.append(name)
+        if name in self.held:
+            await self.held[name].wait()
+        if self.floods.get(name, 0) > 0:
+            self.floods[name] -= 1
+            raise RetryAfter(0)
+        self.finished.append(name)
+        return True
+
+
+def call(
+    limiter: PacingRateLimiter,
+    recorder: Recorder,
+    name: str,
+    endpoint: str,
+    chat: int | None,
+    rate_limit_args: int | None = None,
+) -> asyncio.Task[Any]:
+    data = {} if chat is None else {"chat_id": chat}
+    return asyncio.create_task(
+        limiter.process_request(recorder, (name,), {}, endpoint, data, rate_limit_args)
+    )
+
+
+async def test_limiter_keeps_each_chats_order_and_runs_chats_side_by_side() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.held["a1"] = asyncio.Event()
+    tasks = [
+        call(limiter, recorder, name, "sendMessage", chat)
+        for name, chat in (("a1", 1), ("a2", 1), ("b1", 2), ("a3", 1))
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert recorder.started == ["a1", "b1"]  # a2 waits for a1's answer; b1 does not
+    recorder.held["a1"].set()
+    await asyncio.gather(*tasks)
+    assert [n for n in recorder.finished if n.startswith("a")] == ["a1", "a2", "a3"]
+    assert limiter.schedule.in_flight == 0
+
+
+async def test_limiter_lets_unpaced_calls_through_a_full_window() -> None:
+    limiter = PacingRateLimiter(Limits(chat_interval=0.0, overall_limit=1), clock=Clock())
+    recorder = Recorder()
+    recorder.held["slow"] = asyncio.Event()
+    slow = call(limiter, recorder, "slow", "sendVideo", 1)
+    waiting = call(limiter, recorder, "next", "sendMessage", 2)
+    action = call(limiter, recorder, "action", "sendChatAction", 2)
+    updates = call(limiter, recorder, "updates", "getUpdates", None)
+    await asyncio.gather(action, updates)
+    assert recorder.finished == ["action", "updates"]
+    recorder.held["slow"].set()
+    await slow
+    await limiter.shutdown()  # the clock never moves, so release the one still waiting
+    await waiting
+    assert recorder.finished == ["action", "updates", "slow", "next"]
+
+
+async def test_limiter_retries_a_429_and_keeps_the_message() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.floods["video"] = 2
+    assert await call(limiter, recorder, "video", "sendVideo", 1) is True
+    assert recorder.started == ["video"] * 3
+    assert recorder.finished == ["video"]
+
+
+async def test_limiter_gives_up_after_max_retries() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, max_retries=2, clock=Clock()), Recorder()
+    recorder.floods["video"] = 10
+    with pytest.raises(RetryAfter):
+        await call(limiter, recorder, "video", "sendVideo", 1)
+    assert recorder.started == ["video"] * 3
+    assert limiter.schedule.in_flight == 0
+
+
+async def test_rate_limit_args_set_the_retries_of_one_call() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, max_retries=5, clock=Clock()), Recorder()
+    recorder.floods["edit"] = 10
+    with pytest.raises(RetryAfter):
+        await call(limiter, recorder, "edit", "editMessageText", 1, rate_limit_args=0)
+    assert recorder.started == ["edit"]
+
+
+async def test_unpaced_429_is_retried_too() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.floods["file"] = 1
+    assert await call(limiter, recorder, "file", "getFile", None) is True
+    assert recorder.started == ["file", "file"]
+
+
+async def test_cancelled_sender_frees_its_place() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.held["first"] = asyncio.Event()
+    first = call(limiter, recorder, "first", "sendMessage", 1)
+    second = call(limiter, recorder, "second", "sendMessage", 1)
+    third = call(limiter, recorder, "third", "sendMessage", 1)
+    await asyncio.sleep(0)
+    second.cancel()
+    recorder.held["first"].set()
+    await asyncio.gather(first, third)
+    assert second.cancelled()
+    assert recorder.finished == ["first", "third"]

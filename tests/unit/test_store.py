@@ -1,0 +1,176 @@
+"""The store contract (SQLite and PostgreSQL): migrations and atomic state transitions."""
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+
+from bot import store_pg
+from bot.jobs import JobKind, JobState, NewJob, Requester
+from bot.store import MIGRATIONS, SqliteStore
+
+
+def new_job(user_id=1, prompt="a fox"):
+    return NewJob(
+        requester=Requester(user_id=user_id, chat_id=user_id, message_id=10),
+        kind=JobKind.TEXT,
+        prompt=prompt,
+        provider="sandbox",
+    )
+
+
+async def test_fresh_database_is_at_latest_version_in_wal_mode(tmp_path):
+    store = await SqliteStore.open(tmp_path / "sub" / "bot.db")
+    assert await store.schema_version() == len(MIGRATIONS)
+    await store.close()
+    db = sqlite3.connect(tmp_path / "sub" / "bot.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    job = await store.create_job(new_job())
+    await store.close()
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    assert (await store.get_job(job.id)) == job
+    assert await store.schema_version() == len(MIGRATIONS)
+    await store.close()
+
+
+async def test_upgrades_an_older_database(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 0")
+    db.close()
+    store = await SqliteStore.open(path)
+    assert await store.schema_version() == len(MIGRATIONS)
+    await store.close()
+
+
+async def test_refuses_a_database_from_a_newer_bot(tmp_path):
+    path = tmp_path / "new.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await SqliteStore.open(path)
+
+
+async def test_job_round_trip(store):
+    job = await store.create_job(
+        NewJob(
+            requester=Requester(user_id=5, chat_id=-100, message_id=7, thread_id=3, mention="@ann"),
+            kind=JobKind.IMAGE,
+            prompt="she smiles",
+            provider="apiframe",
+            params={"duration": 5},
+            input_file_ids=("file-1",),
+        )
+    )
+    assert job.state is JobState.QUEUED
+    assert job.requester == Requester(5, -100, 7, 3, "@ann")
+    assert job.params == {"duration": 5}
+    assert job.input_file_ids == ("file-1",)
+    assert job.provider_task_id is None
+
+
+async def test_transitions_follow_the_state_machine(store):
+    job = await store.create_job(new_job())
+    running = await store.transition(job.id, JobState.RUNNING, progress=10)
+    assert running is not None and running.progress == 10
+    assert await store.transition(job.id, JobState.RUNNING, progress=10) is None  # no news
+    assert (await store.transition(job.id, JobState.RUNNING, progress=40)).progress == 40
+    done = await store.transition(job.id, JobState.SUCCEEDED, result_url="https://v/1.mp4")
+    assert done.state is JobState.SUCCEEDED and done.result_url == "https://v/1.mp4"
+    assert await store.transition(job.id, JobState.SUCCEEDED) is None  # finished twice
+    assert await store.transition(job.id, JobState.RUNNING, progress=50) is None  # late
+    assert (await store.transition(job.id, JobState.DELIVERED)).state is JobState.DELIVERED
+    assert await store.transition(job.id, JobState.DELIVERED) is None
+
+
+async def test_cancelled_job_cannot_be_resurrected(store):
+    job = await store.create_job(new_job())
+    await store.transition(job.id, JobState.CANCELLED)
+    for state in (JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.DELIVERED):
+        assert await store.transition(job.id, state) is None
+    assert (await store.get_job(job.id)).state is JobState.CANCELLED
+
+
+async def test_concurrent_finished_reports_apply_once(store):
+    job = await store.create_job(new_job())
+    results = await asyncio.gather(
+        *(store.transition(job.id, JobState.SUCCEEDED, result_url="u") for _ in range(10))
+    )
+    assert sum(result is not None for result in results) == 1
+
+
+async def test_work_queries(store):
+    a = await store.create_job(new_job(prompt="a"))
+    b = await store.create_job(new_job(prompt="b"))
+    c = await store.create_job(new_job(prompt="c"))
+    await store.record_submission(b.id, "sandbox", "task-b")
+    await store.record_submission(c.id, "sandbox", "task-c")
+    await store.transition(c.id, JobState.SUCCEEDED, result_url="u")
+    assert [j.id for j in await store.jobs_to_submit(created_before=time.time())] == [a.id]
+    assert await store.jobs_to_submit(created_before=a.created_at - 1) == []
+    assert [j.id for j in await store.jobs_to_poll()] == [b.id]
+    assert [j.id for j in await store.jobs_to_deliver(now=0)] == [c.id]
+    await store.postpone_delivery(c.id, next_attempt_at=100.0)
+    assert await store.jobs_to_deliver(now=50) == []
+    retry = await store.jobs_to_deliver(now=150)
+    assert [j.id for j in retry] == [c.id] and retry[0].delivery_attempts == 1
+
+
+async def test_record_submission_only_while_queued(store):
+    job = await store.create_job(new_job())
+    await store.transition(job.id, JobState.CANCELLED)
+    updated = await store.record_submission(job.id, "sandbox", "late-task")
+    assert updated.provider_task_id is None
+
+
+async def test_recent_and_open_jobs_are_per_user(store):
+    mine = [await store.create_job(new_job(user_id=1, prompt=str(i))) for i in range(12)]
+    await store.create_job(new_job(user_id=2))
+    await store.transition(mine[-1].id, JobState.FAILED, error="x")
+    recent = await store.recent_jobs(1, limit=10)
+    assert [j.id for j in recent] == [j.id for j in reversed(mine)][:10]
+    assert [j.id for j in await store.open_jobs(1)] == [j.id for j in reversed(mine[:-1])]
+
+
+async def test_media_links_expire(store):
+    job = await store.create_job(new_job())
+    await store.add_media_link("tok", job.id, "file-1", expires_at=100.0)
+    assert await store.media_file_id("tok", now=99.0) == "file-1"
+    assert await store.media_file_id("tok", now=100.0) is None
+    assert await store.media_file_id("other", now=0.0) is None
+    await store.purge_expired_media(now=101.0)
+    assert await store.media_file_id("tok", now=0.0) is None
+
+
+async def test_photo_prompt_is_taken_once(store):
+    await store.save_photo_prompt(1, 55, "file-9")
+    assert await store.take_photo_prompt(1, 55) == "file-9"
+    assert await store.take_photo_prompt(1, 55) is None
+
+
+async def test_preferences_round_trip_per_owner(store):
+    assert await store.get_preferences(7) == {}
+    await store.put_preferences(7, {"model": "kling-v1-6", "duration": 10})
+    await store.put_preferences(-100, {"aspect_ratio": "9:16"})
+    assert await store.get_preferences(7) == {"model": "kling-v1-6", "duration": 10}
+    await store.put_preferences(7, {"duration": 5})
+    assert await store.get_preferences(7) == {"duration": 5}
+    assert await store.get_preferences(-100) == {"aspect_ratio": "9:16"}
+
+
+async def test_settings_question_is_taken_once_and_only_by_its_asker(store):
+    await store.save_settings_question(-5, 70, user_id=7, owner_id=-5, panel_message_id=69)
+    assert await store.take_settings_question(-5, 70, user_id=8) is None
+    assert await store.take_settings_question(-5, 70, user_id=7) == (-5, 69)
+    assert await store.take_settings_question(-5, 70, user_id=7) is None
+
+
+def test_both_backends_have_the_same_migrations():
+    assert len(store_pg.MIGRATIONS) == len(MIGRATIONS)

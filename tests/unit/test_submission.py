@@ -1,0 +1,192 @@
+"""Submission policy: retries, failover, refusals and the paid-twice guard, with stub providers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import texts
+from bot.jobs import Job, JobKind, JobState, Requester
+from bot.metrics import Metrics
+from bot.providers.base import (
+    AccountStatus,
+    Capabilities,
+    ContentPolicy,
+    NoCredits,
+    ProviderError,
+    RateLimited,
+    TaskUpdate,
+    Unavailable,
+    VideoRequest,
+)
+from bot.submission import SubmitFailed, SubmitPolicy, Submitter
+
+
+class StubProvider:
+    """Answers submits from a script: an exception to raise, or a task id to return."""
+
+    def __init__(self, name: str, script: list[object], caps: Capabilities | None = None) -> None:
+        self.name = name
+        self.capabilities = caps or Capabilities(kinds=frozenset({JobKind.TEXT}))
+        self.script = list(script)
+        self.requests: list[VideoRequest] = []
+
+    async def submit(self, request: VideoRequest) -> str:
+        self.requests.append(request)
+        outcome = self.script.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return str(outcome)
+
+    async def poll(self, task_ids):
+        return {}
+
+    async def account(self) -> AccountStatus:
+        return AccountStatus(None, "nothing")
+
+    def parse_callback(self, body) -> TaskUpdate | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class StubStore:
+    """Just what submission writes: the moment a request leaves for a provider."""
+
+    def __init__(self) -> None:
+        self.marked: list[int] = []
+
+    async def mark_submit_started(self, job_id: int) -> None:
+        self.marked.append(job_id)
+
+
+def job(params=None, provider="first", submit_started_at=None) -> Job:
+    return Job(
+        id=7,
+        requester=Requester(1, 1, 1),
+        kind=JobKind.TEXT,
+        prompt="a fox",
+        provider=provider,
+        params=params or {},
+        input_file_ids=(),
+        state=JobState.QUEUED,
+        provider_task_id=None,
+        status_message_id=None,
+        progress=None,
+        result_url=None,
+        error=None,
+        delivery_attempts=0,
+        next_attempt_at=None,
+        created_at=0.0,
+        updated_at=0.0,
+        submit_started_at=submit_started_at,
+    )
+
+
+def submitter(*providers: StubProvider, attempts: int = 3) -> Submitter:
+    return Submitter(
+        providers={p.name: p for p in providers},
+        bot=None,  # type: ignore[arg-type]  # text jobs never download photos
+        store=StubStore(),  # type: ignore[arg-type]
+        metrics=Metrics(),
+        policy=SubmitPolicy(attempts=attempts, backoff=0.0, max_backoff=0.0),
+    )
+
+
+class Moves:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, from_provider: str, to_provider: str) -> None:
+        self.seen.append((from_provider, to_provider))
+
+
+async def test_retryable_errors_are_retried_then_succeed():
+    first = StubProvider("first", [Unavailable("503"), RateLimited("slow down"), "task-1"])
+    result = await submitter(first).submit(job(), Moves())
+    assert (result.provider, result.task_id) == ("first", "task-1")
+    assert len(first.requests) == 3
+
+
+async def test_retries_are_bounded_then_fail_over():
+    first = StubProvider("first", [Unavailable("503")] * 3)
+    second = StubProvider("second", ["task-2"])
+    moves = Moves()
+    result = await submitter(first, second).submit(job(), moves)
+    assert result.provider == "second" and len(first.requests) == 3
+    assert moves.seen == [("first", "second")]
+
+
+async def test_no_credits_fails_over_without_retrying():
+    first = StubProvider("first", [NoCredits("balance is empty")])
+    second = StubProvider("second", ["task-2"])
+    result = await submitter(first, second).submit(job(), Moves())
+    assert result.provider == "second" and len(first.requests) == 1
+
+
+async def test_content_policy_is_final_and_explained():
+    first = StubProvider("first", [ContentPolicy("the prompt breaks the content rules")])
+    second = StubProvider("second", ["task-2"])
+    with pytest.raises(SubmitFailed, match="content rules"):
+        await submitter(first, second).submit(job(), Moves())
+    assert second.requests == []
+
+
+async def test_maybe_accepted_is_never_sent_again():
+    first = StubProvider("first", [Unavailable("read timeout", maybe_accepted=True)])
+    second = StubProvider("second", ["task-2"])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(first, second).submit(job(), Moves())
+    assert caught.value.reason == texts.NO_ANSWER
+    assert len(first.requests) == 1 and second.requests == []
+
+
+async def test_all_providers_down_tells_user_to_try_later():
+    first = StubProvider("first", [NoCredits("x")])
+    second = StubProvider("second", [Unavailable("down")] * 3)
+    with pytest.raises(SubmitFailed, match=r"down\. Please try again later"):
+        await submitter(first, second).submit(job(), Moves())
+
+
+async def test_operator_problems_are_not_shown_to_users():
+    first = StubProvider("first", [NoCredits("account 42 has 0 credits")])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(first).submit(job(), Moves())
+    assert caught.value.reason == texts.UNAVAILABLE
+
+
+async def test_job_parameters_reach_the_request():
+    first = StubProvider("first", ["t"])
+    params = {"duration": 10, "aspect_ratio": "9:16", "negative_prompt": "blur", "other": 1}
+    await submitter(first).submit(job(params), Moves())
+    request = first.requests[0]
+    assert (request.duration, request.aspect_ratio, request.negative_prompt) == (10, "9:16", "blur")
+
+
+def test_refusal_names_what_to_change_and_skips_incapable_providers():
+    short = Capabilities(kinds=frozenset({JobKind.TEXT}), durations=frozenset({5}))
+    both = StubProvider("both", [], Capabilities(kinds=frozenset({JobKind.TEXT})))
+    only5 = StubProvider("only5", [], short)
+    s = submitter(only5, both)
+    assert s.candidates(JobKind.TEXT, {"duration": 10}, "x") == ["both"]
+    assert s.refusal(JobKind.TEXT, {"duration": 10}, "x") is None
+    alone = submitter(only5)
+    assert alone.refusal(JobKind.TEXT, {"duration": 10}, "x") == (
+        "I can't make that video: choose a duration among 5 seconds."
+    )
+    assert alone.refusal(JobKind.IMAGE, {}, "x") == (
+        "I can't make that video: this provider does not make image-to-video."
+    )
+
+
+def test_provider_error_defaults():
+    error = ProviderError("x")
+    assert not error.retryable and not error.maybe_accepted and error.retry_after is None
+
+
+async def test_job_interrupted_while_submitting_is_never_sent_again():
+    first = StubProvider("first", ["task-1"])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(first).submit(job(submit_started_at=123.0), Moves())
+    assert caught.value.reason == texts.INTERRUPTED_SUBMIT
+    assert first.requests == []
