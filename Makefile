@@ -23,3 +23,8 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# Every benchmark in bench/, full size, one after the other (takes several minutes);
+# `make bench BENCH=--smoke` for the few-seconds versions. See bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH)

@@ -1,0 +1,56 @@
+"""`python -m bot` with another rate limiter: bench 1's unpaced bot and bench 2's baseline.
+
+`--limiter unpaced` (bench 1): bench 1 measures what the bot itself costs per job, with
+Telegram's limits off in the fake. The shipped bot paces its messages to Telegram's limits
+(`bot.pacing`: 30 a second overall, 1 a second per chat), so with about six messages per job
+it would spend some 400 s on 2,000 jobs however fast it is, and the benchmark would measure
+Telegram's limit instead of the bot. This variant keeps the same limiter with limits nobody
+reaches: the pacing code still runs for every message and a chat still has one message in
+flight at a time, but nothing waits.
+
+`--limiter aio` (bench 2's baseline): the limiter the bot had before `bot.pacing`,
+`AIORateLimiter(max_retries=3)`, to show what the pacing changes under Telegram's limits.
+
+There is no setting for the limiter (see bench/README.md), so the launcher swaps the class
+`build_application` instantiates, then runs the bot's own entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from telegram.ext import AIORateLimiter
+
+import bot.app
+from bot.cli import main as run_bot
+from bot.pacing import Limits, PacingRateLimiter
+
+UNREACHABLE = Limits(chat_interval=0.0, chat_burst=1, group_limit=10**9, overall_limit=10**9)
+
+
+class UnpacedRateLimiter(PacingRateLimiter):
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE)
+
+
+def previous_rate_limiter() -> Any:
+    return AIORateLimiter(max_retries=3)
+
+
+VARIANTS: dict[str, Any] = {"unpaced": UnpacedRateLimiter, "aio": previous_rate_limiter}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--limiter", choices=sorted(VARIANTS), required=True)
+    args = parser.parse_args()
+    if getattr(bot.app, "PacingRateLimiter", None) is not PacingRateLimiter:
+        raise SystemExit("bot.app no longer builds PacingRateLimiter(); update bench/bot_variant")
+    bot.app.PacingRateLimiter = VARIANTS[args.limiter]  # type: ignore[attr-defined]
+    return run_bot([])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
