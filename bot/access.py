@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.i18n import messages
+from bot.jobs import Quota
 from bot.stores import JobStore
 
 DAY = 86400.0
@@ -37,51 +39,73 @@ class Gatekeeper:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self._policy.admin_user_ids
 
-    async def may_use(self, user_id: int, chat_id: int) -> bool:
-        """Allowlists and bans: False means the bot stays silent for this user or chat."""
+    def allowlisted(self, user_id: int, chat_id: int) -> bool:
+        """Whether the allowlists (if the operator set any) let this user in this chat in."""
         policy = self._policy
         if self.is_admin(user_id):
             return True
         if policy.allowed_user_ids and user_id not in policy.allowed_user_ids:
             return False
-        if policy.allowed_chat_ids and chat_id not in policy.allowed_chat_ids:
-            return False
-        return not await self._store.is_banned(user_id)
+        return not policy.allowed_chat_ids or chat_id in policy.allowed_chat_ids
 
-    async def refuse_new_job(self, user_id: int) -> str | None:
-        """Why the user cannot start another job right now (saying when they can), or None."""
+    async def may_use(self, user_id: int, chat_id: int) -> bool:
+        """Allowlists and bans together: False means the bot does nothing for this update."""
+        if not self.allowlisted(user_id, chat_id):
+            return False
+        return self.is_admin(user_id) or not await self._store.is_banned(user_id)
+
+    def quota(self, user_id: int) -> Quota | None:
+        """The limits the store enforces when it creates this user's job; None for admins."""
+        if self.is_admin(user_id):
+            return None
+        policy = self._policy
+        return Quota(policy.max_active_jobs, policy.daily_jobs, since=self._clock() - DAY)
+
+    async def refuse_new_job(self, user_id: int, lang: str = "en") -> str | None:
+        """Why the user cannot start another job right now (saying when they can), or None.
+
+        Passing starts the user's cooldown. The store checks the counts again, atomically,
+        when it creates the job (`quota`): this answer is for the user, that one is the rule.
+        """
         if self.is_admin(user_id):
             return None
         now = self._clock()
         policy = self._policy
+        m = messages(lang)
         last = self._last_request.get(user_id)
         if last is not None and now - last < policy.cooldown:
-            return f"Please wait {_duration(policy.cooldown - (now - last))} before the next video."
-        active = await self._store.count_open_jobs(user_id)
-        if active >= policy.max_active_jobs:
-            return (
-                f"You already have {active} videos in progress (the limit is "
-                f"{policy.max_active_jobs}). Try again when one is done, or /cancel one."
-            )
-        recent = await self._store.job_times_since(user_id, now - DAY)
-        if len(recent) >= policy.daily_jobs:
-            free_at = recent[len(recent) - policy.daily_jobs] + DAY
-            return (
-                f"You have made {policy.daily_jobs} videos in the last 24 hours, the daily limit. "
-                f"Try again in {_duration(free_at - now)}."
-            )
+            return m.cooldown.format(wait=duration(policy.cooldown - (now - last), lang))
+        refusal = await self.over_limit(user_id, lang)
+        if refusal is not None:
+            return refusal
         self._last_request[user_id] = now
         if len(self._last_request) > 10_000:  # keep memory bounded: forget cooled-down users
             cutoff = now - policy.cooldown
             self._last_request = {u: t for u, t in self._last_request.items() if t > cutoff}
         return None
 
+    async def over_limit(self, user_id: int, lang: str = "en") -> str | None:
+        """The answer when the user is at their limit of open or daily jobs, else None."""
+        now = self._clock()
+        policy = self._policy
+        m = messages(lang)
+        active = await self._store.count_open_jobs(user_id)
+        if active >= policy.max_active_jobs:
+            return m.too_many_active.format(active=active, limit=policy.max_active_jobs)
+        recent = await self._store.job_times_since(user_id, now - DAY)
+        if len(recent) >= policy.daily_jobs:
+            free_at = recent[len(recent) - policy.daily_jobs] + DAY
+            return m.daily_limit.format(limit=policy.daily_jobs, wait=duration(free_at - now, lang))
+        return None
 
-def _duration(seconds: float) -> str:
+
+def duration(seconds: float, lang: str = "en") -> str:
+    """A wait for people: "12 s", "5 min", "3 h 20 min"."""
+    forms = messages(lang).durations
     seconds = max(1, round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return forms["seconds"].format(n=seconds)
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
+        return forms["minutes"].format(n=minutes)
+    return forms["hours"].format(n=minutes // 60, m=minutes % 60)

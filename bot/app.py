@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
 import handlers
+from bot.access import AccessPolicy, Gatekeeper
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.metrics import Metrics
@@ -25,6 +26,7 @@ from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
 from bot.service import ServiceOptions, VideoService
+from bot.store import SqliteStore
 from bot.stores import JobStore, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
@@ -80,10 +82,25 @@ class BotParts:
 async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
     """Build every part; close them all on exit."""
     store = await open_store(settings.database_url)
+    if isinstance(store, SqliteStore):
+        # One process per SQLite file: a lease found at start is an earlier run's, killed
+        # before it could release it; waiting for it to lapse would only delay that work.
+        await store.release_leases()
     providers = build_providers(settings)
     metrics = Metrics()
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
     application = build_application(settings)
+    gatekeeper = Gatekeeper(
+        store,
+        AccessPolicy(
+            allowed_user_ids=settings.allowed_user_ids,
+            allowed_chat_ids=settings.allowed_chat_ids,
+            admin_user_ids=settings.admin_user_ids,
+            max_active_jobs=settings.max_active_jobs_per_user,
+            daily_jobs=settings.daily_jobs_per_user,
+            cooldown=settings.request_cooldown,
+        ),
+    )
     service = VideoService(
         store=store,
         bot=application.bot,
@@ -105,9 +122,12 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         options=ServiceOptions(
             status_edit_interval=settings.status_edit_interval,
             job_timeout=settings.job_timeout,
+            replica_id=settings.replica_id,
+            lease_seconds=settings.lease_seconds,
         ),
+        gatekeeper=gatekeeper,
     )
-    handlers.register(application, service, store)
+    handlers.register(application, service, store, gatekeeper)
     application.add_handler(TypeHandler(ProviderCallback, service.on_callback))
     tracker = Tracker(
         store=store,
@@ -117,6 +137,8 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         interval=settings.poll_interval,
         callback_interval=settings.callback_poll_interval if settings.webhook_mode else None,
         job_timeout=settings.job_timeout,
+        replica_id=settings.replica_id,
+        lease_seconds=settings.lease_seconds,
     )
     try:
         yield BotParts(settings, store, providers, application, service, tracker, metrics, http)
@@ -143,7 +165,8 @@ async def run_bot(
         application = parts.application
         accepting = True
         async with application:
-            await handlers.set_commands(application.bot)  # one menu per language
+            # One menu per language, and admins see their commands in their private chats.
+            await handlers.set_commands(application.bot, settings.admin_user_ids)
             await application.start()
             web = None
             if settings.public_url:

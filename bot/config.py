@@ -6,7 +6,10 @@ stops the bot with one line naming the variable (see `load_settings`).
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -45,6 +48,11 @@ class ConfigError(Exception):
     def __init__(self, variable: str, problem: str) -> None:
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
+
+
+def default_replica_id() -> str:
+    """`<hostname>-<pid>-<random>`: unique among running processes, new on every start."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def _http_url(value: str) -> str:
@@ -88,6 +96,8 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(default=30.0, ge=0)
     listen_host: str = "0.0.0.0"  # noqa: S104 - the web server is meant to be reachable
     port: int = Field(default=8080, ge=1, le=65535)
+    replica_id: str = Field(default_factory=default_replica_id, min_length=1, max_length=200)
+    lease_seconds: float = Field(default=60.0, gt=0)
 
     poll_interval: float = Field(default=10.0, gt=0)
     job_timeout: float = Field(default=1800.0, gt=0)
@@ -190,6 +200,20 @@ class Settings(BaseSettings):
         if self.public_url and self.webhook_secret is None:
             raise ConfigError(
                 "WEBHOOK_SECRET", "required when PUBLIC_URL is set (webhook mode); 16+ characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_lease(self) -> Settings:
+        # The poll loop renews its leases once a cycle: a shorter lease would lapse in between
+        # and let another replica take the jobs over while this one still polls them. Unset,
+        # the lease follows a long POLL_INTERVAL instead of refusing to start.
+        if "lease_seconds" not in self.model_fields_set:
+            self.lease_seconds = max(self.lease_seconds, 3 * self.poll_interval)
+        elif self.lease_seconds <= self.poll_interval:
+            raise ConfigError(
+                "LEASE_SECONDS",
+                f"must be longer than POLL_INTERVAL ({self.poll_interval:g} s)",
             )
         return self
 

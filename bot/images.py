@@ -2,22 +2,36 @@
 
 Providers take JPEG or PNG of at least 300x300 pixels and at most 10 MB. A photo that breaks
 a rule it cannot be adapted to is refused with words naming the rule; other formats Pillow
-can read (WebP, GIF, BMP, ...) are converted to JPEG, a documented adaptation.
+can read (WebP, HEIC as iPhones send it as a file, GIF, BMP, ...) are converted to JPEG, a
+documented adaptation. `pillow-heif` teaches Pillow to read HEIC/HEIF.
 """
 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
+from bot.i18n import EN
 from bot.providers.base import Capabilities
+
+register_heif_opener()
 
 _MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 class ImageRejected(ValueError):
-    """The image cannot be used; `str()` is the reason for the user."""
+    """The image cannot be used: `key` names the catalogue message, `fields` fill it in.
+
+    `str()` is the English reason, for logs and for the job's stored error.
+    """
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(str(getattr(EN, key)).format(**fields))
 
 
 def image_mime_type(data: bytes) -> str:
@@ -38,17 +52,15 @@ def prepare_image(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
             width, height = image.size
             mime = _MIME_BY_FORMAT.get(image.format or "", "application/octet-stream")
             if min(width, height) < caps.image_min_side:
-                side = caps.image_min_side
                 raise ImageRejected(
-                    f"the photo is {width}x{height} pixels; it needs at least {side}x{side}"
+                    "image_too_small", width=width, height=height, side=caps.image_min_side
                 )
             if mime not in caps.image_types:
                 data, mime = _to_jpeg(image), "image/jpeg"
     except (UnidentifiedImageError, OSError) as exc:
-        raise ImageRejected("that file is not an image I can read (send a JPEG or PNG)") from exc
+        raise ImageRejected("image_unreadable") from exc
     if len(data) > caps.image_max_bytes:
-        limit = caps.image_max_bytes // (1024 * 1024)
-        raise ImageRejected(f"the image is larger than {limit} MB; send a smaller one")
+        raise ImageRejected("image_too_big", limit=caps.image_max_bytes // (1024 * 1024))
     return data, mime
 
 

@@ -77,6 +77,16 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """Per-user limits checked in the same statement that creates a job, so concurrent
+    requests (on several replicas, too) can never take a user past them."""
+
+    max_open: int  # unfinished jobs at once
+    max_recent: int  # jobs created since `since`
+    since: float
+
+
+@dataclass(frozen=True)
 class Job:
     """A row of the jobs table."""
 
@@ -99,6 +109,8 @@ class Job:
     updated_at: float
     callback_token: str | None = None
     submit_started_at: float | None = None  # set before the first request to a provider
+    lease_owner: str | None = None  # the replica submitting, polling or delivering it now
+    lease_until: float = 0.0  # when that lease lapses unless renewed (0: no lease)
 
     @property
     def is_generating(self) -> bool:

@@ -9,20 +9,23 @@ calls; the tracker feeds provider reports into `apply_update` and asks for due w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import secrets
 import time
-from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
 from bot import routing, texts
+from bot.access import Gatekeeper
+from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
-from bot.i18n import messages
+from bot.i18n import Messages, messages
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
 from bot.metrics import Metrics
@@ -31,6 +34,7 @@ from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preferen
 from bot.providers.base import Capabilities, TaskUpdate
 from bot.stores import JobStore
 from bot.submission import SubmitFailed, Submitter
+from bot.validation import control_characters
 from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,8 @@ JOBS_LISTED = 50  # /jobs pages through this many of the newest jobs
 class ServiceOptions:
     status_edit_interval: float = 3.0
     job_timeout: float = 1800.0
+    replica_id: str = field(default_factory=default_replica_id)  # this process, in job leases
+    lease_seconds: float = 60.0  # a lease lapses unless renewed within this
 
 
 class VideoService:
@@ -58,7 +64,10 @@ class VideoService:
         submitter: Submitter,
         metrics: Metrics,
         options: ServiceOptions,
+        gatekeeper: Gatekeeper | None = None,
     ) -> None:
+        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits."""
+        self._gate = gatekeeper
         self._metrics = metrics
         self._store = store
         self._submitter = submitter
@@ -137,6 +146,10 @@ class VideoService:
             usage = m.video_usage if _is_private(requester) else m.video_usage_short
             await self.reply(requester, usage)
             return None
+        problem = _typing_problem(prompt, params, m)
+        if problem is not None:
+            await self.reply(requester, problem)
+            return None
         refusal = self._submitter.refusal(kind, params, prompt)
         if refusal is not None:
             await self.reply(requester, texts.localize(refusal, lang))
@@ -150,22 +163,54 @@ class VideoService:
         if isinstance(route, routing.NoEndFrame):
             await self.reply(requester, texts.end_frame_refusal(route.provider, route.others, lang))
             return None
-        job = await self._store.create_job(
-            NewJob(
-                requester=requester,
-                kind=kind,
-                prompt=prompt,
-                provider=route[0],
-                params=params,
-                input_file_ids=tuple(image_file_ids),
-                callback_token=secrets.token_urlsafe(24),
-            )
+        if self._gate is not None:
+            refusal = await self._gate.refuse_new_job(requester.user_id, lang)
+            if refusal is not None:
+                await self.reply(requester, refusal)
+                return None
+        if image_file_ids:
+            problem = await self._image_problem(image_file_ids, route[0], m)
+            if problem is not None:
+                await self.reply(requester, problem)
+                return None
+        new = NewJob(
+            requester=requester,
+            kind=kind,
+            prompt=prompt,
+            provider=route[0],
+            params=params,
+            input_file_ids=tuple(image_file_ids),
+            callback_token=secrets.token_urlsafe(24),
         )
+        quota = self._gate.quota(requester.user_id) if self._gate is not None else None
+        if quota is None:
+            job = await self._store.create_job(new)
+        else:
+            created = await self._store.create_job_within(new, quota)
+            if created is None:  # a concurrent request (maybe on another replica) came first
+                assert self._gate is not None
+                refusal = await self._gate.over_limit(requester.user_id, lang)
+                await self.reply(requester, refusal or m.sorry)
+                return None
+            job = created
         log.info("job %s: created (%s on %s)", job.id, kind.value, job.provider)
         message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
         await self._store.set_status_message(job.id, message_id)
         self._start_submit(job.id)
         return job
+
+    async def _image_problem(
+        self, file_ids: Sequence[str], provider: str, m: Messages
+    ) -> str | None:
+        """The answer when a request's image cannot be used (or fetched); None when all can."""
+        try:
+            rejected = await self._submitter.image_problem(file_ids, provider)
+        except TelegramError as exc:
+            log.warning("could not download a photo to check it: %s", exc)
+            return m.photo_download_failed
+        if rejected is None:
+            return None
+        return str(getattr(m, rejected.key)).format(**rejected.fields)
 
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""
@@ -276,16 +321,23 @@ class VideoService:
         submit_before = now if startup else now - ORPHAN_AFTER
         for job in await self._store.jobs_to_submit(created_before=submit_before):
             self._start_submit(job.id)
-        for job in await self._store.jobs_to_deliver(math.inf if startup else now):
+        due = math.inf if startup else now
+        owner, seconds = self._options.replica_id, self._options.lease_seconds
+        for job in await self._store.claim_deliveries(owner, seconds, due):
             self._start_delivery(job.id)
 
     async def aclose(self, grace: float = 10.0) -> None:
-        """Wait for in-flight work up to `grace` seconds, then cancel the rest."""
+        """Wait for in-flight work up to `grace` seconds, then cancel the rest, and hand this
+        replica's leases to the others (or to the next start) at once."""
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._store.release_leases(self._options.replica_id)
+        except Exception:
+            log.exception("could not release this replica's leases; they lapse on their own")
 
     # --- submission ----------------------------------------------------------------------------
 
@@ -294,7 +346,9 @@ class VideoService:
             self._spawn(job_id, self._submit(job_id), self._submitting)
 
     async def _submit(self, job_id: int) -> None:
-        job = await self._store.get_job(job_id)
+        # The lease keeps other replicas (one starting up resumes unsubmitted jobs) off the job
+        # while it is submitted; afterwards this replica's poll loop keeps renewing it.
+        job = await self._claim(job_id)
         if job is None or job.state is not JobState.QUEUED or job.provider_task_id:
             return
 
@@ -304,7 +358,8 @@ class VideoService:
             await self._show_status(moving, force=True, note=note)
 
         try:
-            submitted = await self._submitter.submit(job, on_failover)
+            async with self._lease_kept(job.id):
+                submitted = await self._submitter.submit(job, on_failover)
         except SubmitFailed as exc:
             await self._fail(job, exc.reason)
             return
@@ -327,16 +382,28 @@ class VideoService:
             self._spawn(job_id, self._deliver(job_id), self._delivering)
 
     async def _deliver(self, job_id: int) -> None:
-        job = await self._store.get_job(job_id)
-        if job is None or job.state is not JobState.SUCCEEDED:
+        """Send the video while holding the job's lease, so no other replica sends it too."""
+        job = await self._claim(job_id)
+        if job is None:  # finished, or another replica is delivering it
             return
         try:
-            file_id = await self._delivery.send(job)
+            if job.state is JobState.SUCCEEDED:
+                await self._send_video(job)
+        finally:
+            # Delivered: nothing left to lease. Postponed: the retry may go to any replica.
+            await self._store.release_job(job.id, self._options.replica_id)
+
+    async def _send_video(self, job: Job) -> None:
+        try:
+            async with self._lease_kept(job.id):
+                file_id = await self._delivery.send(job)
         except DeliveryError as exc:
             await self._delivery_failed(job, exc)
             return
-        delivered = await self._store.transition(job.id, JobState.DELIVERED, video_file_id=file_id)
-        if delivered is None:  # cancelled while uploading: nothing else to do
+        delivered = await self._store.transition(
+            job.id, JobState.DELIVERED, video_file_id=file_id, lease_owner=self._options.replica_id
+        )
+        if delivered is None:  # cancelled while uploading (or the lease was lost meanwhile)
             log.warning("job %s: delivered but state changed meanwhile", job.id)
             return
         log.info("job %s: delivered", job.id)
@@ -363,6 +430,36 @@ class VideoService:
             delay,
         )
         await self._store.postpone_delivery(job.id, time.time() + delay)
+
+    # --- leases -------------------------------------------------------------------------------
+
+    async def _claim(self, job_id: int) -> Job | None:
+        """Lease the job to this replica (renewing its own lease); None if another holds it."""
+        options = self._options
+        return await self._store.claim_job(job_id, options.replica_id, options.lease_seconds)
+
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, job_id: int) -> AsyncIterator[None]:
+        """Renew the job's lease every third of its length while the block runs: an upload or
+        a submit with retries can outlast one lease."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._options.lease_seconds / 3)
+                try:
+                    if await self._claim(job_id) is None:
+                        log.warning("job %s: lease lost (finished or taken over)", job_id)
+                        return
+                except Exception:
+                    log.exception("job %s: renewing the lease failed; trying again", job_id)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     # --- chat messages -------------------------------------------------------------------------
 
@@ -427,6 +524,18 @@ class VideoService:
                 log.error("job %s: background work failed", job_id, exc_info=t.exception())
 
         task.add_done_callback(finished)
+
+
+def _typing_problem(prompt: str, params: Mapping[str, Any], m: Messages) -> str | None:
+    """Invisible control characters in the prompt or negative prompt (lengths are checked
+    against each provider's limits by the submitter)."""
+    codes = control_characters(prompt)
+    if codes:
+        return m.prompt_control_chars.format(codes=codes)
+    codes = control_characters(str(params.get("negative_prompt") or ""))
+    if codes:
+        return m.negative_control_chars.format(codes=codes)
+    return None
 
 
 def _is_private(requester: Requester) -> bool:

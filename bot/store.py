@@ -2,6 +2,8 @@
 
 Every state change goes through `transition`, a compare-and-set on the current state guarded
 by `bot.jobs.can_transition`, so concurrent or repeated reports cannot race past each other.
+Leases (`claim_*`) name the replica submitting, polling or delivering a job; SQLite serves a
+single process, so there they only matter across a restart (see `bot.app.assemble`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from typing import Any
 
 import aiosqlite
 
-from bot.jobs import Job, JobKind, JobState, NewJob, Requester, can_transition
+from bot.jobs import (
+    GENERATING,
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+    Quota,
+    Requester,
+    can_transition,
+)
 
 #: Each entry upgrades the schema by one version. Never edit a released entry: append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -90,13 +101,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, prompt_message_id)
     );
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_by_lease_expiry ON jobs (state, lease_until)
+        WHERE state IN ('queued', 'running', 'succeeded');
+    CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner)
+        WHERE state IN ('queued', 'running', 'succeeded');
+    """,
 )
 
 JOB_COLUMNS = (
     "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
-    " submit_started_at"
+    " submit_started_at, lease_owner, lease_until"
 )
 
 
@@ -128,6 +147,8 @@ def job_from_row(row: Any) -> Job:
         updated_at=row["updated_at"],
         callback_token=row["callback_token"],
         submit_started_at=row["submit_started_at"],
+        lease_owner=row["lease_owner"],
+        lease_until=row["lease_until"],
     )
 
 
@@ -188,12 +209,34 @@ class SqliteStore:
     # --- jobs -------------------------------------------------------------------------------
 
     async def create_job(self, new: NewJob) -> Job:
+        job = await self._insert_job(new, "", ())
+        assert job is not None
+        return job
+
+    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
+        """Create the job only if the user stays within `quota`; None if it would not.
+
+        One INSERT ... SELECT ... WHERE: SQLite runs a statement alone, so the counts and the
+        insert cannot interleave with another request's.
+        """
+        user = new.requester.user_id
+        condition = (
+            " WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = ?"
+            " AND state IN ('queued', 'running', 'succeeded')) < ?"
+            " AND (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?) < ?"
+        )
+        params = (user, quota.max_open, user, quota.since, quota.max_recent)
+        return await self._insert_job(new, condition, params)
+
+    async def _insert_job(
+        self, new: NewJob, condition: str, condition_params: tuple[Any, ...]
+    ) -> Job | None:
         now = time.time()
         r = new.requester
         cursor = await self._db.execute(
             "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"
             " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
-            " callback_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " callback_token) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + condition,
             (
                 r.user_id,
                 r.chat_id,
@@ -209,12 +252,12 @@ class SqliteStore:
                 now,
                 now,
                 new.callback_token,
+                *condition_params,
             ),
         )
-        assert cursor.lastrowid is not None
-        job = await self.get_job(cursor.lastrowid)
-        assert job is not None
-        return job
+        if cursor.rowcount != 1 or cursor.lastrowid is None:
+            return None
+        return await self.get_job(cursor.lastrowid)
 
     async def get_job(self, job_id: int) -> Job | None:
         jobs = await self._select("WHERE id = ?", (job_id,))
@@ -261,15 +304,22 @@ class SqliteStore:
         result_url: str | None = None,
         error: str | None = None,
         video_file_id: str | None = None,
+        lease_owner: str | None = None,
     ) -> Job | None:
         """Move a job to `new_state`; returns the updated job, or None if nothing changed.
 
         Refused (None): an illegal transition, or running -> running with no new progress.
         The UPDATE only matches the state we read, so a concurrent change makes us re-read.
+        With `lease_owner`, only while that replica holds the job's lease: a delivery whose
+        lease passed to another replica is not recorded as done. A job that stops generating
+        loses its lease: the poller's work is over, and a delivery claims the job afresh.
         """
+        keep_lease = new_state in GENERATING
         while True:
             job = await self.get_job(job_id)
             if job is None or not can_transition(job.state, new_state):
+                return None
+            if lease_owner is not None and job.lease_owner != lease_owner:
                 return None
             if new_state == job.state and (progress is None or progress == job.progress):
                 return None
@@ -277,16 +327,22 @@ class SqliteStore:
                 "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"
                 " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
                 " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
-                " updated_at = ? WHERE id = ? AND state = ?",
+                " lease_owner = CASE WHEN ? THEN lease_owner END,"
+                " lease_until = CASE WHEN ? THEN lease_until ELSE 0 END,"
+                " updated_at = ? WHERE id = ? AND state = ? AND (? IS NULL OR lease_owner = ?)",
                 (
                     new_state.value,
                     progress,
                     result_url,
                     error,
                     video_file_id,
+                    keep_lease,
+                    keep_lease,
                     time.time(),
                     job_id,
                     job.state.value,
+                    lease_owner,
+                    lease_owner,
                 ),
             )
             if cursor.rowcount == 1:
@@ -334,6 +390,77 @@ class SqliteStore:
     async def _select(self, where: str, params: Iterable[Any] = ()) -> list[Job]:
         async with self._db.execute(f"SELECT {JOB_COLUMNS} FROM jobs {where}", params) as cur:  # noqa: S608 - fixed SQL fragments only
             return [job_from_row(row) for row in await cur.fetchall()]
+
+    # --- leases (which replica works on a job) ----------------------------------------------
+    #
+    # A lease is free when it has lapsed (`lease_until` 0 after a release, or in the past);
+    # its owner may renew it. Each claim is one UPDATE, which SQLite runs alone.
+
+    async def claim_jobs_to_poll(self, owner: str, seconds: float) -> list[Job]:
+        """Generating jobs with a provider task that no other replica holds, leased to `owner`
+        for `seconds` (renewing the ones it holds), oldest first."""
+        return await self._claim(
+            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL", (), owner, seconds
+        )
+
+    async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:
+        """Finished videos due for delivery (see `jobs_to_deliver`) that nobody is sending,
+        leased to `owner`, oldest first. A delivery `owner` is sending itself is left out: its
+        upload renews that lease."""
+        return await self._claim(
+            "state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            (due,),
+            owner,
+            seconds,
+            renew=False,
+        )
+
+    async def claim_job(self, job_id: int, owner: str, seconds: float) -> Job | None:
+        """Lease one unfinished job to `owner` (or renew its lease); None if another replica
+        holds it or it is finished."""
+        jobs = await self._claim(
+            "id = ? AND state IN ('queued', 'running', 'succeeded')", (job_id,), owner, seconds
+        )
+        return jobs[0] if jobs else None
+
+    async def release_job(self, job_id: int, owner: str) -> None:
+        """Give up `owner`'s lease on the job, so any replica may take it at once."""
+        await self._db.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE id = ? AND lease_owner = ?",
+            (job_id, owner),
+        )
+
+    async def release_leases(self, owner: str | None = None) -> None:
+        """Give up every lease of `owner` (a replica shutting down), or of everyone (None)."""
+        await self._db.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = 0"
+            " WHERE state IN ('queued', 'running', 'succeeded') AND lease_owner IS NOT NULL"
+            " AND (? IS NULL OR lease_owner = ?)",
+            (owner, owner),
+        )
+
+    async def _claim(
+        self,
+        where: str,
+        params: tuple[Any, ...],
+        owner: str,
+        seconds: float,
+        *,
+        renew: bool = True,
+    ) -> list[Job]:
+        """Lease the jobs matching `where` whose lease is free (or `owner`'s, with `renew`)."""
+        now = time.time()
+        lease = "lease_until <= ?"
+        lease_params: tuple[Any, ...] = (now,)
+        if renew:
+            lease, lease_params = "(lease_owner = ? OR lease_until <= ?)", (owner, now)
+        async with self._db.execute(
+            f"UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE {where}"  # noqa: S608 - fixed SQL fragments only
+            f" AND {lease} RETURNING {JOB_COLUMNS}",
+            (owner, now + seconds, *params, *lease_params),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
 
     # --- limits and bans ------------------------------------------------------------------
 

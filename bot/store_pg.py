@@ -3,7 +3,7 @@
 The same interface and the same migration versions as `bot.store.SqliteStore`; each version
 here is the PostgreSQL spelling of the SQLite migration with the same number. The version
 lives in `schema_version`, and migrations run under an advisory lock so replicas starting
-together apply each one once.
+together apply each one once. Replicas share the work on jobs through leases (`claim_*`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.jobs import Job, JobState, NewJob, can_transition
+from bot.jobs import GENERATING, Job, JobState, NewJob, Quota, can_transition
 from bot.store import JOB_COLUMNS, job_from_row
 
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
+_QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"
+#: Lease times use the database's clock, so replicas on machines whose clocks differ agree.
+_DB_NOW = "EXTRACT(EPOCH FROM now())::double precision"
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -94,6 +97,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, prompt_message_id)
     );
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_by_lease_expiry ON jobs (state, lease_until)
+        WHERE state IN ('queued', 'running', 'succeeded');
+    CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner)
+        WHERE state IN ('queued', 'running', 'succeeded');
+    """,
 )
 
 _OPEN_STATES = ("queued", "running", "succeeded")
@@ -151,29 +162,29 @@ class PostgresStore:
     # --- jobs -------------------------------------------------------------------------------
 
     async def create_job(self, new: NewJob) -> Job:
-        now = time.time()
-        r = new.requester
-        row = await self._pool.fetchrow(
-            "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"  # noqa: S608 - fixed columns
-            " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
-            " callback_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            f" RETURNING {JOB_COLUMNS}",
-            r.user_id,
-            r.chat_id,
-            r.message_id,
-            r.thread_id,
-            r.mention,
-            new.kind.value,
-            new.prompt,
-            json.dumps(new.params),
-            json.dumps(list(new.input_file_ids)),
-            new.provider,
-            JobState.QUEUED.value,
-            now,
-            now,
-            new.callback_token,
+        async with self._pool.acquire() as db:
+            job = await _insert_job(db, new, "", ())
+        assert job is not None
+        return job
+
+    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
+        """Create the job only if the user stays within `quota`; None if it would not.
+
+        A per-user advisory lock serialises the count-and-insert of one user's requests
+        across every replica; other users' requests do not wait.
+        """
+        user = new.requester.user_id
+        condition = (
+            " WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = $15"
+            " AND state = ANY($16::text[])) < $17"
+            " AND (SELECT COUNT(*) FROM jobs WHERE user_id = $15 AND created_at >= $18) < $19"
         )
-        return job_from_row(row)
+        params = (user, list(_OPEN_STATES), quota.max_open, quota.since, quota.max_recent)
+        async with self._pool.acquire() as db, db.transaction():
+            await db.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", _QUOTA_LOCK, str(user)
+            )
+            return await _insert_job(db, new, condition, params)
 
     async def get_job(self, job_id: int) -> Job | None:
         jobs = await self._select("WHERE id = $1", (job_id,))
@@ -222,11 +233,15 @@ class PostgresStore:
         result_url: str | None = None,
         error: str | None = None,
         video_file_id: str | None = None,
+        lease_owner: str | None = None,
     ) -> Job | None:
-        """Compare-and-set on the state, exactly as `SqliteStore.transition`."""
+        """Compare-and-set on the state (and lease), exactly as `SqliteStore.transition`."""
+        keep_lease = new_state in GENERATING
         while True:
             job = await self.get_job(job_id)
             if job is None or not can_transition(job.state, new_state):
+                return None
+            if lease_owner is not None and job.lease_owner != lease_owner:
                 return None
             if new_state == job.state and (progress is None or progress == job.progress):
                 return None
@@ -234,7 +249,10 @@ class PostgresStore:
                 "UPDATE jobs SET state = $1, progress = COALESCE($2, progress),"  # noqa: S608 - fixed columns
                 " result_url = COALESCE($3, result_url), error = COALESCE($4, error),"
                 " video_file_id = COALESCE($5, video_file_id), next_attempt_at = NULL,"
-                f" updated_at = $6 WHERE id = $7 AND state = $8 RETURNING {JOB_COLUMNS}",
+                " lease_owner = CASE WHEN $9::boolean THEN lease_owner END,"
+                " lease_until = CASE WHEN $9::boolean THEN lease_until ELSE 0 END,"
+                " updated_at = $6 WHERE id = $7 AND state = $8"
+                f" AND ($10::text IS NULL OR lease_owner = $10) RETURNING {JOB_COLUMNS}",
                 new_state.value,
                 progress,
                 result_url,
@@ -243,6 +261,8 @@ class PostgresStore:
                 time.time(),
                 job_id,
                 job.state.value,
+                keep_lease,
+                lease_owner,
             )
             if row is not None:
                 return job_from_row(row)
@@ -287,6 +307,76 @@ class PostgresStore:
     async def _select(self, where: str, params: Iterable[Any] = ()) -> list[Job]:
         rows = await self._pool.fetch(f"SELECT {JOB_COLUMNS} FROM jobs {where}", *params)  # noqa: S608 - fixed SQL fragments only
         return [job_from_row(row) for row in rows]
+
+    # --- leases (which replica works on a job) ----------------------------------------------
+    #
+    # The same contract as `SqliteStore`. Batch claims lock candidate rows with
+    # FOR UPDATE SKIP LOCKED, so replicas claiming at once split the jobs instead of waiting
+    # on each other; a row another replica claimed meanwhile is re-checked and left out.
+
+    async def claim_jobs_to_poll(self, owner: str, seconds: float) -> list[Job]:
+        return await self._claim_batch(
+            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL", (), owner, seconds
+        )
+
+    async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:
+        return await self._claim_batch(
+            "state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)",
+            (due,),
+            owner,
+            seconds,
+            renew=False,
+        )
+
+    async def claim_job(self, job_id: int, owner: str, seconds: float) -> Job | None:
+        """One job: waits for a concurrent claim of the row, then re-checks, so one wins."""
+        row = await self._pool.fetchrow(
+            f"UPDATE jobs SET lease_owner = $1, lease_until = {_DB_NOW} + $2::double precision"  # noqa: S608 - fixed SQL fragments only
+            " WHERE id = $3 AND state IN ('queued', 'running', 'succeeded')"
+            f" AND (lease_owner = $1 OR lease_until <= {_DB_NOW}) RETURNING {JOB_COLUMNS}",
+            owner,
+            seconds,
+            job_id,
+        )
+        return job_from_row(row) if row is not None else None
+
+    async def release_job(self, job_id: int, owner: str) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = 0"
+            " WHERE id = $1 AND lease_owner = $2",
+            job_id,
+            owner,
+        )
+
+    async def release_leases(self, owner: str | None = None) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = 0"
+            " WHERE state IN ('queued', 'running', 'succeeded') AND lease_owner IS NOT NULL"
+            " AND ($1::text IS NULL OR lease_owner = $1)",
+            owner,
+        )
+
+    async def _claim_batch(
+        self,
+        where: str,
+        params: tuple[Any, ...],
+        owner: str,
+        seconds: float,
+        *,
+        renew: bool = True,
+    ) -> list[Job]:
+        lease = f"lease_until <= {_DB_NOW}"
+        if renew:
+            lease = f"(lease_owner = $1 OR {lease})"
+        rows = await self._pool.fetch(
+            f"UPDATE jobs SET lease_owner = $1, lease_until = {_DB_NOW} + $2::double precision"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE {where}"
+            f" AND {lease} FOR UPDATE SKIP LOCKED)) RETURNING {JOB_COLUMNS}",
+            owner,
+            seconds,
+            *params,
+        )
+        return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
 
     # --- limits and bans ------------------------------------------------------------------
 
@@ -436,6 +526,38 @@ class PostgresStore:
             return None
         panel = row["panel_message_id"]
         return int(row["owner_id"]), int(panel) if panel is not None else None
+
+
+async def _insert_job(
+    db: asyncpg.Connection | PoolConnectionProxy,
+    new: NewJob,
+    condition: str,
+    condition_params: tuple[Any, ...],
+) -> Job | None:
+    now = time.time()
+    r = new.requester
+    row = await db.fetchrow(
+        "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"
+        " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
+        " callback_token) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14"
+        f"{condition} RETURNING {JOB_COLUMNS}",
+        r.user_id,
+        r.chat_id,
+        r.message_id,
+        r.thread_id,
+        r.mention,
+        new.kind.value,
+        new.prompt,
+        json.dumps(new.params),
+        json.dumps(list(new.input_file_ids)),
+        new.provider,
+        JobState.QUEUED.value,
+        now,
+        now,
+        new.callback_token,
+        *condition_params,
+    )
+    return job_from_row(row) if row is not None else None
 
 
 async def _version(db: asyncpg.Connection | PoolConnectionProxy) -> int:

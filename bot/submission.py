@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,12 +219,30 @@ class Submitter:
             **fields,
         )
 
+    async def image_problem(
+        self, file_ids: Sequence[str], provider_name: str
+    ) -> ImageRejected | None:
+        """Download and check a request's images before its job exists, so a bad photo gets
+        its own answer and costs nothing. Telegram errors (download failed) propagate."""
+        caps = self._providers[provider_name].capabilities
+        for file_id in file_ids:
+            data = await self._download(file_id)
+            try:
+                await asyncio.to_thread(prepare_image, data, caps)
+            except ImageRejected as exc:
+                return exc
+        return None
+
+    async def _download(self, file_id: str) -> bytes:
+        """A Telegram file's bytes. Its URL holds the bot token: it never leaves this call."""
+        return bytes(await (await self._bot.get_file(file_id)).download_as_bytearray())
+
     async def _input_image(self, job: Job, file_id: str, provider: VideoProvider) -> InputImage:
         """The photo's bytes, plus a short-lived link of ours when the provider needs a URL.
 
         Never the Telegram file URL: it contains the bot token.
         """
-        data = bytes(await (await self._bot.get_file(file_id)).download_as_bytearray())
+        data = await self._download(file_id)
         try:
             data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
         except ImageRejected as exc:

@@ -3,6 +3,10 @@
 A single scheduler over the store rather than a task or timer per job: ten thousand jobs in
 flight cost one query and a few batched provider calls per cycle. Poll errors never fail a
 job by themselves; only the job timeout does.
+
+With several replicas on one database, each cycle claims its jobs: it renews the leases it
+holds and takes jobs whose lease lapsed (new ones, or a dead replica's), so a job is polled
+by one replica at a time and a dead replica's jobs pass to the others within a lease.
 """
 
 from __future__ import annotations
@@ -34,11 +38,17 @@ class Tracker:
         interval: float,
         job_timeout: float,
         callback_interval: float | None = None,
+        replica_id: str,
+        lease_seconds: float,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
         Their callbacks deliver videos; the slower poll is the safety net for a lost one.
+        `replica_id` and `lease_seconds`: the lease each cycle takes on the jobs it polls; it
+        must outlast `interval`, or the lease would lapse between two cycles.
         """
+        self._replica_id = replica_id
+        self._lease_seconds = lease_seconds
         self._metrics = metrics
         self._callback_interval = callback_interval
         self._last_polled: dict[str, float] = {}
@@ -72,7 +82,7 @@ class Tracker:
     async def cycle(self, *, startup: bool = False) -> None:
         now = time.time()
         by_provider: dict[str, list[Job]] = defaultdict(list)
-        for job in await self._store.jobs_to_poll():
+        for job in await self._store.claim_jobs_to_poll(self._replica_id, self._lease_seconds):
             if now - job.created_at > self._job_timeout:
                 await self._service.expire(job)
             else:

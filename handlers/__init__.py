@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from typing import Any
 
-from telegram import Bot, BotCommand, Update
-from telegram.error import TelegramError
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot.i18n import CATALOGUES, DEFAULT, messages
+from bot.access import Gatekeeper
+from bot.admin import Admin
+from bot.i18n import CATALOGUES, DEFAULT, EN, messages
 from bot.service import VideoService
 from bot.settings_panel import SettingsPanel
 from bot.stores import JobStore
 from handlers import albums
+from handlers.admin import AdminHandlers
 from handlers.common import lang_of
 from handlers.jobs import JobHandlers
 from handlers.settings import SettingsHandlers
@@ -51,10 +55,13 @@ def register(
     application: Application,  # type: ignore[type-arg]
     service: VideoService,
     store: JobStore,
+    gatekeeper: Gatekeeper,
     *,
     album_wait: float | None = None,
 ) -> None:
     """Add every handler. `album_wait`: seconds of quiet that end an album (see `albums`)."""
+    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper))
+    application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
     def spawn(work: Coroutine[Any, Any, None]) -> object:
         return application.create_task(work)  # awaited by Application.stop()
@@ -79,6 +86,9 @@ def register(
             CommandHandler("settings", settings.command),
             CommandHandler("jobs", jobs.jobs),
             CommandHandler("cancel", jobs.cancel),
+            CommandHandler("stats", admin.stats),
+            CommandHandler("ban", admin.ban),
+            CommandHandler("unban", admin.unban),
             CallbackQueryHandler(settings.press, pattern=r"^set:"),
             CallbackQueryHandler(settings.open, pattern=r"^settings$"),
             CallbackQueryHandler(jobs.button, pattern=r"^(stop|cancel|again|jobs|job):"),
@@ -94,11 +104,26 @@ def register(
     application.add_error_handler(on_error)
 
 
-async def set_commands(bot: Bot) -> None:
-    """The command menu: English by default, and one list per other language we speak."""
+ADMIN_COMMANDS = {
+    "stats": "Jobs by day, provider and state",
+    "ban": "Ban a user: /ban <user id>",
+    "unban": "Lift a ban: /unban <user id>",
+}
+
+
+async def set_commands(bot: Bot, admin_user_ids: Collection[int] = ()) -> None:
+    """The command menu: English by default, one list per other language we speak, and in
+    each admin's private chat the admin commands too (operators read English)."""
     for lang, catalogue in CATALOGUES.items():
         commands = [BotCommand(name, text) for name, text in catalogue.commands.items()]
         await bot.set_my_commands(commands, language_code=None if lang == DEFAULT else lang)
+    admin_commands = [BotCommand(name, text) for name, text in EN.commands.items()]
+    admin_commands += [BotCommand(name, text) for name, text in ADMIN_COMMANDS.items()]
+    for user_id in admin_user_ids:
+        try:
+            await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(user_id))
+        except BadRequest as exc:  # the admin never started the bot: no private chat yet
+            log.warning("admin %s: cannot set their command menu: %s", user_id, exc.message)
 
 
 async def _unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

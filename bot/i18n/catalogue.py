@@ -43,6 +43,19 @@ class Messages:
     no_reason: str
     too_large_for_telegram: str  # {job_id} {url}
 
+    # Access, limits and input checks (each refusal creates no job)
+    not_allowed: str
+    admins_only: str
+    cooldown: str  # {wait}
+    too_many_active: str  # {active} {limit}
+    daily_limit: str  # {limit} {wait}
+    prompt_control_chars: str  # {codes}
+    negative_control_chars: str  # {codes}
+    image_too_small: str  # {width} {height} {side}
+    image_too_big: str  # {limit}
+    image_unreadable: str
+    durations: Mapping[str, str]  # seconds, minutes, hours -> template with {n} (and {m})
+
     # Options in the command
     bad_option_value: str  # {option} {value} {allowed}
     missing_option_value: str  # {option} {allowed}

@@ -81,6 +81,31 @@ EN = Messages(
     ),
     unavailable="The video service is temporarily unavailable. Please try again later.",
     cannot_make="I can't make that video: {reason}.",
+    not_allowed="This bot is private. Ask its owner to give you access.",
+    admins_only="This command is for the bot's admins.",
+    cooldown="Please wait {wait} before asking for the next video.",
+    too_many_active=(
+        "You already have {active} videos in progress (the limit is {limit}). "
+        "Try again when one is done, or /cancel one."
+    ),
+    daily_limit=(
+        "You have made {limit} videos in the last 24 hours, the daily limit. Try again in {wait}."
+    ),
+    prompt_control_chars=(
+        "The prompt contains invisible control characters ({codes}); please retype it."
+    ),
+    negative_control_chars=(
+        "The negative prompt contains invisible control characters ({codes}); please retype it."
+    ),
+    image_too_small=(
+        "The photo is {width}x{height} pixels; a video needs at least {side}x{side}. "
+        "Send a larger photo."
+    ),
+    image_too_big="The image is larger than {limit} MB; send a smaller one.",
+    image_unreadable=(
+        "I can't read that file as an image. Send a photo, or a JPEG, PNG, WebP or HEIC file."
+    ),
+    durations={"seconds": "{n} s", "minutes": "{n} min", "hours": "{n} h {m} min"},
     timed_out="it did not finish within {minutes} minutes",
     could_not_send="could not send the video ({reason})",
     no_reason="the video service gave no reason",

@@ -142,6 +142,11 @@ def make_settings(tmp_path, telegram: FakeTelegram) -> Callable[..., Settings]:
             "status_edit_interval": 0,
             "sandbox_delay": 0.3,
             "log_level": "DEBUG",
+            # Tests send requests faster than people; tests/e2e/test_access.py puts back the
+            # default cooldown and limits where they are the point.
+            "request_cooldown": 0,
+            "max_active_jobs_per_user": 100,
+            "daily_jobs_per_user": 1000,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

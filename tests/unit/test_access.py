@@ -63,7 +63,7 @@ async def test_cooldown_and_admin_exemption(store):
     gate = Gatekeeper(store, AccessPolicy(cooldown=5, admin_user_ids=frozenset({7})), clock)
     assert await gate.refuse_new_job(1) is None
     clock.now += 2
-    assert await gate.refuse_new_job(1) == "Please wait 3 s before the next video."
+    assert await gate.refuse_new_job(1) == "Please wait 3 s before asking for the next video."
     clock.now += 3
     assert await gate.refuse_new_job(1) is None
     for _ in range(5):

@@ -110,3 +110,22 @@ def test_id_lists():
     with pytest.raises(ConfigError) as caught:
         load_settings(telegram_bot_token=TOKEN, allowed_chat_ids="-100123,abc")
     assert caught.value.variable == "ALLOWED_CHAT_IDS"
+
+
+def test_replica_id_is_new_on_every_start_unless_set():
+    first, second = (load_settings(telegram_bot_token=TOKEN) for _ in range(2))
+    assert first.replica_id != second.replica_id  # hostname-pid-random
+    assert first.lease_seconds == 60
+    assert load_settings(telegram_bot_token=TOKEN, replica_id="bot1").replica_id == "bot1"
+
+
+def test_lease_must_outlast_a_poll_cycle():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN, poll_interval=10, lease_seconds=10)
+    assert caught.value.variable == "LEASE_SECONDS"
+    assert "POLL_INTERVAL" in str(caught.value)
+
+
+def test_unset_lease_follows_a_long_poll_interval():
+    settings = load_settings(telegram_bot_token=TOKEN, poll_interval=120)
+    assert settings.lease_seconds == 360

@@ -34,7 +34,7 @@ def test_webp_is_converted_to_jpeg():
 
 
 def test_too_small_is_refused_with_sizes():
-    with pytest.raises(ImageRejected, match=r"200x800 pixels; it needs at least 300x300"):
+    with pytest.raises(ImageRejected, match=r"200x800 pixels; a video needs at least 300x300"):
         prepare_image(encode("PNG", (200, 800)), CAPS)
 
 
@@ -45,5 +45,19 @@ def test_too_large_is_refused():
 
 
 def test_not_an_image_is_refused():
-    with pytest.raises(ImageRejected, match="not an image"):
+    with pytest.raises(ImageRejected, match="can't read that file as an image"):
         prepare_image(b"%PDF-1.7 not a picture", CAPS)
+
+
+def test_heic_sent_as_a_file_is_converted_to_jpeg():
+    data = encode("HEIF")  # bot.images registered pillow-heif's opener and saver
+    converted, mime = prepare_image(data, CAPS)
+    assert mime == "image/jpeg"
+    assert Image.open(io.BytesIO(converted)).size == (640, 480)
+
+
+def test_rejections_name_their_message_for_translation():
+    with pytest.raises(ImageRejected) as caught:
+        prepare_image(encode("PNG", (200, 800)), CAPS)
+    assert caught.value.key == "image_too_small"
+    assert caught.value.fields == {"width": 200, "height": 800, "side": 300}

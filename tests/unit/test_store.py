@@ -1,13 +1,14 @@
 """The store contract (SQLite and PostgreSQL): migrations and atomic state transitions."""
 
 import asyncio
+import math
 import sqlite3
 import time
 
 import pytest
 
 from bot import store_pg
-from bot.jobs import JobKind, JobState, NewJob, Requester
+from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
 from bot.store import MIGRATIONS, SqliteStore
 
 
@@ -174,3 +175,131 @@ async def test_settings_question_is_taken_once_and_only_by_its_asker(store):
 
 def test_both_backends_have_the_same_migrations():
     assert len(store_pg.MIGRATIONS) == len(MIGRATIONS)
+
+
+async def test_quota_refuses_past_open_and_recent_limits(store):
+    quota = Quota(max_open=2, max_recent=3, since=0.0)
+    first = await store.create_job_within(new_job(), quota)
+    assert first is not None and first.state is JobState.QUEUED
+    assert await store.create_job_within(new_job(), quota) is not None
+    assert await store.create_job_within(new_job(), quota) is None  # two open already
+    assert await store.create_job_within(new_job(user_id=2), quota) is not None  # per user
+    await store.transition(first.id, JobState.CANCELLED)
+    assert await store.create_job_within(new_job(), quota) is not None  # an open slot again
+    await store.transition(first.id + 1, JobState.CANCELLED)
+    assert await store.create_job_within(new_job(), quota) is None  # three since `since`
+    later = Quota(max_open=2, max_recent=3, since=time.time() + 1)
+    assert await store.create_job_within(new_job(), later) is not None
+
+
+async def test_concurrent_requests_never_overshoot_the_quota(store):
+    quota = Quota(max_open=3, max_recent=100, since=0.0)
+    created = await asyncio.gather(*(store.create_job_within(new_job(), quota) for _ in range(12)))
+    assert sum(job is not None for job in created) == 3
+    assert await store.count_open_jobs(1) == 3
+
+
+# --- leases: which replica works on a job -------------------------------------------------
+
+
+async def submitted_job(store, prompt="a fox"):
+    job = await store.create_job(new_job(prompt=prompt))
+    return await store.record_submission(job.id, "sandbox", f"task-{job.id}")
+
+
+async def finished_job(store, prompt="a fox"):
+    job = await submitted_job(store, prompt)
+    return await store.transition(job.id, JobState.SUCCEEDED, result_url="u")
+
+
+async def test_two_owners_cannot_claim_the_same_job(store):
+    job = await submitted_job(store)
+    assert [j.id for j in await store.claim_jobs_to_poll("a", 60)] == [job.id]
+    assert await store.claim_jobs_to_poll("b", 60) == []
+    assert await store.claim_job(job.id, "b", 60) is None
+    renewed = await store.claim_jobs_to_poll("a", 60)  # the owner renews its own lease
+    assert [(j.id, j.lease_owner) for j in renewed] == [(job.id, "a")]
+    assert (await store.claim_job(job.id, "a", 60)).lease_owner == "a"
+
+
+async def test_concurrent_claims_split_the_jobs(store):
+    jobs = [await submitted_job(store, prompt=str(i)) for i in range(30)]
+    owners = [f"replica-{n}" for n in range(5)]
+    claimed = await asyncio.gather(*(store.claim_jobs_to_poll(owner, 60) for owner in owners))
+    ids = [job.id for batch in claimed for job in batch]
+    assert sorted(ids) == [job.id for job in jobs]  # every job once, none twice
+    for owner, batch in zip(owners, claimed, strict=True):
+        assert all(job.lease_owner == owner for job in batch)
+
+
+async def test_expired_lease_is_claimable(store):
+    job = await submitted_job(store)
+    assert len(await store.claim_jobs_to_poll("dead", 0)) == 1  # a lease that lapses at once
+    taken = await store.claim_jobs_to_poll("alive", 60)
+    assert [(j.id, j.lease_owner) for j in taken] == [(job.id, "alive")]
+    assert await store.claim_jobs_to_poll("dead", 60) == []
+
+
+async def test_release_hands_jobs_over(store):
+    first, second, third = [await submitted_job(store, prompt=str(i)) for i in range(3)]
+    await store.claim_jobs_to_poll("a", 60)
+    await store.release_job(first.id, "b")  # not b's to release
+    assert await store.claim_job(first.id, "b", 60) is None
+    await store.release_job(first.id, "a")
+    assert (await store.claim_job(first.id, "b", 60)).lease_owner == "b"
+    await store.release_leases("a")  # shutting down: the rest of a's jobs
+    assert [j.id for j in await store.claim_jobs_to_poll("c", 60)] == [second.id, third.id]
+    await store.release_leases()  # every lease
+    assert len(await store.claim_jobs_to_poll("d", 60)) == 3
+
+
+async def test_a_job_that_stops_generating_loses_its_poll_lease(store):
+    job = await submitted_job(store)
+    await store.claim_jobs_to_poll("poller", 60)
+    assert (await store.transition(job.id, JobState.RUNNING, progress=5)).lease_owner == "poller"
+    done = await store.transition(job.id, JobState.SUCCEEDED, result_url="u")
+    assert done.lease_owner is None  # a callback on another replica may deliver at once
+    assert (await store.claim_job(job.id, "deliverer", 60)).lease_owner == "deliverer"
+
+
+async def test_delivery_claims_respect_due_time_and_leases(store):
+    due, later, held = [await finished_job(store, prompt=str(i)) for i in range(3)]
+    await store.postpone_delivery(later.id, next_attempt_at=time.time() + 100)
+    await store.claim_job(held.id, "other", 60)
+    assert [j.id for j in await store.claim_deliveries("me", 60, due=time.time())] == [due.id]
+    assert await store.claim_deliveries("me", 60, due=time.time()) == []  # being sent already
+    assert await store.claim_deliveries("third", 60, due=time.time()) == []
+    at_start = await store.claim_deliveries("third", 60, due=math.inf)  # a restart's resume
+    assert [j.id for j in at_start] == [later.id]  # the others are held
+    await store.release_leases()
+    assert len(await store.claim_deliveries("third", 60, due=math.inf)) == 3
+    assert await store.claim_job(due.id, "x", 60) is None  # finished jobs are never leased
+    await store.transition(due.id, JobState.DELIVERED, lease_owner="third")
+    assert await store.claim_job(due.id, "third", 60) is None
+
+
+async def test_only_the_lease_holder_records_a_delivery(store):
+    job = await finished_job(store)
+    await store.claim_job(job.id, "slow", 0)  # its lease lapses during the upload
+    assert (await store.claim_job(job.id, "fast", 60)).lease_owner == "fast"
+    assert await store.transition(job.id, JobState.DELIVERED, lease_owner="slow") is None
+    delivered = await store.transition(job.id, JobState.DELIVERED, lease_owner="fast")
+    assert delivered.state is JobState.DELIVERED and delivered.lease_owner is None
+
+
+async def test_delivered_once_under_concurrent_claims(store):
+    jobs = [await finished_job(store, prompt=str(i)) for i in range(20)]
+    deliveries: list[tuple[int, str]] = []
+
+    async def replica(owner: str) -> None:
+        claimed = await store.claim_deliveries(owner, 60, due=time.time())
+        single = [await store.claim_job(job.id, owner, 60) for job in jobs]
+        for job in claimed + [j for j in single if j is not None]:
+            done = await store.transition(job.id, JobState.DELIVERED, lease_owner=owner)
+            if done is not None:
+                deliveries.append((job.id, owner))
+
+    await asyncio.gather(*(replica(f"replica-{n}") for n in range(6)))
+    assert sorted(job_id for job_id, _ in deliveries) == [job.id for job in jobs]
+    for job in jobs:
+        assert (await store.get_job(job.id)).state is JobState.DELIVERED

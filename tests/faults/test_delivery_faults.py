@@ -1,0 +1,81 @@
+"""Faults between "the video is ready" and "the video is in the chat": each test names the
+fault and the promise kept. Delivery retries are scaled down (5 s doubling -> 50 ms)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import service as service_module
+from bot.jobs import JobState
+
+
+@pytest.fixture(autouse=True)
+def fast_delivery_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_module, "DELIVERY_RETRY_BASE", 0.05)
+
+
+def text_of(call) -> str:
+    return str(call.params["text"])
+
+
+async def test_telegram_5xx_on_send_is_retried_and_delivers_once(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video through a bad gateway")
+    task = await apiframe.wait_for_task()
+    telegram.fail_next("sendVideo", error_code=502, description="Bad Gateway", times=2)
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("editMessageText", lambda c: "Done" in text_of(c))
+    sends = telegram.calls_to("sendVideo")
+    assert [c.http_status for c in sends] == [502, 502, 200]
+    job = await bot.job(1)
+    assert job.state is JobState.DELIVERED and job.delivery_attempts == 2
+
+
+async def test_video_link_that_404s_then_recovers_is_delivered(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video a slow CDN")
+    task = await apiframe.wait_for_task()
+    apiframe.media.set_mode("missing")
+    await apiframe.finish(task.task_id)
+    # Telegram could not fetch the link, nor could our own download: one failed attempt.
+    await telegram.wait_for("sendVideo", lambda c: c.http_status == 400)
+    await _wait_for_attempts(bot, 1)
+    apiframe.media.set_mode("serve")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in text_of(c))
+    assert (await bot.job(1)).state is JobState.DELIVERED
+    assert len([c for c in telegram.calls_to("sendVideo") if c.ok]) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("missing", "the video link answered HTTP 404"), ("html", "the video link served a web page")],
+)
+async def test_video_link_that_stays_broken_ends_in_an_explained_failure(
+    telegram, apiframe, apiframe_settings, start_bot, mode, reason
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video a broken CDN")
+    task = await apiframe.wait_for_task()
+    apiframe.media.set_mode(mode)
+    await apiframe.finish(task.task_id)
+    notice = await telegram.wait_for("sendMessage", lambda c: "failed" in text_of(c))
+    assert reason in text_of(notice)
+    job = await bot.job(1)
+    assert job.state is JobState.FAILED and reason in job.error
+    assert job.delivery_attempts == service_module.MAX_DELIVERY_ATTEMPTS - 1
+    assert not [c for c in telegram.calls_to("sendVideo") if c.ok]
+
+
+async def _wait_for_attempts(bot, attempts: int) -> None:
+    """Until the job has counted `attempts` failed deliveries (the store is the only witness)."""
+    for _ in range(200):
+        if (await bot.job(1)).delivery_attempts >= attempts:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"job 1 never reached {attempts} failed delivery attempts")
