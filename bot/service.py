@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 5
 DELIVERY_RETRY_BASE = 5.0  # seconds; doubles with each failed attempt
+CONCURRENT_SUBMITS = 16  # submits in flight at once, all providers together
+CONCURRENT_DELIVERIES = 16  # videos being sent at once
 ORPHAN_AFTER = 300.0  # seconds a queued job may wait for its first submit before a retry
 JOBS_PER_PAGE = 5
 JOBS_LISTED = 50  # /jobs pages through this many of the newest jobs
@@ -75,6 +77,10 @@ class VideoService:
         self._delivery = delivery
         self._options = options
         self._tasks: set[asyncio.Task[None]] = set()
+        # A burst of new or finished jobs waits here rather than piling up on the providers'
+        # and Telegram's connection pools, where every queued request costs CPU.
+        self._submit_slots = asyncio.Semaphore(CONCURRENT_SUBMITS)
+        self._delivery_slots = asyncio.Semaphore(CONCURRENT_DELIVERIES)
         self._submitting: set[int] = set()
         self._delivering: set[int] = set()
         self._last_status_edit: dict[int, float] = {}
@@ -296,10 +302,10 @@ class VideoService:
         if job is None:
             return
         log.info("job %s: %s (%s%%)", job.id, job.state.value, job.progress)
-        await self._show_status(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.SUCCEEDED:
-            self._start_delivery(job.id)
-        elif job.state is JobState.FAILED:
+            self._start_delivery(job.id)  # before the status edit: the video is what counts
+        await self._show_status(job, force=job.state is not JobState.RUNNING)
+        if job.state is JobState.FAILED:
             await self._notify_failure(job)
 
     async def on_callback(self, callback: ProviderCallback, context: object) -> None:
@@ -343,7 +349,9 @@ class VideoService:
 
     def _start_submit(self, job_id: int) -> None:
         if job_id not in self._submitting:
-            self._spawn(job_id, self._submit(job_id), self._submitting)
+            self._spawn(
+                job_id, _in_slot(self._submit_slots, self._submit(job_id)), self._submitting
+            )
 
     async def _submit(self, job_id: int) -> None:
         # The lease keeps other replicas (one starting up resumes unsubmitted jobs) off the job
@@ -379,7 +387,8 @@ class VideoService:
 
     def _start_delivery(self, job_id: int) -> None:
         if job_id not in self._delivering:
-            self._spawn(job_id, self._deliver(job_id), self._delivering)
+            work = _in_slot(self._delivery_slots, self._deliver(job_id))
+            self._spawn(job_id, work, self._delivering)
 
     async def _deliver(self, job_id: int) -> None:
         """Send the video while holding the job's lease, so no other replica sends it too."""
@@ -524,6 +533,16 @@ class VideoService:
                 log.error("job %s: background work failed", job_id, exc_info=t.exception())
 
         task.add_done_callback(finished)
+
+
+async def _in_slot(slots: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` once a slot is free; the job's lease is only claimed inside it, so waiting
+    for a slot can never outlast a lease."""
+    try:
+        async with slots:
+            await work
+    finally:
+        work.close()  # a no-op once run; if cancelled while waiting, no "never awaited"
 
 
 def _typing_problem(prompt: str, params: Mapping[str, Any], m: Messages) -> str | None:

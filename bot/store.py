@@ -356,25 +356,11 @@ class SqliteStore:
             (next_attempt_at, time.time(), job_id, JobState.SUCCEEDED.value),
         )
 
-    async def jobs_to_poll(self) -> list[Job]:
-        """Generating jobs the provider has accepted, oldest first."""
-        return await self._select(
-            "WHERE state IN ('queued', 'running') AND provider_task_id IS NOT NULL ORDER BY id"
-        )
-
     async def jobs_to_submit(self, created_before: float) -> list[Job]:
         """Queued jobs with no provider task yet (the process stopped before submitting)."""
         return await self._select(
             "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= ? ORDER BY id",
             (created_before,),
-        )
-
-    async def jobs_to_deliver(self, now: float) -> list[Job]:
-        """Finished videos not yet in the chat whose next attempt is due."""
-        return await self._select(
-            "WHERE state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            " ORDER BY id",
-            (now,),
         )
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
@@ -396,17 +382,24 @@ class SqliteStore:
     # A lease is free when it has lapsed (`lease_until` 0 after a release, or in the past);
     # its owner may renew it. Each claim is one UPDATE, which SQLite runs alone.
 
-    async def claim_jobs_to_poll(self, owner: str, seconds: float) -> list[Job]:
+    async def claim_jobs_to_poll(
+        self, owner: str, seconds: float, *, after_id: int = 0, limit: int | None = None
+    ) -> list[Job]:
         """Generating jobs with a provider task that no other replica holds, leased to `owner`
-        for `seconds` (renewing the ones it holds), oldest first."""
+        for `seconds` (renewing the ones it holds), oldest first: at most `limit` of them with
+        ids above `after_id`, so a poll cycle can page through ten thousand jobs."""
         return await self._claim(
-            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL", (), owner, seconds
+            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL",
+            (),
+            owner,
+            seconds,
+            page=(after_id, -1 if limit is None else limit),
         )
 
     async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:
-        """Finished videos due for delivery (see `jobs_to_deliver`) that nobody is sending,
-        leased to `owner`, oldest first. A delivery `owner` is sending itself is left out: its
-        upload renews that lease."""
+        """Finished videos not yet in the chat, next attempt due by `due`, that nobody is
+        sending, leased to `owner`, oldest first. A delivery `owner` is sending itself is left
+        out: its upload renews that lease."""
         return await self._claim(
             "state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
             (due,),
@@ -447,17 +440,25 @@ class SqliteStore:
         seconds: float,
         *,
         renew: bool = True,
+        page: tuple[int, int] | None = None,
     ) -> list[Job]:
-        """Lease the jobs matching `where` whose lease is free (or `owner`'s, with `renew`)."""
+        """Lease the jobs matching `where` whose lease is free (or `owner`'s, with `renew`);
+        `page` = (after this id, at most this many; -1 for no limit)."""
         now = time.time()
         lease = "lease_until <= ?"
         lease_params: tuple[Any, ...] = (now,)
         if renew:
             lease, lease_params = "(lease_owner = ? OR lease_until <= ?)", (owner, now)
+        matching, matching_params = f"{where} AND {lease}", (*params, *lease_params)
+        if page is not None:
+            matching = (
+                f"id IN (SELECT id FROM jobs WHERE {matching} AND id > ? ORDER BY id LIMIT ?)"  # noqa: S608 - fixed SQL fragments only
+            )
+            matching_params = (*matching_params, *page)
         async with self._db.execute(
-            f"UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE {where}"  # noqa: S608 - fixed SQL fragments only
-            f" AND {lease} RETURNING {JOB_COLUMNS}",
-            (owner, now + seconds, *params, *lease_params),
+            f"UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE {matching}"  # noqa: S608 - fixed SQL fragments only
+            f" RETURNING {JOB_COLUMNS}",
+            (owner, now + seconds, *matching_params),
         ) as cursor:
             rows = await cursor.fetchall()
         return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)

@@ -277,22 +277,10 @@ class PostgresStore:
             JobState.SUCCEEDED.value,
         )
 
-    async def jobs_to_poll(self) -> list[Job]:
-        return await self._select(
-            "WHERE state IN ('queued', 'running') AND provider_task_id IS NOT NULL ORDER BY id"
-        )
-
     async def jobs_to_submit(self, created_before: float) -> list[Job]:
         return await self._select(
             "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= $1 ORDER BY id",
             (created_before,),
-        )
-
-    async def jobs_to_deliver(self, now: float) -> list[Job]:
-        return await self._select(
-            "WHERE state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
-            " ORDER BY id",
-            (now,),
         )
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
@@ -314,9 +302,15 @@ class PostgresStore:
     # FOR UPDATE SKIP LOCKED, so replicas claiming at once split the jobs instead of waiting
     # on each other; a row another replica claimed meanwhile is re-checked and left out.
 
-    async def claim_jobs_to_poll(self, owner: str, seconds: float) -> list[Job]:
+    async def claim_jobs_to_poll(
+        self, owner: str, seconds: float, *, after_id: int = 0, limit: int | None = None
+    ) -> list[Job]:
         return await self._claim_batch(
-            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL", (), owner, seconds
+            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL AND id > $3",
+            (after_id, limit),
+            owner,
+            seconds,
+            tail=" ORDER BY id LIMIT $4",  # LIMIT NULL: no limit
         )
 
     async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:
@@ -364,14 +358,17 @@ class PostgresStore:
         seconds: float,
         *,
         renew: bool = True,
+        tail: str = "",
     ) -> list[Job]:
+        """Lease the jobs matching `where` whose lease is free (or `owner`'s, with `renew`);
+        `tail` orders and limits the candidates (ORDER BY / LIMIT)."""
         lease = f"lease_until <= {_DB_NOW}"
         if renew:
             lease = f"(lease_owner = $1 OR {lease})"
         rows = await self._pool.fetch(
             f"UPDATE jobs SET lease_owner = $1, lease_until = {_DB_NOW} + $2::double precision"  # noqa: S608 - fixed SQL fragments only
             f" WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE {where}"
-            f" AND {lease} FOR UPDATE SKIP LOCKED)) RETURNING {JOB_COLUMNS}",
+            f" AND {lease}{tail} FOR UPDATE SKIP LOCKED)) RETURNING {JOB_COLUMNS}",
             owner,
             seconds,
             *params,

@@ -20,11 +20,13 @@ from collections.abc import Mapping
 
 from bot.jobs import Job
 from bot.metrics import Metrics
-from bot.providers.base import ProviderError, VideoProvider, error_kind
+from bot.providers.base import ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
 from bot.stores import JobStore
 
 log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # jobs claimed and polled at a time; a multiple of every provider's batch
 
 
 class Tracker:
@@ -58,6 +60,7 @@ class Tracker:
         self._interval = interval
         self._job_timeout = job_timeout
         self._wake = asyncio.Event()
+        self._cycles = 0
 
     async def run(self) -> None:
         """Poll forever (until cancelled), one cycle every `interval` seconds.
@@ -81,18 +84,30 @@ class Tracker:
 
     async def cycle(self, *, startup: bool = False) -> None:
         now = time.time()
-        by_provider: dict[str, list[Job]] = defaultdict(list)
-        for job in await self._store.claim_jobs_to_poll(self._replica_id, self._lease_seconds):
-            if now - job.created_at > self._job_timeout:
-                await self._service.expire(job)
-            else:
-                by_provider[job.provider].append(job)
+        self._cycles += 1
         # Every provider's schedule advances each cycle, jobs or not, so a job created just
         # after a callback provider's poll waits for its callback, not for the next cycle.
         due_now = {name for name in self._providers if self._due(name)}
-        due = {name: jobs for name, jobs in by_provider.items() if name in due_now}
-        await asyncio.gather(*(self._poll(name, jobs) for name, jobs in due.items()))
+        after_id = 0
+        while True:  # a page at a time: memory stays flat however many jobs are in flight
+            page = await self._store.claim_jobs_to_poll(
+                self._replica_id, self._lease_seconds, after_id=after_id, limit=PAGE_SIZE
+            )
+            await self._poll_page(page, now, due_now)
+            if len(page) < PAGE_SIZE:
+                break
+            after_id = page[-1].id
         await self._service.resume(now, startup=startup)
+
+    async def _poll_page(self, jobs: list[Job], now: float, due_now: set[str]) -> None:
+        by_provider: dict[str, list[Job]] = defaultdict(list)
+        for job in jobs:
+            age = now - job.created_at
+            if age > self._job_timeout:
+                await self._service.expire(job)
+            elif job.provider in due_now and (self._cycles + job.id) % poll_stride(age) == 0:
+                by_provider[job.provider].append(job)  # old jobs: spread over the cycles
+        await asyncio.gather(*(self._poll(name, batch) for name, batch in by_provider.items()))
 
     def _due(self, provider_name: str) -> bool:
         """Whether to poll this provider in this cycle."""
@@ -126,5 +141,23 @@ class Tracker:
             return
         for task_id, update in updates.items():
             job = by_task.get(task_id)
-            if job is not None:
+            if job is not None and _news(job, update):
                 await self._service.apply_update(job.id, update)
+
+
+def _news(job: Job, update: TaskUpdate) -> bool:
+    """Whether the report says anything the job does not already show: most polls of a
+    long job say "still running at the same percentage", and skipping them spares the store."""
+    return update.state is not job.state or (
+        update.progress is not None and update.progress != job.progress
+    )
+
+
+def poll_stride(age: float) -> int:
+    """Poll a job every `stride` cycles: each cycle while young, then less often, since a
+    video that has taken ten minutes is rarely done in the next few seconds."""
+    if age < 120:
+        return 1
+    if age < 600:
+        return 2
+    return 4

@@ -116,11 +116,12 @@ async def test_work_queries(store):
     await store.transition(c.id, JobState.SUCCEEDED, result_url="u")
     assert [j.id for j in await store.jobs_to_submit(created_before=time.time())] == [a.id]
     assert await store.jobs_to_submit(created_before=a.created_at - 1) == []
-    assert [j.id for j in await store.jobs_to_poll()] == [b.id]
-    assert [j.id for j in await store.jobs_to_deliver(now=0)] == [c.id]
+    assert [j.id for j in await store.claim_jobs_to_poll("r", 60)] == [b.id]
+    assert [j.id for j in await store.claim_deliveries("r", 60, due=0)] == [c.id]
+    await store.release_job(c.id, "r")
     await store.postpone_delivery(c.id, next_attempt_at=100.0)
-    assert await store.jobs_to_deliver(now=50) == []
-    retry = await store.jobs_to_deliver(now=150)
+    assert await store.claim_deliveries("r", 60, due=50) == []
+    retry = await store.claim_deliveries("r", 60, due=150)
     assert [j.id for j in retry] == [c.id] and retry[0].delivery_attempts == 1
 
 
@@ -303,3 +304,14 @@ async def test_delivered_once_under_concurrent_claims(store):
     assert sorted(job_id for job_id, _ in deliveries) == [job.id for job in jobs]
     for job in jobs:
         assert (await store.get_job(job.id)).state is JobState.DELIVERED
+
+
+async def test_polling_claims_page_through_jobs_by_id(store):
+    jobs = [await store.create_job(new_job(prompt=str(n))) for n in range(5)]
+    for job in jobs:
+        await store.record_submission(job.id, "sandbox", f"task-{job.id}")
+    first = await store.claim_jobs_to_poll("r", 60, limit=2)
+    second = await store.claim_jobs_to_poll("r", 60, after_id=first[-1].id, limit=2)
+    rest = await store.claim_jobs_to_poll("r", 60, after_id=second[-1].id, limit=2)
+    assert [j.id for j in first + second + rest] == [j.id for j in jobs]
+    assert await store.claim_jobs_to_poll("other", 60, limit=2) == []  # all leased to "r"

@@ -1,0 +1,112 @@
+"""The poll loop's batching and schedule, counted (never timed) against a real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from bot import tracker as tracker_module
+from bot.jobs import JobKind, JobState, NewJob, Requester
+from bot.metrics import Metrics
+from bot.providers.base import Capabilities, TaskUpdate
+from bot.service import VideoService
+from bot.store import SqliteStore
+from bot.tracker import Tracker, poll_stride
+
+
+class CountingProvider:
+    """Answers every poll with "running at 50%" and remembers which tasks it was asked about."""
+
+    capabilities = Capabilities(kinds=frozenset({JobKind.TEXT}))
+
+    def __init__(self) -> None:
+        self.polls: list[list[str]] = []
+
+    async def poll(self, task_ids: Sequence[str]) -> dict[str, TaskUpdate]:
+        self.polls.append(list(task_ids))
+        return {t: TaskUpdate(t, JobState.RUNNING, progress=50) for t in task_ids}
+
+
+class RecordingService:
+    """The tracker's view of the service: it only reports to it."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.updates: list[tuple[int, TaskUpdate]] = []
+
+    async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
+        self.updates.append((job_id, update))
+        await self.store.transition(job_id, update.state, progress=update.progress)
+
+    async def expire(self, job: Any) -> None:
+        raise AssertionError("no job is that old here")
+
+    async def resume(self, now: float, *, startup: bool = False) -> None:
+        pass
+
+
+async def make_jobs(store: SqliteStore, count: int, age: float = 0.0) -> None:
+    for n in range(count):
+        job = await store.create_job(
+            NewJob(Requester(n + 1, n + 1, 1), JobKind.TEXT, "fox", "counting")
+        )
+        await store.record_submission(job.id, "counting", f"task-{job.id}")
+        if age:
+            await store._db.execute(  # a test ages its rows
+                "UPDATE jobs SET created_at = created_at - ? WHERE id = ?", (age, job.id)
+            )
+
+
+def tracker(store: SqliteStore, provider: CountingProvider, service: RecordingService) -> Tracker:
+    return Tracker(
+        store=store,
+        service=cast(VideoService, service),
+        providers={"counting": cast(Any, provider)},
+        metrics=Metrics(),
+        interval=1.0,
+        job_timeout=7200.0,
+        replica_id="test",
+        lease_seconds=60.0,
+    )
+
+
+async def test_every_young_job_is_polled_each_cycle_and_reported_once(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    provider, service = CountingProvider(), RecordingService(store)
+    await make_jobs(store, 30)
+    loop = tracker(store, provider, service)
+    for _ in range(3):
+        await loop.cycle()
+    assert [len(batch) for batch in provider.polls] == [30, 30, 30]
+    # The first report moved each job to running at 50%; the same news again is not passed on.
+    assert len(service.updates) == 30
+    await store.close()
+
+
+async def test_old_jobs_are_polled_less_often_and_spread_over_cycles(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    provider, service = CountingProvider(), RecordingService(store)
+    await make_jobs(store, 40, age=3600)  # running for an hour: every 4th cycle
+    loop = tracker(store, provider, service)
+    for _ in range(8):
+        await loop.cycle()
+    polled = [task for batch in provider.polls for task in batch]
+    assert len(polled) == 40 * 8 // 4
+    assert {polled.count(task) for task in set(polled)} == {2}  # each job twice in 8 cycles
+    assert max(len(batch) for batch in provider.polls) == 10  # a quarter per cycle, not 40 at once
+    await store.close()
+
+
+def test_poll_stride_grows_with_age():
+    assert [poll_stride(age) for age in (0, 119, 120, 599, 600, 86400)] == [1, 1, 2, 2, 4, 4]
+
+
+async def test_a_cycle_pages_through_the_jobs(tmp_path, monkeypatch):
+    monkeypatch.setattr(tracker_module, "PAGE_SIZE", 10)
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    provider, service = CountingProvider(), RecordingService(store)
+    await make_jobs(store, 25)
+    await tracker(store, provider, service).cycle()
+    assert [len(batch) for batch in provider.polls] == [10, 10, 5]
+    assert len({task for batch in provider.polls for task in batch}) == 25
+    await store.close()
