@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     kling_secret_key: SecretStr | None = None
     kling_base_url: str = "https://api-singapore.klingai.com"
     provider_timeout: float = Field(default=30.0, gt=0)
+    provider_connect_timeout: float = Field(default=10.0, gt=0)
     submit_attempts: int = Field(default=3, ge=1, le=10)
     submit_backoff: float = Field(default=2.0, ge=0)
 

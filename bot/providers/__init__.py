@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from pydantic import SecretStr
 
 from bot.config import Settings
@@ -16,7 +17,7 @@ from bot.providers.sandbox import SandboxProvider
 def build_providers(settings: Settings) -> dict[str, VideoProvider]:
     """One instance per configured provider; dict order is the failover order."""
     providers: dict[str, VideoProvider] = {}
-    timeout = settings.provider_timeout
+    timeout = httpx.Timeout(settings.provider_timeout, connect=settings.provider_connect_timeout)
     for name in settings.video_providers:
         if name == "sandbox":
             providers[name] = SandboxProvider(delay=settings.sandbox_delay)

@@ -36,6 +36,7 @@ from bot.providers.base import (
     TaskUpdate,
     Unavailable,
     VideoRequest,
+    http_timeout,
 )
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,13 @@ class AimlapiProvider:
     )
     duration_as_string = False  # the docs' schema says integer (their examples send "5")
 
-    def __init__(self, api_key: str, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, api_key: str, base_url: str, *, timeout: float | httpx.Timeout = 30.0
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)

@@ -25,6 +25,7 @@ from bot.providers.base import (
     TaskUpdate,
     Unavailable,
     VideoRequest,
+    http_timeout,
     server_error,
     transport_error,
 )
@@ -56,11 +57,13 @@ class ApiframeProvider:
         callbacks=True,
     )
 
-    def __init__(self, api_key: str, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, api_key: str, base_url: str, *, timeout: float | httpx.Timeout = 30.0
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": api_key},
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
 

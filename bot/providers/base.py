@@ -86,6 +86,11 @@ class Capabilities:
     callbacks: bool = False  # reports progress to a callback URL
 
 
+def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """A provider client's timeouts: as configured, or `timeout` to read with 10 s to connect."""
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
+
+
 def unsupported(caps: Capabilities, request: VideoRequest) -> str | None:
     """Why this provider cannot serve the request, in words for the user; None if it can."""
     if request.kind not in caps.kinds:

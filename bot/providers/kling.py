@@ -46,6 +46,7 @@ from bot.providers.base import (
     TaskUpdate,
     Unavailable,
     VideoRequest,
+    http_timeout,
     transport_error,
 )
 
@@ -138,14 +139,14 @@ class KlingProvider:
         secret_key: str,
         base_url: str,
         *,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout = 30.0,
         clock: Clock = time.time,
     ) -> None:
         self._clock = clock
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=KlingJwt(access_key, secret_key, clock),
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)

@@ -24,7 +24,13 @@ from urllib.parse import quote
 import httpx
 
 from bot.jobs import JobKind
-from bot.providers.base import AccountStatus, Capabilities, TaskUpdate, VideoRequest
+from bot.providers.base import (
+    AccountStatus,
+    Capabilities,
+    TaskUpdate,
+    VideoRequest,
+    http_timeout,
+)
 from bot.providers.kling import (
     POLL_CONCURRENCY,
     TEXT2VIDEO,
@@ -61,7 +67,7 @@ class MakevidProvider:
         base_url: str,
         *,
         poll_path: str = DEFAULT_POLL_PATH,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout = 30.0,
     ) -> None:
         if not poll_path.startswith("/") or "{task_id}" not in poll_path:
             raise ValueError("poll_path must start with / and contain {task_id}")
@@ -69,7 +75,7 @@ class MakevidProvider:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}"},
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)

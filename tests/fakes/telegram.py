@@ -884,6 +884,7 @@ class Hold:
 
     arrived: asyncio.Event
     released: asyncio.Event
+    dropped: bool = False
 
 
 class FakeTelegram:
@@ -1336,6 +1337,8 @@ class FakeTelegram:
             if held := self._holds.get(method):
                 held.arrived.set()
                 await held.released.wait()
+                if held.dropped:
+                    raise ApiError(400, "Bad Request: the upload was cut off")
             params, decode_error = _decode_params(raw)
             if request.path_params["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -1831,6 +1834,14 @@ class FakeTelegram:
     def release(self, method: str) -> None:
         held = self._holds.pop(method, None)
         if held is not None:
+            held.released.set()
+
+    def drop(self, method: str) -> None:
+        """Let go of a held request as if its connection died before the upload completed:
+        Telegram never got the whole file, so nothing is posted (recorded as a 400)."""
+        held = self._holds.pop(method, None)
+        if held is not None:
+            held.dropped = True
             held.released.set()
 
     async def push_raw(self, body: JSON, *, secret: str | None, url: str | None = None) -> int:

@@ -145,3 +145,23 @@ async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot,
     await aimlapi.finish(task.task_id)
     await telegram.wait_for("sendVideo")
     assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1
+
+
+async def test_kill_during_upload_completes_the_delivery_once_after_restart(
+    telegram, aimlapi, bot, database
+):
+    await bot.start(telegram)
+    telegram.send_text(telegram.user(1001), "/video killed while uploading")
+    task = await aimlapi.wait_for_task()
+    held = telegram.hold("sendVideo")
+    await aimlapi.finish(task.task_id)
+    await asyncio.wait_for(held.arrived.wait(), 10)
+    await bot.kill()  # mid-upload: the video is not in the chat yet
+    telegram.drop("sendVideo")
+    assert await job_state(database) is JobState.SUCCEEDED
+
+    await bot.start(telegram)
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert len([c for c in telegram.calls_to("sendVideo") if c.ok]) == 1
+    assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1
+    assert await job_state(database) is JobState.DELIVERED

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.providers import build_providers
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 
@@ -129,3 +130,15 @@ def test_lease_must_outlast_a_poll_cycle():
 def test_unset_lease_follows_a_long_poll_interval():
     settings = load_settings(telegram_bot_token=TOKEN, poll_interval=120)
     assert settings.lease_seconds == 360
+
+
+def test_provider_clients_use_the_configured_read_and_connect_timeouts():
+    settings = load_settings(
+        telegram_bot_token=TOKEN,
+        apiframe_api_key="key-0123456789",
+        provider_timeout=45,
+        provider_connect_timeout=2.5,
+    )
+    provider = build_providers(settings)["apiframe"]
+    timeout = provider._client.timeout  # type: ignore[attr-defined]
+    assert (timeout.read, timeout.connect) == (45, 2.5)
