@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
+
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
@@ -15,6 +18,9 @@ from bot.providers.base import AuthFailed, ProviderError
 
 EXIT_CONFIG = 2
 EXIT_CHECK_FAILED = 1
+EXIT_UNREACHABLE = 1
+
+log = logging.getLogger("kling-bot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.secrets())
     if args.command == "check":
         return asyncio.run(check(settings))
-    asyncio.run(_run(settings))
+    try:
+        asyncio.run(_run(settings))
+    except InvalidToken:
+        log.critical("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
+        return EXIT_CONFIG
+    except NetworkError as exc:  # at start only: once running, network errors are retried
+        log.critical(
+            "cannot reach the Telegram Bot API at %s: %s", settings.telegram_api_url, exc.message
+        )
+        return EXIT_UNREACHABLE
     return 0
 
 
