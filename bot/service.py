@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import routing, texts
 from bot.access import Gatekeeper
@@ -200,8 +200,16 @@ class VideoService:
                 return None
             job = created
         log.info("job %s: created (%s on %s)", job.id, kind.value, job.provider)
-        message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
-        await self._store.set_status_message(job.id, message_id)
+        try:
+            message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
+        except Forbidden as exc:  # blocked, or removed from the group: nobody to make it for
+            log.warning("job %s: cannot write to the chat (%s); not submitting it", job.id, exc)
+            await self._store.transition(job.id, JobState.FAILED, error=exc.message)
+            return None
+        except TelegramError as exc:  # the video still comes; only its status message is lost
+            log.warning("job %s: status message failed (%s); submitting anyway", job.id, exc)
+        else:
+            await self._store.set_status_message(job.id, message_id)
         self._start_submit(job.id)
         return job
 

@@ -134,10 +134,11 @@ async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlap
 
 async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot, database):
     await bot.start(telegram)
-    telegram.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    held = telegram.hold("sendMessage")  # the status message, sent before the submit
     telegram.send_text(telegram.user(1001), "/video queued but never sent")
-    await telegram.wait_for("sendMessage", lambda c: c.http_status == 500)  # no status message
+    await asyncio.wait_for(held.arrived.wait(), 10)
     await bot.kill()  # the job row exists; nothing reached the provider
+    telegram.release("sendMessage")
     assert aimlapi.requests == []
 
     await bot.start(telegram)

@@ -96,3 +96,29 @@ async def test_finished_without_a_video_is_explained(telegram, aimlapi, make_set
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
     assert "sent no video" in notice.params["text"]
     assert (await bot.job(1)).state is JobState.FAILED
+
+
+async def test_failed_status_message_does_not_hold_up_the_video(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+    telegram.send_text(telegram.user(1001), "/video without a status message")
+    task = await apiframe.wait_for_task()  # submitted at once, not after the orphan sweep
+    await apiframe.finish(task.task_id)
+    await telegram.wait_for("sendVideo", lambda c: c.ok)
+    assert len(apiframe.tasks) == 1
+    assert (await bot.job(1)).status_message_id is None
+
+
+async def test_chat_that_blocked_the_bot_gets_no_paid_job(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    alice = telegram.user(1001)
+    telegram.blocked_users.add(alice["id"])
+    telegram.send_text(alice, "/video nobody will see this")
+    telegram.send_text(alice, "/jobs")  # answered only after the request above was handled
+    await telegram.wait_for_count("sendMessage", 2, lambda c: c.http_status == 403)
+    assert (await bot.job(1)).state is JobState.FAILED
+    assert apiframe.tasks == {}
