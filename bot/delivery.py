@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
 _CHUNK = 256 * 1024
 _CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
+_CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showing
 
 
 class DeliveryError(Exception):
@@ -171,10 +172,15 @@ class Delivery:
 
     @contextlib.asynccontextmanager
     async def _uploading(self, job: Job) -> AsyncIterator[None]:
-        """Show "sending video…" (or "sending file…") in the chat while the delivery takes."""
+        """Show "sending video…" (or "sending file…") in the chat while the delivery takes.
+
+        Only once it has taken a moment: most videos go by URL in well under a second, and the
+        action would then cost a Bot API call for nobody to see.
+        """
         action = ChatAction.UPLOAD_DOCUMENT if job.params.get(AS_FILE) else ChatAction.UPLOAD_VIDEO
 
         async def keep_showing() -> None:
+            await asyncio.sleep(_CHAT_ACTION_AFTER)
             while True:
                 with contextlib.suppress(TelegramError):
                     await self._bot.send_chat_action(

@@ -111,3 +111,18 @@ async def first_job_state(settings):
         return job.state
     finally:
         await store.close()
+
+
+async def test_slow_delivery_shows_the_upload_action(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video a slow upload")
+    task = await apiframe.wait_for_task()
+    held = telegram.hold("sendVideo")
+    await apiframe.finish(task.task_id)
+    await held.arrived.wait()
+    action = await telegram.wait_for("sendChatAction")  # after a second of sending
+    assert action.params["action"] == "upload_video" and action.params["chat_id"] == 1001
+    telegram.release("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
