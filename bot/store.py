@@ -111,6 +111,33 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+INSERT_COLUMNS = (
+    "user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
+    " input_file_ids, provider, state, created_at, updated_at, callback_token"
+)
+
+
+def insert_values(new: NewJob, now: float) -> tuple[Any, ...]:
+    """A new job's row, in `INSERT_COLUMNS` order; both stores insert it."""
+    r = new.requester
+    return (
+        r.user_id,
+        r.chat_id,
+        r.message_id,
+        r.thread_id,
+        r.mention,
+        new.kind.value,
+        new.prompt,
+        json.dumps(new.params),
+        json.dumps(list(new.input_file_ids)),
+        new.provider,
+        JobState.QUEUED.value,
+        now,
+        now,
+        new.callback_token,
+    )
+
+
 JOB_COLUMNS = (
     "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
@@ -231,29 +258,10 @@ class SqliteStore:
     async def _insert_job(
         self, new: NewJob, condition: str, condition_params: tuple[Any, ...]
     ) -> Job | None:
-        now = time.time()
-        r = new.requester
         cursor = await self._db.execute(
-            "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"
-            " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
-            " callback_token) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + condition,
-            (
-                r.user_id,
-                r.chat_id,
-                r.message_id,
-                r.thread_id,
-                r.mention,
-                new.kind.value,
-                new.prompt,
-                json.dumps(new.params),
-                json.dumps(list(new.input_file_ids)),
-                new.provider,
-                JobState.QUEUED.value,
-                now,
-                now,
-                new.callback_token,
-                *condition_params,
-            ),
+            f"INSERT INTO jobs ({INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            + condition,
+            (*insert_values(new, time.time()), *condition_params),
         )
         if cursor.rowcount != 1 or cursor.lastrowid is None:
             return None

@@ -17,7 +17,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.jobs import GENERATING, Job, JobState, NewJob, Quota, can_transition
-from bot.store import JOB_COLUMNS, job_from_row
+from bot.store import INSERT_COLUMNS, JOB_COLUMNS, insert_values, job_from_row
 
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
 _QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"
@@ -531,27 +531,11 @@ async def _insert_job(
     condition: str,
     condition_params: tuple[Any, ...],
 ) -> Job | None:
-    now = time.time()
-    r = new.requester
     row = await db.fetchrow(
-        "INSERT INTO jobs (user_id, chat_id, request_message_id, thread_id, mention, kind,"
-        " prompt, params, input_file_ids, provider, state, created_at, updated_at,"
-        " callback_token) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14"
+        f"INSERT INTO jobs ({INSERT_COLUMNS}) SELECT"
+        " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14"
         f"{condition} RETURNING {JOB_COLUMNS}",
-        r.user_id,
-        r.chat_id,
-        r.message_id,
-        r.thread_id,
-        r.mention,
-        new.kind.value,
-        new.prompt,
-        json.dumps(new.params),
-        json.dumps(list(new.input_file_ids)),
-        new.provider,
-        JobState.QUEUED.value,
-        now,
-        now,
-        new.callback_token,
+        *insert_values(new, time.time()),
         *condition_params,
     )
     return job_from_row(row) if row is not None else None
