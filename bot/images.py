@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from bot.i18n import EN
+from bot.i18n import EN, Messages
 from bot.providers.base import Capabilities
 
 register_heif_opener()
@@ -31,7 +31,11 @@ class ImageRejected(ValueError):
     def __init__(self, key: str, **fields: Any) -> None:
         self.key = key
         self.fields = fields
-        super().__init__(str(getattr(EN, key)).format(**fields))
+        super().__init__(self.text(EN))
+
+    def text(self, m: Messages) -> str:
+        """The reason in the language of `m`."""
+        return str(getattr(m, self.key)).format(**self.fields)
 
 
 def image_mime_type(data: bytes) -> str:

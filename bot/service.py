@@ -188,14 +188,14 @@ class VideoService:
             input_file_ids=tuple(image_file_ids),
             callback_token=secrets.token_urlsafe(24),
         )
-        quota = self._gate.quota(requester.user_id) if self._gate is not None else None
-        if quota is None:
+        gate = self._gate
+        quota = gate.quota(requester.user_id) if gate is not None else None
+        if gate is None or quota is None:
             job = await self._store.create_job(new)
         else:
             created = await self._store.create_job_within(new, quota)
             if created is None:  # a concurrent request (maybe on another replica) came first
-                assert self._gate is not None
-                refusal = await self._gate.over_limit(requester.user_id, lang)
+                refusal = await gate.over_limit(requester.user_id, lang)
                 await self.reply(requester, refusal or m.sorry)
                 return None
             job = created
@@ -222,9 +222,7 @@ class VideoService:
         except TelegramError as exc:
             log.warning("could not download a photo to check it: %s", exc)
             return m.photo_download_failed
-        if rejected is None:
-            return None
-        return str(getattr(m, rejected.key)).format(**rejected.fields)
+        return rejected.text(m) if rejected is not None else None
 
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,32 +16,15 @@ from bot.store import SqliteStore
 from tests.e2e.conftest import AIMLAPI_KEY
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.telegram import FakeTelegram
+from tests.faults.processes import BotProcess
 
 CREATE = "/v2/generate/video/kling/generation"
 
 
-class BotProcess:
-    """`python -m bot` pointed at the fakes; killed, not stopped."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, telegram: FakeTelegram) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=self.env, stdout=asyncio.subprocess.DEVNULL
-        )
-        await telegram.wait_until_polling(timeout=30)
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), 30)
+async def start_polling(bot: BotProcess, telegram: FakeTelegram) -> None:
+    """Start the bot and wait until it long-polls the fake Telegram."""
+    await bot.start()
+    await telegram.wait_until_polling(timeout=30)
 
 
 @pytest.fixture
@@ -100,7 +81,7 @@ async def job_state(database, job_id: int = 1) -> JobState:
 async def test_kill_after_task_recorded_delivers_once_after_restart(
     telegram, aimlapi, bot, database
 ):
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     telegram.send_text(telegram.user(1001), "/video killed while generating")
     task = await aimlapi.wait_for_task()
     await aimlapi.wait_for(CREATE)
@@ -108,7 +89,7 @@ async def test_kill_after_task_recorded_delivers_once_after_restart(
     await bot.kill()  # the task id was recorded: the bot polled it
 
     await aimlapi.finish(task.task_id)
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     await telegram.wait_for("sendVideo")
     await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
     assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1  # resumed, not resent
@@ -117,7 +98,7 @@ async def test_kill_after_task_recorded_delivers_once_after_restart(
 
 
 async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlapi, bot, database):
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     aimlapi.stall(CREATE)
     telegram.send_text(telegram.user(1001), "/video killed mid-submit")
     await aimlapi.wait_for(CREATE, lambda r: r.method == "POST")
@@ -125,7 +106,7 @@ async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlap
     aimlapi.release()
     await aimlapi.wait_for_task()  # ... and it went on to make (and bill) the video
 
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
     assert "did not send it again" in notice.params["text"]
     assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1
@@ -133,7 +114,7 @@ async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlap
 
 
 async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot, database):
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     held = telegram.hold("sendMessage")  # the status message, sent before the submit
     telegram.send_text(telegram.user(1001), "/video queued but never sent")
     await asyncio.wait_for(held.arrived.wait(), 10)
@@ -141,7 +122,7 @@ async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot,
     telegram.release("sendMessage")
     assert aimlapi.requests == []
 
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     task = await aimlapi.wait_for_task()
     await aimlapi.finish(task.task_id)
     await telegram.wait_for("sendVideo")
@@ -151,7 +132,7 @@ async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot,
 async def test_kill_during_upload_completes_the_delivery_once_after_restart(
     telegram, aimlapi, bot, database
 ):
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     telegram.send_text(telegram.user(1001), "/video killed while uploading")
     task = await aimlapi.wait_for_task()
     held = telegram.hold("sendVideo")
@@ -161,7 +142,7 @@ async def test_kill_during_upload_completes_the_delivery_once_after_restart(
     telegram.drop("sendVideo")
     assert await job_state(database) is JobState.SUCCEEDED
 
-    await bot.start(telegram)
+    await start_polling(bot, telegram)
     await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
     assert len([c for c in telegram.calls_to("sendVideo") if c.ok]) == 1
     assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1

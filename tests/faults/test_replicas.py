@@ -24,14 +24,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -40,9 +36,9 @@ from bot.store_pg import PostgresStore
 from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy
+from tests.faults.processes import BotProcess
 from tests.stores import postgres_schema
 
-ROOT = Path(__file__).resolve().parents[2]
 PHASES = (120, 120, 60)
 JOBS = sum(PHASES)
 LEASE_SECONDS = 3.0
@@ -57,43 +53,6 @@ class Poll:
     task_ids: tuple[str, ...]
     started: float
     finished: float
-
-
-class Replica:
-    """One bot process; its log goes to a file shown when the test fails."""
-
-    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.env = env
-        self.log = log
-        self.process: asyncio.subprocess.Process | None = None
-        self._log_file: IO[bytes] | None = None
-
-    async def start(self) -> None:
-        self._log_file = self.log.open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.faults.replica_bot",
-            env=self.env,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=self._log_file,
-        )
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        """SIGTERM: finish in-flight deliveries, release leases, exit."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), 30)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
 
 
 @pytest.fixture
@@ -154,8 +113,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         await proxy.start()
     separator = "&" if "?" in url else "?"
     replicas = [
-        Replica(
-            name,
+        BotProcess(
             {
                 "PATH": os.environ["PATH"],
                 "TELEGRAM_BOT_TOKEN": telegram.token,
@@ -176,7 +134,9 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
                 "SHUTDOWN_GRACE": "10",
                 "LOG_LEVEL": "WARNING",
             },
-            tmp_path / f"{name}.log",
+            module="tests.faults.replica_bot",
+            name=name,
+            log=tmp_path / f"{name}.log",
         )
         for name, port in zip(names, ports, strict=True)
     ]
@@ -232,7 +192,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
             await replica.stop()  # whatever is still in flight lands before the count below
     except BaseException:
         for replica in replicas:
-            if replica.log.exists():
+            if replica.log is not None and replica.log.exists():
                 print(f"--- {replica.name} log ---\n{replica.log.read_text()[-4000:]}")
         raise
     finally:
