@@ -1,16 +1,26 @@
-FROM python:3.11-slim
+# Two stages: the build stage installs the locked dependencies (hashes checked) before the code
+# is copied, so a code change reuses that layer; the final image has no compiler, no pip cache
+# and runs as an unprivileged numeric user.
+FROM python:3.11.13-slim-bookworm AS build
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-WORKDIR /app
-
-COPY pyproject.toml README.md ./
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN pip install . \
-    && useradd --create-home --uid 10001 kling \
-    && mkdir -p /app/data && chown kling /app/data
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . && /opt/venv/bin/pip check
 
-USER kling
+FROM python:3.11.13-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH
+RUN useradd --create-home --uid 10001 kling && mkdir -p /app/data && chown 10001:10001 /app/data
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+
+USER 10001
 VOLUME ["/app/data"]
 EXPOSE 8080
 CMD ["kling-bot"]
