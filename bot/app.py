@@ -167,6 +167,7 @@ async def run_bot(
         async with application:
             # One menu per language, and admins see their commands in their private chats.
             await handlers.set_commands(application.bot, settings.admin_user_ids)
+            await handlers.set_descriptions(application.bot)
             await application.start()
             web = None
             if settings.public_url:

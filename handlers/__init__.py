@@ -81,7 +81,8 @@ def register(
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [
-            CommandHandler(["start", "help"], video.help),
+            CommandHandler("start", video.start),
+            CommandHandler("help", video.help),
             CommandHandler("video", video.video),
             CommandHandler("settings", settings.command),
             CommandHandler("jobs", jobs.jobs),
@@ -124,6 +125,23 @@ async def set_commands(bot: Bot, admin_user_ids: Collection[int] = ()) -> None:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(user_id))
         except BadRequest as exc:  # the admin never started the bot: no private chat yet
             log.warning("admin %s: cannot set their command menu: %s", user_id, exc.message)
+
+
+async def set_descriptions(bot: Bot) -> None:
+    """What Telegram shows before the first message (the description) and on the bot's profile
+    and shared links (the short description), one per language we speak. Each is set only when
+    Telegram holds another text, so a restart, or a second replica, costs two reads."""
+    for lang, catalogue in CATALOGUES.items():
+        code = None if lang == DEFAULT else lang
+        try:
+            current = await bot.get_my_description(language_code=code)
+            if current.description != catalogue.description:
+                await bot.set_my_description(catalogue.description, language_code=code)
+            short = await bot.get_my_short_description(language_code=code)
+            if short.short_description != catalogue.short_description:
+                await bot.set_my_short_description(catalogue.short_description, language_code=code)
+        except BadRequest as exc:  # not worth stopping the bot for
+            log.warning("could not set the %s description: %s", lang, exc.message)
 
 
 async def _unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

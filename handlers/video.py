@@ -55,6 +55,14 @@ class VideoHandlers:
         self._bot = bot  # its username is known once the application has started
         self.albums = AlbumCollector(self._album, wait=album_wait, spawn=spawn)
 
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/start`, with a deep link's payload (`t.me/<bot>?start=settings`) opening that screen;
+        `/start help`, no payload and a payload we do not know all get the help."""
+        if context.args and context.args[0] == "settings":
+            await self._settings.command(update, context)
+        else:
+            await self.help(update, context)
+
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message:

@@ -17,6 +17,8 @@ class Messages:
     # Commands and help
     help: str
     commands: Mapping[str, str]  # command -> description for setMyCommands
+    description: str  # setMyDescription: the empty chat's "What can this bot do?", <= 512
+    short_description: str  # setMyShortDescription: profile page and shared links, <= 120
     video_usage: str
     video_usage_short: str
     private_hint: str

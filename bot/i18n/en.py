@@ -30,6 +30,13 @@ EN = Messages(
         "cancel": "Stop your latest video (or /cancel <number>)",
         "help": "How to use this bot",
     },
+    description=(
+        "I turn your words and photos into short AI videos made with Kling.\n\n"
+        "Press Start, then send /video and what should happen (e.g. /video a corgi surfing at "
+        "sunset), or send a photo with a caption to animate it. The video comes back here, "
+        "in a minute or a few."
+    ),
+    short_description="Text and photos into short AI videos (Kling). /video <what should happen>",
     video_usage=(
         "Tell me what the video should show, e.g.\n/video a corgi surfing at sunset\n"
         "Or reply to a photo with /video <what should happen> to animate it."

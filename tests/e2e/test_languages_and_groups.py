@@ -109,3 +109,31 @@ async def test_forum_topic_replies_stay_in_the_topic(telegram, make_settings, st
     sent = telegram.calls_to("sendMessage") + telegram.calls_to("sendVideo")
     assert len(sent) == 7  # bad option, 2 statuses, panel, question, 2 videos
     assert all(call.params.get("message_thread_id") == 42 for call in sent)
+
+
+async def test_bot_describes_itself_in_each_language_once(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings())
+    await telegram.wait_for_count("setMyShortDescription", 2)
+    assert telegram.description().startswith("I turn your words and photos")
+    assert telegram.description("ru").startswith("Я превращаю")
+    assert "/video" in telegram.description(short=True)
+    assert "/video" in telegram.description("ru", short=True)
+    # A restart finds the same texts in place and sets nothing again.
+    await bot.stop()
+    await start_bot(make_settings())
+    await telegram.wait_for_count("getMyShortDescription", 4)
+    assert len(telegram.calls_to("setMyDescription")) == 2
+    assert len(telegram.calls_to("setMyShortDescription")) == 2
+
+
+async def test_start_deep_links_open_help_or_settings(telegram, make_settings, start_bot):
+    await start_bot(make_settings())
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    telegram.send_text(ivan, "/start settings")
+    panel = await telegram.wait_for("sendMessage")
+    assert "⚙️" in text_of(panel) and "reply_markup" in panel.params
+    telegram.send_text(ivan, "/start help")
+    telegram.send_text(ivan, "/start v-unknown-payload")
+    telegram.send_text(ivan, "/start")
+    answers = await telegram.wait_for_count("sendMessage", 4)
+    assert all(text_of(a).startswith("Я превращаю") for a in answers[1:])

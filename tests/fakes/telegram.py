@@ -87,6 +87,10 @@ METHODS = (
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
+    "setMyDescription",
+    "getMyDescription",
+    "setMyShortDescription",
+    "getMyShortDescription",
     "sendMessage",
     "sendVideo",
     "sendDocument",
@@ -935,6 +939,8 @@ class FakeTelegram:
         self._file_counter = 0
         self._queries: dict[str, JSON] = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        # (field, language_code) -> text; "" is every language without its own
+        self._descriptions: dict[tuple[str, str], str] = {}
         self._pending: list[JSON] = []
         self._last_update_id = 0
         self._allowed_updates: list[str] = []
@@ -1301,6 +1307,11 @@ class FakeTelegram:
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         """The command list set for exactly this scope and language."""
         return copy.deepcopy(self._commands.get(self._commands_key(scope, language_code), []))
+
+    def description(self, language_code: str = "", *, short: bool = False) -> str:
+        """The (short) description set for exactly this language ("" for the default)."""
+        field = "short_description" if short else "description"
+        return self._descriptions.get((field, language_code), "")
 
     # ----------------------------------------------------------------- faults
 
@@ -1877,6 +1888,36 @@ class FakeTelegram:
             self._commands_key(params.get("scope"), params.get("language_code")), None
         )
         return True
+
+    # setMyDescription: 0-512 characters; setMyShortDescription: 0-120. An empty string removes
+    # the text for that language; getMy*Description falls back to the default language's.
+
+    async def _set_my_description(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        return self._set_description("description", 512, params)
+
+    async def _set_my_short_description(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        return self._set_description("short_description", 120, params)
+
+    async def _get_my_description(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return {"description": self._get_description("description", params)}
+
+    async def _get_my_short_description(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return {"short_description": self._get_description("short_description", params)}
+
+    def _set_description(self, field: str, limit: int, params: JSON) -> bool:
+        text = str(params.get(field) or "")
+        if len(text) > limit:
+            raise _bad_request(f"{field.upper()}_INVALID")
+        key = (field, str(params.get("language_code") or ""))
+        if text:
+            self._descriptions[key] = text
+        else:
+            self._descriptions.pop(key, None)
+        return True
+
+    def _get_description(self, field: str, params: JSON) -> str:
+        lang = str(params.get("language_code") or "")
+        return self._descriptions.get((field, lang)) or self._descriptions.get((field, ""), "")
 
     @staticmethod
     def _commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
