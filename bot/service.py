@@ -26,12 +26,13 @@ from bot.access import Gatekeeper
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
 from bot.i18n import Messages, messages
+from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
 from bot.metrics import Metrics
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
-from bot.providers.base import Capabilities, TaskUpdate
+from bot.providers.base import MB, Capabilities, TaskUpdate
 from bot.stores import JobStore
 from bot.submission import SubmitFailed, Submitter
 from bot.validation import control_characters
@@ -174,11 +175,13 @@ class VideoService:
             if refusal is not None:
                 await self.reply(requester, refusal)
                 return None
+        prepared: list[PreparedImage] = []
         if image_file_ids:
-            problem = await self._image_problem(image_file_ids, route[0], m)
-            if problem is not None:
-                await self.reply(requester, problem)
+            checked = await self._prepare_images(image_file_ids, route[0], m)
+            if isinstance(checked, str):
+                await self.reply(requester, checked)
                 return None
+            prepared = checked
         new = NewJob(
             requester=requester,
             kind=kind,
@@ -199,6 +202,10 @@ class VideoService:
                 await self.reply(requester, refusal or m.sorry)
                 return None
             job = created
+        for frame, image in enumerate(prepared):  # before the submit, which sends these bytes
+            await self._store.put_job_image(
+                job.id, frame, image.file_id, image.data, image.mime_type
+            )
         log.info("job %s: created (%s on %s)", job.id, kind.value, job.provider)
         try:
             message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
@@ -213,16 +220,27 @@ class VideoService:
         self._start_submit(job.id)
         return job
 
-    async def _image_problem(
+    def oversized_image(self, declared_sizes: Sequence[int | None], lang: str) -> str | None:
+        """The answer when Telegram declares an image file larger than any provider takes (or
+        than bots may download), so it is refused before any download; None otherwise."""
+        largest = max(caps.image_max_bytes for caps in self.capabilities().values())
+        limit = min(TELEGRAM_DOWNLOAD_LIMIT, largest)
+        if any(size is not None and size > limit for size in declared_sizes):
+            return messages(lang).image_too_big.format(limit=limit // MB)
+        return None
+
+    async def _prepare_images(
         self, file_ids: Sequence[str], provider: str, m: Messages
-    ) -> str | None:
-        """The answer when a request's image cannot be used (or fetched); None when all can."""
+    ) -> list[PreparedImage] | str:
+        """The request's images as its job will send them (downloaded and converted once), or
+        the answer when one cannot be used or fetched."""
         try:
-            rejected = await self._submitter.image_problem(file_ids, provider)
+            return await self._submitter.prepare_images(file_ids, provider)
+        except ImageRejected as exc:
+            return exc.text(m)
         except TelegramError as exc:
             log.warning("could not download a photo to check it: %s", exc)
             return m.photo_download_failed
-        return rejected.text(m) if rejected is not None else None
 
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""

@@ -109,6 +109,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner)
         WHERE state IN ('queued', 'running', 'succeeded');
     """,
+    # The exact image bytes that passed the checks, per job and frame (0 start, 1 end), so the
+    # submit and the /media/ link use them without asking Telegram again; dropped by the
+    # trigger when the job finishes (and with the job).
+    """
+    CREATE TABLE job_images (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        frame INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (job_id, frame)
+    );
+    CREATE TRIGGER job_images_dropped AFTER UPDATE OF state ON jobs
+        WHEN NEW.state IN ('delivered', 'failed', 'cancelled')
+    BEGIN
+        DELETE FROM job_images WHERE job_id = NEW.id;
+    END;
+    """,
 )
 
 INSERT_COLUMNS = (
@@ -535,6 +553,38 @@ class SqliteStore:
 
     async def purge_expired_media(self, now: float) -> None:
         await self._db.execute("DELETE FROM media_links WHERE expires_at <= ?", (now,))
+
+    async def put_job_image(
+        self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
+    ) -> None:
+        """Keep the prepared image of a job's frame (replacing it); not for finished jobs."""
+        await self._db.execute(
+            "INSERT INTO job_images (job_id, frame, file_id, mime_type, data)"
+            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state IN"
+            " ('queued', 'running', 'succeeded')) ON CONFLICT (job_id, frame) DO UPDATE SET"
+            " file_id = excluded.file_id, mime_type = excluded.mime_type, data = excluded.data",
+            (job_id, frame, file_id, mime_type, data, job_id),
+        )
+
+    async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
+        """The prepared image (bytes, MIME type) of a job's frame, if kept."""
+        async with self._db.execute(
+            "SELECT data, mime_type FROM job_images WHERE job_id = ? AND frame = ?",
+            (job_id, frame),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (bytes(row[0]), str(row[1])) if row else None
+
+    async def media_image(self, token: str, now: float) -> tuple[bytes, str] | None:
+        """The prepared image behind a media link, if the link is valid and the job unfinished."""
+        async with self._db.execute(
+            "SELECT i.data, i.mime_type FROM media_links m JOIN job_images i"
+            " ON i.job_id = m.job_id AND i.file_id = m.file_id"
+            " WHERE m.token = ? AND m.expires_at > ? LIMIT 1",
+            (token, now),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (bytes(row[0]), str(row[1])) if row else None
 
     async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
         """Remember the photo behind the bot's "what should happen?" question."""

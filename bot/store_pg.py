@@ -105,6 +105,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner)
         WHERE state IN ('queued', 'running', 'succeeded');
     """,
+    """
+    CREATE TABLE job_images (
+        job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        frame INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (job_id, frame)
+    );
+    CREATE FUNCTION drop_job_images() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM job_images WHERE job_id = NEW.id;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER job_images_dropped AFTER UPDATE OF state ON jobs
+        FOR EACH ROW WHEN (NEW.state IN ('delivered', 'failed', 'cancelled'))
+        EXECUTE FUNCTION drop_job_images();
+    """,
 )
 
 _OPEN_STATES = ("queued", "running", "succeeded")
@@ -442,6 +461,39 @@ class PostgresStore:
 
     async def purge_expired_media(self, now: float) -> None:
         await self._pool.execute("DELETE FROM media_links WHERE expires_at <= $1", now)
+
+    async def put_job_image(
+        self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO job_images (job_id, frame, file_id, mime_type, data)"
+            " SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND state"
+            " IN ('queued', 'running', 'succeeded')) ON CONFLICT (job_id, frame) DO UPDATE SET"
+            " file_id = excluded.file_id, mime_type = excluded.mime_type, data = excluded.data",
+            job_id,
+            frame,
+            file_id,
+            mime_type,
+            data,
+        )
+
+    async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
+        row = await self._pool.fetchrow(
+            "SELECT data, mime_type FROM job_images WHERE job_id = $1 AND frame = $2",
+            job_id,
+            frame,
+        )
+        return (bytes(row[0]), str(row[1])) if row else None
+
+    async def media_image(self, token: str, now: float) -> tuple[bytes, str] | None:
+        row = await self._pool.fetchrow(
+            "SELECT i.data, i.mime_type FROM media_links m JOIN job_images i"
+            " ON i.job_id = m.job_id AND i.file_id = m.file_id"
+            " WHERE m.token = $1 AND m.expires_at > $2 LIMIT 1",
+            token,
+            now,
+        )
+        return (bytes(row[0]), str(row[1])) if row else None
 
     async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
         await self._pool.execute(

@@ -8,7 +8,6 @@ before any HTTP call, with a plain message naming what to change.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -27,11 +26,13 @@ from tenacity import (
 )
 
 from bot import texts
-from bot.images import ImageRejected, prepare_image
+from bot.images import ImageRejected, PreparedImage, prepare
 from bot.jobs import Job, JobKind
 from bot.metrics import Metrics
 from bot.providers.base import (
+    MB,
     AuthFailed,
+    Capabilities,
     ContentPolicy,
     InputImage,
     InvalidRequest,
@@ -200,7 +201,10 @@ class Submitter:
         return unsupported(caps, shape)
 
     async def _video_request(self, job: Job, name: str, provider: VideoProvider) -> VideoRequest:
-        images = [await self._input_image(job, file_id, provider) for file_id in job.input_file_ids]
+        images = [
+            await self._input_image(job, frame, file_id, provider)
+            for frame, file_id in enumerate(job.input_file_ids)
+        ]
         callback_url = callback_secret = None
         if self._policy.callbacks and provider.capabilities.callbacks and job.callback_token:
             # The unguessable token in the path authenticates the callback (Kling signs
@@ -219,34 +223,49 @@ class Submitter:
             **fields,
         )
 
-    async def image_problem(
+    async def prepare_images(
         self, file_ids: Sequence[str], provider_name: str
-    ) -> ImageRejected | None:
-        """Download and check a request's images before its job exists, so a bad photo gets
-        its own answer and costs nothing. Telegram errors (download failed) propagate."""
-        caps = self._providers[provider_name].capabilities
-        for file_id in file_ids:
-            data = await self._download(file_id)
-            try:
-                await asyncio.to_thread(prepare_image, data, caps)
-            except ImageRejected as exc:
-                return exc
-        return None
+    ) -> list[PreparedImage]:
+        """Download (once) and check a request's images before its job exists, so a bad photo
+        gets its own answer and costs nothing; what passed is what the job will send.
 
-    async def _download(self, file_id: str) -> bytes:
-        """A Telegram file's bytes. Its URL holds the bot token: it never leaves this call."""
-        return bytes(await (await self._bot.get_file(file_id)).download_as_bytearray())
-
-    async def _input_image(self, job: Job, file_id: str, provider: VideoProvider) -> InputImage:
-        """The photo's bytes, plus a short-lived link of ours when the provider needs a URL.
-
-        Never the Telegram file URL: it contains the bot token.
+        Raises `ImageRejected`; Telegram errors (download failed) propagate.
         """
-        data = await self._download(file_id)
+        caps = self._providers[provider_name].capabilities
+        prepared = []
+        for file_id in file_ids:
+            data, mime_type = await prepare(await self._download(file_id, caps), caps)
+            prepared.append(PreparedImage(file_id, data, mime_type))
+        return prepared
+
+    async def _download(self, file_id: str, caps: Capabilities) -> bytes:
+        """A Telegram file's bytes. Its URL holds the bot token: it never leaves this call.
+
+        A file Telegram says is too big is refused before its bytes are fetched.
+        """
+        file = await self._bot.get_file(file_id)
+        if file.file_size is not None and file.file_size > caps.image_max_bytes:
+            raise ImageRejected("image_too_big", limit=caps.image_max_bytes // MB)
+        return bytes(await file.download_as_bytearray())
+
+    async def _input_image(
+        self, job: Job, frame: int, file_id: str, provider: VideoProvider
+    ) -> InputImage:
+        """The frame's image as checked when the job was requested, re-checked against this
+        provider's rules (converted only if they differ), plus a short-lived link of ours when
+        the provider needs a URL. Never the Telegram file URL: it contains the bot token.
+        """
+        caps = provider.capabilities
+        kept = await self._store.job_image(job.id, frame)
         try:
-            data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
+            if kept is None:  # requested before images were kept, or the process stopped
+                data, mime_type = await prepare(await self._download(file_id, caps), caps)
+            else:
+                data, mime_type = await prepare(kept[0], caps)
         except ImageRejected as exc:
             raise InvalidRequest(str(exc)) from exc
+        if kept != (data, mime_type):  # the /media/ link serves exactly what is sent
+            await self._store.put_job_image(job.id, frame, file_id, data, mime_type)
         url = None
         if provider.capabilities.image_by_url_only and self._policy.public_url:
             token = secrets.token_urlsafe(24)

@@ -6,8 +6,9 @@ Routes:
 - `POST /callbacks/<provider>/<job token>`: provider callbacks; the unguessable per-job token
   authenticates them (Kling signs nothing), plus `x-webhook-secret` where the provider sends one.
   They ride the same update queue as a `ProviderCallback`, so one pipeline handles both.
-- `GET /media/<token>`: a job's input photo for providers that take image URLs only, fetched
-  from Telegram on request, so the Telegram file URL (it contains the bot token) never leaves.
+- `GET /media/<token>`: a job's input photo for providers that take image URLs only: the very
+  bytes that passed the bot's checks (converted to JPEG where needed), kept in the store with
+  the job, so the Telegram file URL (it contains the bot token) never leaves.
 - `GET /healthz`, `GET /metrics`.
 Every answer is sent before any slow work (a video transfer) starts.
 """
@@ -31,10 +32,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.images import image_mime_type
 from bot.jobs import FINISHED
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
@@ -144,18 +143,12 @@ def create_web_app(deps: WebDeps) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def media(request: Request) -> Response:
-        file_id = await store.media_file_id(request.path_params["token"], time.time())
-        if file_id is None:
+        image = await store.media_image(request.path_params["token"], time.time())
+        if image is None:  # unknown, expired, or its job has finished
             return PlainTextResponse("Not Found", status_code=404)
-        try:
-            data = bytes(await (await application.bot.get_file(file_id)).download_as_bytearray())
-        except TelegramError as exc:
-            log.warning("media link: could not fetch the photo from Telegram: %s", exc)
-            return PlainTextResponse("Unavailable", status_code=503)
+        data, mime_type = image
         return Response(
-            data,
-            media_type=image_mime_type(data),
-            headers={"Cache-Control": "private, max-age=300"},
+            data, media_type=mime_type, headers={"Cache-Control": "private, max-age=300"}
         )
 
     app = Starlette(

@@ -62,6 +62,15 @@ def image_of(message: Message | None) -> str | None:
     return None
 
 
+def declared_size(message: Message | None) -> int | None:
+    """The size in bytes Telegram declares for the message's image (see `image_of`), if any."""
+    if message is None:
+        return None
+    if message.photo:
+        return message.photo[-1].file_size
+    return message.document.file_size if message.document else None
+
+
 def caption_command(caption: str, bot_username: str) -> tuple[bool, str]:
     """(is it a `/video` for this bot, the caption without the command)."""
     match = re.match(r"^/video(?:@(?P<bot>\w+))?(?:\s+|$)", caption, re.IGNORECASE)

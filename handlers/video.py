@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from telegram import Bot, ForceReply, Message, ReplyParameters, Update
 from telegram.error import TelegramError
@@ -23,6 +24,7 @@ from handlers.albums import ALBUM_WAIT, AlbumCollector, Spawn
 from handlers.common import (
     caption_command,
     command_argument,
+    declared_size,
     image_of,
     is_private,
     lang_of,
@@ -74,11 +76,11 @@ class VideoHandlers:
         if message is None:
             return
         image = image_of(message.reply_to_message)
+        lang = lang_of(message.from_user)
+        if image and await self._oversized([message.reply_to_message], message, lang):
+            return
         await self._service.request_from_text(
-            requester_of(message),
-            command_argument(message),
-            [image] if image else [],
-            lang=lang_of(message.from_user),
+            requester_of(message), command_argument(message), [image] if image else [], lang=lang
         )
 
     async def image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -113,6 +115,8 @@ class VideoHandlers:
         if len(parts) > MAX_FRAMES:
             await captioned.reply_text(messages(lang).album_too_many)
             return
+        if await self._oversized(parts, captioned, lang):
+            return
         file_ids = [file_id for part in parts if (file_id := image_of(part))]
         if caption:
             requester = requester_of(captioned)
@@ -130,6 +134,15 @@ class VideoHandlers:
             captioned.chat.id, question.message_id, _FILE_IDS_SEPARATOR.join(file_ids)
         )
 
+    async def _oversized(
+        self, images: Sequence[Message | None], answer_to: Message, lang: str
+    ) -> bool:
+        """Refuse, with words, images Telegram declares too big to use: before any download."""
+        refusal = self._service.oversized_image([declared_size(m) for m in images], lang)
+        if refusal is not None:
+            await answer_to.reply_text(refusal)
+        return refusal is not None
+
     async def text_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text reply: to one of the bot's questions, or (in private) to a photo."""
         message = update.effective_message
@@ -142,9 +155,11 @@ class VideoHandlers:
                 return
             stored = await self._store.take_photo_prompt(message.chat.id, replied.message_id)
             file_ids = stored.split(_FILE_IDS_SEPARATOR) if stored else []
-        if not file_ids and is_private(message) and (image := image_of(replied)):
-            file_ids = [image]
         lang = lang_of(message.from_user)
+        if not file_ids and is_private(message) and (image := image_of(replied)):
+            if await self._oversized([replied], message, lang):
+                return
+            file_ids = [image]
         if file_ids:
             await self._service.request_from_text(
                 requester_of(message), message.text or "", file_ids, lang=lang

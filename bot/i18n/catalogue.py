@@ -55,6 +55,7 @@ class Messages:
     negative_control_chars: str  # {codes}
     image_too_small: str  # {width} {height} {side}
     image_too_big: str  # {limit}
+    image_too_many_pixels: str  # {limit}
     image_unreadable: str
     durations: Mapping[str, str]  # seconds, minutes, hours -> template with {n} (and {m})
 

@@ -109,6 +109,7 @@ EN = Messages(
         "Send a larger photo."
     ),
     image_too_big="The image is larger than {limit} MB; send a smaller one.",
+    image_too_many_pixels="The image has more than {limit} megapixels; send a smaller one.",
     image_unreadable=(
         "I can't read that file as an image. Send a photo, or a JPEG, PNG, WebP or HEIC file."
     ),

@@ -1,13 +1,17 @@
 """Input images against a provider's rules."""
 
+import asyncio
 import io
+import threading
 
 import pytest
 from PIL import Image
 
+from bot import images
 from bot.images import ImageRejected, image_mime_type, prepare_image
 from bot.jobs import JobKind
 from bot.providers.base import Capabilities
+from tests.images import huge_png, huge_webp, record_decodes
 
 CAPS = Capabilities(kinds=frozenset({JobKind.IMAGE}))
 
@@ -61,3 +65,49 @@ def test_rejections_name_their_message_for_translation():
         prepare_image(encode("PNG", (200, 800)), CAPS)
     assert caught.value.key == "image_too_small"
     assert caught.value.fields == {"width": 200, "height": 800, "side": 300}
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow's, then ours
+@pytest.mark.parametrize(
+    "data",
+    [huge_webp(6_400), huge_webp(13_000), huge_png(20_000)],
+    ids=["webp-41MP", "webp-169MP", "png-400MP"],  # the last one trips Pillow's own guard
+)
+def test_images_over_the_pixel_cap_are_refused_from_the_header(monkeypatch, data):
+    decodes = record_decodes(monkeypatch)
+    with pytest.raises(ImageRejected, match="more than 40 megapixels") as caught:
+        prepare_image(data, CAPS)
+    assert (caught.value.key, caught.value.fields) == ("image_too_many_pixels", {"limit": 40})
+    assert decodes == []
+
+
+def test_a_png_under_the_pixel_cap_passes_without_being_decoded(monkeypatch):
+    decodes = record_decodes(monkeypatch)
+    data = huge_png(6_300)  # 39.7 megapixels
+    assert prepare_image(data, CAPS) == (data, "image/png")
+    assert decodes == []
+
+
+async def test_conversions_run_at_most_concurrent_conversions_at_once(monkeypatch):
+    lock, entered, release = threading.Lock(), threading.Semaphore(0), threading.Event()
+    active = peak = 0
+
+    def convert(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        entered.release()
+        release.wait()
+        with lock:
+            active -= 1
+        return data, "image/jpeg"
+
+    monkeypatch.setattr(images, "prepare_image", convert)
+    work = [asyncio.create_task(images.prepare(b"%d" % i, CAPS)) for i in range(5)]
+    for _ in range(images.CONCURRENT_CONVERSIONS):  # that many run together...
+        await asyncio.to_thread(entered.acquire)
+    release.set()
+    results = await asyncio.gather(*work)
+    assert [data for data, _ in results] == [b"%d" % i for i in range(5)]
+    assert peak == images.CONCURRENT_CONVERSIONS  # ...and never more

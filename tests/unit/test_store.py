@@ -151,6 +151,45 @@ async def test_media_links_expire(store):
     assert await store.media_file_id("tok", now=0.0) is None
 
 
+FINISHING = {  # the way to each finished state
+    JobState.DELIVERED: (JobState.RUNNING, JobState.SUCCEEDED, JobState.DELIVERED),
+    JobState.FAILED: (JobState.RUNNING, JobState.FAILED),
+    JobState.CANCELLED: (JobState.CANCELLED,),
+}
+
+
+@pytest.mark.parametrize("final", list(FINISHING), ids=lambda state: state.value)
+async def test_job_images_are_kept_until_the_job_finishes(store, final):
+    job = await store.create_job(new_job())
+    await store.put_job_image(job.id, 0, "file-1", b"\xff\xd8start", "image/jpeg")
+    await store.put_job_image(job.id, 1, "file-2", b"\x89PNG end", "image/png")
+    await store.put_job_image(job.id, 0, "file-1", b"\xff\xd8again", "image/jpeg")  # replaces
+    assert await store.job_image(job.id, 0) == (b"\xff\xd8again", "image/jpeg")
+    assert await store.job_image(job.id, 2) is None
+    await store.add_media_link("tok", job.id, "file-2", expires_at=100.0)
+    assert await store.media_image("tok", now=99.0) == (b"\x89PNG end", "image/png")
+    assert await store.media_image("tok", now=100.0) is None
+    assert await store.media_image("other", now=0.0) is None
+
+    *before, last = FINISHING[final]
+    for state in before:
+        await store.transition(job.id, state, progress=50 if state is JobState.RUNNING else None)
+        assert await store.job_image(job.id, 1) == (b"\x89PNG end", "image/png")
+    await store.transition(job.id, last)
+    assert await store.job_image(job.id, 0) is None and await store.job_image(job.id, 1) is None
+    assert await store.media_image("tok", now=0.0) is None
+    await store.put_job_image(job.id, 0, "file-1", b"late", "image/jpeg")  # finished: not kept
+    assert await store.job_image(job.id, 0) is None
+
+
+async def test_job_images_are_per_job(store):
+    first, second = await store.create_job(new_job()), await store.create_job(new_job())
+    await store.put_job_image(first.id, 0, "file-1", b"one", "image/jpeg")
+    await store.put_job_image(second.id, 0, "file-1", b"two", "image/png")
+    await store.transition(first.id, JobState.CANCELLED)
+    assert await store.job_image(second.id, 0) == (b"two", "image/png")
+
+
 async def test_photo_prompt_is_taken_once(store):
     await store.save_photo_prompt(1, 55, "file-9")
     assert await store.take_photo_prompt(1, 55) == "file-9"
