@@ -4,10 +4,11 @@ Implements REFERENCE.md sections 5 and 2 and `makevid-kling-image2video.txt`. Kl
 (HS256, signed with the secret key; `iss` the access key, `exp` ahead, `nbf` behind) as
 `Authorization: Bearer <jwt>`, `POST /v1/videos/{text2video|image2video}`, queries at
 `GET /v1/videos/{kind}/{id}` (the id is Kling's `task_id` or the `external_task_id` given at
-creation, as Kling's "Query Task (Single)" page says), `GET /account/costs`, callbacks (the `data` object, POSTed to
-`callback_url` on every status change). makevid: `Authorization: Bearer <key>` (the fake's
-`access_key` plays the key), `POST /api/v1/kling/{kind}/create_kling`, queries at a path
-template (default `/api/v1/kling/{kind}/get_kling/{task_id}` [I]), no callbacks, no account.
+creation, as Kling's "Query Task (Single)" page says), `GET /account/costs`, callbacks (the
+`data` object, POSTed to `callback_url` on every status change). makevid: `Authorization:
+Bearer <key>` (the fake's `access_key` plays the key), `POST /api/v1/kling/{kind}/create_kling`,
+queries at a path template (default `/api/v1/kling/{kind}/get_kling/{task_id}` [I]), no
+callbacks, no account, no `external_task_id`.
 Both answer in Kling's envelope `{"code","message","request_id","data"}`, with Kling's HTTP
 status and error codes.
 
