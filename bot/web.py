@@ -139,8 +139,9 @@ def create_web_app(deps: WebDeps) -> Starlette:
                 provider=name if provider else "unknown", outcome="forbidden"
             ).inc()
             return PlainTextResponse("Forbidden", status_code=403)
-        if provider.capabilities.callback_secret_header and not _secret_matches(
-            request.headers.get("x-webhook-secret"), job.callback_secret or ""
+        secret = job.callback_secret  # None before the job was sent (or for an older job)
+        if provider.capabilities.callback_secret_header and (
+            secret is None or not _secret_matches(request.headers.get("x-webhook-secret"), secret)
         ):
             metrics.callbacks.labels(provider=name, outcome="forbidden").inc()
             return PlainTextResponse("Forbidden", status_code=403)
