@@ -15,6 +15,10 @@ task it has submitted or polled in this process; a callback for a task it does n
 (right after a restart, before the first poll) is ignored and the next poll reports the same
 news. Polling stays the source of truth; callbacks only make updates faster.
 
+Every task is created with `external_task_id` `"job-<our job id>"`, which Kling keeps unique
+per account and accepts in place of its own id in the query path ("Query Task (Single)"), so
+a task whose create answer was lost (a 500, a timeout, a crash) is found again: `find_task`.
+
 The envelope, task-id, body, state and error helpers are module-level and public because
 `makevid` (a reseller that speaks the same envelope) imports them.
 """
