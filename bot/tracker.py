@@ -23,13 +23,7 @@ from collections.abc import Mapping
 
 from bot.jobs import Job
 from bot.metrics import Metrics
-from bot.providers.base import (
-    FindsTasks,
-    ProviderError,
-    TaskUpdate,
-    VideoProvider,
-    error_kind,
-)
+from bot.providers.base import FindsTasks, ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
 from bot.stores import JobStore
 
