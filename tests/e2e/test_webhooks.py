@@ -193,6 +193,31 @@ async def test_apiframe_callbacks_need_their_own_secret_not_just_the_url(
     assert len(telegram.calls_to("sendVideo")) == 1
 
 
+async def test_apiframe_job_without_a_stored_secret_is_delivered_by_polling_only(
+    telegram, apiframe, public_settings, start_bot
+):
+    bot = await start_bot(public_settings(callback_poll_interval=0.2))
+    telegram.send_text(telegram.user(1001), "/video from before the upgrade")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    # A job sent before callback secrets existed: its webhook secret was the URL token.
+    await bot.parts.store._db.execute("UPDATE jobs SET callback_secret = NULL")
+    url = task.request["webhook_url"]
+    token = url.rsplit("/", 1)[1]
+    forged = {**task.result(), "status": "finished", "video_url": "https://evil.example/x.mp4"}
+    async with httpx.AsyncClient() as client:
+        answers = [
+            await client.post(url, json=forged, headers={"x-webhook-secret": value})
+            for value in ("", token)
+        ]
+    assert [a.status_code for a in answers] == [403, 403]
+    await apiframe.finish(task.task_id)
+    video = await telegram.wait_for("sendVideo")  # by the safety-net poll
+    assert apiframe.webhook_deliveries[-1].status == 403
+    assert "evil.example" not in repr(video.params)
+    assert (await bot.job(1)).state in (JobState.SUCCEEDED, JobState.DELIVERED)
+
+
 async def test_forged_telegram_updates_are_refused(telegram, apiframe, public_settings, start_bot):
     await start_bot(public_settings())
     await telegram.wait_for("setWebhook")
