@@ -139,6 +139,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         job_timeout=settings.job_timeout,
         replica_id=settings.replica_id,
         lease_seconds=settings.lease_seconds,
+        reconcile_timeout=settings.reconcile_timeout,
     )
     try:
         yield BotParts(settings, store, providers, application, service, tracker, metrics, http)

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
 
     poll_interval: float = Field(default=10.0, gt=0)
     job_timeout: float = Field(default=1800.0, gt=0)
+    reconcile_timeout: float = Field(default=600.0, gt=0)
     log_level: str = "INFO"
 
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()

@@ -111,6 +111,11 @@ class Job:
     submit_started_at: float | None = None  # set before the first request to a provider
     lease_owner: str | None = None  # the replica submitting, polling or delivering it now
     lease_until: float = 0.0  # when that lease lapses unless renewed (0: no lease)
+    # Sent to providers that echo it in a header (APIFRAME); never part of a URL.
+    callback_secret: str | None = None
+    # Since when the job waits to learn whether its provider took it (the submit's answer was
+    # lost): it is looked up, or adopted from a callback, and never sent again.
+    reconcile_since: float | None = None
 
     @property
     def is_generating(self) -> bool:

@@ -34,7 +34,7 @@ from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
 from bot.providers.base import MB, Capabilities, TaskUpdate
 from bot.stores import JobStore
-from bot.submission import SubmitFailed, Submitter
+from bot.submission import SubmitFailed, Submitter, SubmitUnconfirmed
 from bot.validation import control_characters
 from bot.web import ProviderCallback
 
@@ -395,12 +395,34 @@ class VideoService:
         except SubmitFailed as exc:
             await self._fail(job, exc.reason)
             return
+        except SubmitUnconfirmed as exc:
+            # Not failed, not resent: the tracker's reconciliation pass (or a callback) finds
+            # out which task the provider made, within the reconcile timeout.
+            log.warning("job %s: %s may have taken it; reconciling", job.id, exc.provider)
+            await self._store.mark_unconfirmed(job.id)
+            note = texts.confirming(exc.provider, texts.job_lang(job))
+            await self._show_status(replace(job, provider=exc.provider), force=True, note=note)
+            return
         except TelegramError as exc:
             log.warning("job %s: could not fetch the input photo: %s", job.id, exc)
             await self._fail(job, texts.PHOTO_DOWNLOAD_FAILED)
             return
         # The status message already names the new provider if the job moved (on_failover).
         await self._store.record_submission(job.id, submitted.provider, submitted.task_id)
+
+    async def adopt(self, job: Job, update: TaskUpdate) -> None:
+        """Take the task a provider was found to have made for an unconfirmed job, then act
+        on its report like a poll's; a job adopted meanwhile (a callback) is left alone."""
+        adopted = await self._store.adopt_task(job.id, job.provider, update.task_id)
+        if adopted is None:
+            return
+        log.info("job %s: reconciled with %s task %s", job.id, job.provider, update.task_id)
+        await self.apply_update(job.id, update)
+
+    async def give_up_reconciling(self, job: Job) -> None:
+        """Fail a job whose provider never confirmed it in time, with the plain message."""
+        log.warning("job %s: %s never confirmed it; failing it", job.id, job.provider)
+        await self._fail(job, texts.NO_ANSWER)
 
     async def _fail(self, job: Job, reason: str) -> None:
         await self.apply_update(

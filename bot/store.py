@@ -127,6 +127,12 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM job_images WHERE job_id = NEW.id;
     END;
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN callback_secret TEXT;
+    ALTER TABLE jobs ADD COLUMN reconcile_since REAL;
+    CREATE INDEX jobs_to_reconcile ON jobs (id)
+        WHERE state = 'queued' AND reconcile_since IS NOT NULL;
+    """,
 )
 
 INSERT_COLUMNS = (
@@ -160,7 +166,7 @@ JOB_COLUMNS = (
     "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
-    " submit_started_at, lease_owner, lease_until"
+    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since"
 )
 
 
@@ -194,6 +200,8 @@ def job_from_row(row: Any) -> Job:
         submit_started_at=row["submit_started_at"],
         lease_owner=row["lease_owner"],
         lease_until=row["lease_until"],
+        callback_secret=row["callback_secret"],
+        reconcile_since=row["reconcile_since"],
     )
 
 
@@ -305,12 +313,33 @@ class SqliteStore:
             "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
         )
 
-    async def mark_submit_started(self, job_id: int) -> None:
-        """Note, before the request leaves, that a provider may soon hold a paid task for it."""
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
+        """Note, before the request leaves, that `provider` may soon hold a paid task for it,
+        and the secret its callbacks will carry (kept from the first request on)."""
         await self._db.execute(
-            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, ?) WHERE id = ?",
+            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, ?), provider = ?,"
+            " callback_secret = COALESCE(callback_secret, ?) WHERE id = ?",
+            (time.time(), provider, callback_secret, job_id),
+        )
+
+    async def mark_unconfirmed(self, job_id: int) -> None:
+        """The submit's answer was lost: the job waits for its task to be found or adopted."""
+        await self._db.execute(
+            "UPDATE jobs SET reconcile_since = COALESCE(reconcile_since, ?)"
+            " WHERE id = ? AND state = 'queued' AND provider_task_id IS NULL",
             (time.time(), job_id),
         )
+
+    async def adopt_task(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        """Take `task_id` as the job's task, only if the job was sent to `provider` and has
+        none yet; None otherwise (so a first adoption can never be overwritten)."""
+        cursor = await self._db.execute(
+            "UPDATE jobs SET provider_task_id = ?, reconcile_since = NULL, updated_at = ?"
+            " WHERE id = ? AND provider = ? AND state = 'queued' AND provider_task_id IS NULL"
+            " AND submit_started_at IS NOT NULL",
+            (task_id, time.time(), job_id, provider),
+        )
+        return await self.get_job(job_id) if cursor.rowcount == 1 else None
 
     async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
         """Remember which provider task serves the job; only while the job is still queued."""
@@ -385,7 +414,8 @@ class SqliteStore:
     async def jobs_to_submit(self, created_before: float) -> list[Job]:
         """Queued jobs with no provider task yet (the process stopped before submitting)."""
         return await self._select(
-            "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= ? ORDER BY id",
+            "WHERE state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NULL"
+            " AND created_at <= ? ORDER BY id",
             (created_before,),
         )
 
@@ -420,6 +450,16 @@ class SqliteStore:
             owner,
             seconds,
             page=(after_id, -1 if limit is None else limit),
+        )
+
+    async def claim_jobs_to_reconcile(self, owner: str, seconds: float) -> list[Job]:
+        """Jobs whose submit went unanswered (see `mark_unconfirmed`) that no other replica
+        holds, leased to `owner`, oldest first."""
+        return await self._claim(
+            "state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NOT NULL",
+            (),
+            owner,
+            seconds,
         )
 
     async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:

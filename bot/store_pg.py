@@ -124,6 +124,12 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW WHEN (NEW.state IN ('delivered', 'failed', 'cancelled'))
         EXECUTE FUNCTION drop_job_images();
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN callback_secret TEXT;
+    ALTER TABLE jobs ADD COLUMN reconcile_since DOUBLE PRECISION;
+    CREATE INDEX jobs_to_reconcile ON jobs (id)
+        WHERE state = 'queued' AND reconcile_since IS NOT NULL;
+    """,
 )
 
 _OPEN_STATES = ("queued", "running", "succeeded")
@@ -224,12 +230,35 @@ class PostgresStore:
             "UPDATE jobs SET status_message_id = $1 WHERE id = $2", message_id, job_id
         )
 
-    async def mark_submit_started(self, job_id: int) -> None:
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
         await self._pool.execute(
-            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, $1) WHERE id = $2",
+            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, $1), provider = $2,"
+            " callback_secret = COALESCE(callback_secret, $3) WHERE id = $4",
+            time.time(),
+            provider,
+            callback_secret,
+            job_id,
+        )
+
+    async def mark_unconfirmed(self, job_id: int) -> None:
+        await self._pool.execute(
+            "UPDATE jobs SET reconcile_since = COALESCE(reconcile_since, $1)"
+            " WHERE id = $2 AND state = 'queued' AND provider_task_id IS NULL",
             time.time(),
             job_id,
         )
+
+    async def adopt_task(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        row = await self._pool.fetchrow(
+            "UPDATE jobs SET provider_task_id = $1, reconcile_since = NULL, updated_at = $2"  # noqa: S608 - fixed columns
+            " WHERE id = $3 AND provider = $4 AND state = 'queued' AND provider_task_id IS NULL"
+            f" AND submit_started_at IS NOT NULL RETURNING {JOB_COLUMNS}",
+            task_id,
+            time.time(),
+            job_id,
+            provider,
+        )
+        return job_from_row(row) if row is not None else None
 
     async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
         await self._pool.execute(
@@ -298,7 +327,8 @@ class PostgresStore:
 
     async def jobs_to_submit(self, created_before: float) -> list[Job]:
         return await self._select(
-            "WHERE state = 'queued' AND provider_task_id IS NULL AND created_at <= $1 ORDER BY id",
+            "WHERE state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NULL"
+            " AND created_at <= $1 ORDER BY id",
             (created_before,),
         )
 
@@ -330,6 +360,15 @@ class PostgresStore:
             owner,
             seconds,
             tail=" ORDER BY id LIMIT $4",  # LIMIT NULL: no limit
+        )
+
+    async def claim_jobs_to_reconcile(self, owner: str, seconds: float) -> list[Job]:
+        return await self._claim_batch(
+            "state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NOT NULL",
+            (),
+            owner,
+            seconds,
+            tail=" ORDER BY id",
         )
 
     async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:

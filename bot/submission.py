@@ -4,6 +4,11 @@ Retryable errors (rate limits, outages) are retried with exponential backoff and
 honouring any retry hint; then, like a bad key or an empty balance, the job moves to the next
 provider in `VIDEO_PROVIDERS` that can serve it. A request no provider can serve is refused
 before any HTTP call, with a plain message naming what to change.
+
+A submit whose answer was lost (a crash, a read timeout, a 500) is never sent again, to any
+provider: the provider may be making and billing the video. Where the provider offers a way
+to learn the task id afterwards, the job is left to be reconciled (`SubmitUnconfirmed`);
+elsewhere it fails with a plain message.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from bot.providers.base import (
     AuthFailed,
     Capabilities,
     ContentPolicy,
+    FindsTasks,
     InputImage,
     InvalidRequest,
     NoCredits,
@@ -73,6 +79,15 @@ class SubmitFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SubmitUnconfirmed(Exception):
+    """`provider` may hold a task for the job, but its answer was lost; the job is to be
+    reconciled (found by our id, or adopted from a callback), never sent again."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider)
+        self.provider = provider
 
 
 class Submitter:
@@ -124,7 +139,8 @@ class Submitter:
             # An earlier process sent this job and stopped before recording a task id: the
             # provider may be making (and charging for) it. Never send it again.
             log.warning("job %s: interrupted while submitting; not sending it again", job.id)
-            raise SubmitFailed(texts.INTERRUPTED_SUBMIT)
+            raise self._unanswered(job.provider, texts.INTERRUPTED_SUBMIT)
+        secret = job.callback_secret or secrets.token_urlsafe(24)
         names = self.candidates(job.kind, job.params, job.prompt)
         if job.provider in names:  # start with the provider the job was created for
             names.remove(job.provider)
@@ -135,8 +151,8 @@ class Submitter:
                 await on_failover(names[index - 1], name)
             provider = self._providers[name]
             try:
-                request = await self._video_request(job, name, provider)
-                await self._store.mark_submit_started(job.id)
+                request = await self._video_request(job, name, provider, secret)
+                await self._store.mark_submit_started(job.id, name, secret)
                 task_id = await self._submit_with_retries(job, name, provider, request)
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
@@ -149,13 +165,29 @@ class Submitter:
                 log.log(level, "job %s: %s failed on submit: %s", job.id, name, exc.message)
                 last_error = exc
                 if exc.maybe_accepted:  # moving on could pay for the same video twice
-                    raise SubmitFailed(texts.NO_ANSWER) from exc
+                    raise self._unanswered(name, texts.NO_ANSWER) from exc
                 continue
             log.info("job %s: submitted to %s as task %s", job.id, name, task_id)
             return Submitted(name, task_id)
         if last_error is None or isinstance(last_error, AuthFailed | NoCredits):
             raise SubmitFailed(texts.UNAVAILABLE)
         raise SubmitFailed(f"{last_error.message}. Please try again later.")
+
+    def can_reconcile(self, name: str) -> bool:
+        """Whether the bot can learn, after a lost answer, which task `name` made for a job:
+        it finds tasks by our id, or (in webhook mode) its callbacks name the task."""
+        provider = self._providers.get(name)
+        if provider is None:
+            return False
+        return isinstance(provider, FindsTasks) or (
+            self._policy.callbacks and provider.capabilities.callbacks
+        )
+
+    def _unanswered(self, name: str, reason: str) -> SubmitUnconfirmed | SubmitFailed:
+        """What a submit to `name` whose answer was lost becomes."""
+        if self.can_reconcile(name):
+            return SubmitUnconfirmed(name)
+        return SubmitFailed(reason)
 
     async def _submit_with_retries(
         self, job: Job, name: str, provider: VideoProvider, request: VideoRequest
@@ -200,17 +232,21 @@ class Submitter:
             return texts.NO_PROVIDER_FOR_IMAGES
         return unsupported(caps, shape)
 
-    async def _video_request(self, job: Job, name: str, provider: VideoProvider) -> VideoRequest:
+    async def _video_request(
+        self, job: Job, name: str, provider: VideoProvider, secret: str
+    ) -> VideoRequest:
         images = [
             await self._input_image(job, frame, file_id, provider)
             for frame, file_id in enumerate(job.input_file_ids)
         ]
         callback_url = callback_secret = None
-        if self._policy.callbacks and provider.capabilities.callbacks and job.callback_token:
+        caps = provider.capabilities
+        if self._policy.callbacks and caps.callbacks and job.callback_token:
             # The unguessable token in the path authenticates the callback (Kling signs
-            # nothing); providers that send a secret header (APIFRAME) get the same token.
+            # nothing). Providers that echo a secret header (APIFRAME) also get a second
+            # secret, never part of a URL, so a leaked URL alone cannot forge a video.
             callback_url = f"{self._policy.public_url}/callbacks/{name}/{job.callback_token}"
-            callback_secret = job.callback_token
+            callback_secret = secret if caps.callback_secret_header else None
         fields = {key: job.params[key] for key in REQUEST_PARAMS if key in job.params}
         return VideoRequest(
             job_id=job.id,

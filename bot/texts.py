@@ -176,6 +176,11 @@ def moved(from_provider: str, to_provider: str, lang: str = "en") -> str:
     return messages(lang).moved.format(from_provider=from_provider, to_provider=to_provider)
 
 
+def confirming(provider: str, lang: str = "en") -> str:
+    """The status note while the bot finds out whether a provider took an unanswered job."""
+    return messages(lang).confirming.format(provider=provider)
+
+
 def failed(job: Job) -> str:
     m = messages(job_lang(job))
     reason = localize(job.error, job_lang(job)) if job.error else m.no_reason

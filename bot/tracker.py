@@ -7,6 +7,9 @@ job by themselves; only the job timeout does.
 With several replicas on one database, each cycle claims its jobs: it renews the leases it
 holds and takes jobs whose lease lapsed (new ones, or a dead replica's), so a job is polled
 by one replica at a time and a dead replica's jobs pass to the others within a lease.
+
+Each cycle also reconciles jobs whose submit went unanswered: providers that can find a task
+by our id (`FindsTasks`) are asked; a job still unconfirmed after `reconcile_timeout` fails.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 
 from bot.jobs import Job
 from bot.metrics import Metrics
-from bot.providers.base import ProviderError, TaskUpdate, VideoProvider, error_kind
+from bot.providers.base import FindsTasks, ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
 from bot.stores import JobStore
 
@@ -42,13 +45,16 @@ class Tracker:
         callback_interval: float | None = None,
         replica_id: str,
         lease_seconds: float,
+        reconcile_timeout: float = 600.0,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
         Their callbacks deliver videos; the slower poll is the safety net for a lost one.
         `replica_id` and `lease_seconds`: the lease each cycle takes on the jobs it polls; it
         must outlast `interval`, or the lease would lapse between two cycles.
+        `reconcile_timeout`: how long a job whose submit went unanswered is looked for.
         """
+        self._reconcile_timeout = reconcile_timeout
         self._replica_id = replica_id
         self._lease_seconds = lease_seconds
         self._metrics = metrics
@@ -97,7 +103,29 @@ class Tracker:
             if len(page) < PAGE_SIZE:
                 break
             after_id = page[-1].id
+        await self._reconcile(now)
         await self._service.resume(now, startup=startup)
+
+    async def _reconcile(self, now: float) -> None:
+        """Find the task of each job whose submit went unanswered, under the job's lease."""
+        jobs = await self._store.claim_jobs_to_reconcile(self._replica_id, self._lease_seconds)
+        await asyncio.gather(*(self._reconcile_one(job, now) for job in jobs))
+
+    async def _reconcile_one(self, job: Job, now: float) -> None:
+        provider = self._providers.get(job.provider)
+        found = None
+        if isinstance(provider, FindsTasks):
+            try:
+                found = await provider.find_task(job.id, job.kind)
+            except ProviderError as exc:
+                self._metrics.poll_errors.labels(provider=job.provider, kind=error_kind(exc)).inc()
+                log.warning(
+                    "job %s: looking it up at %s failed: %s", job.id, job.provider, exc.message
+                )
+        if found is not None:
+            await self._service.adopt(job, found)
+        elif now - (job.reconcile_since or now) >= self._reconcile_timeout:
+            await self._service.give_up_reconciling(job)
 
     async def _poll_page(self, jobs: list[Job], now: float, due_now: set[str]) -> None:
         by_provider: dict[str, list[Job]] = defaultdict(list)

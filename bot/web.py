@@ -4,8 +4,11 @@ Routes:
 - `POST {TELEGRAM_WEBHOOK_PATH}`: Telegram updates, accepted only with the right secret header,
   handed to the Application's queue.
 - `POST /callbacks/<provider>/<job token>`: provider callbacks; the unguessable per-job token
-  authenticates them (Kling signs nothing), plus `x-webhook-secret` where the provider sends one.
-  They ride the same update queue as a `ProviderCallback`, so one pipeline handles both.
+  authenticates them (Kling signs nothing), and providers that echo a secret header (APIFRAME's
+  `x-webhook-secret`) must also send the job's own callback secret, which no URL contains.
+  They ride the same update queue as a `ProviderCallback`, so one pipeline handles both. A
+  callback naming a task for a job whose submit answer was lost (or is still on its way)
+  tells the bot the task id: it is adopted.
 - `GET /media/<token>`: a job's input photo for providers that take image URLs only: the very
   bytes that passed the bot's checks (converted to JPEG where needed), kept in the store with
   the job, so the Telegram file URL (it contains the bot token) never leaves.
@@ -34,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram import Update
 from telegram.ext import Application
 
-from bot.jobs import FINISHED
+from bot.jobs import FINISHED, Job
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
 from bot.stores import JobStore
@@ -84,6 +87,20 @@ def _secret_matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
+async def _adopted(store: JobStore, job: Job, update: TaskUpdate) -> Job | None:
+    """The job with the callback's task adopted, when it had none yet because the submit's
+    answer was lost or is still on its way; None otherwise. The callback is authenticated by
+    now, and its URL (and secret) went only to the provider the job was sent to."""
+    if job.provider_task_id is not None or job.submit_started_at is None:
+        return None
+    adopted = await store.adopt_task(job.id, job.provider, update.task_id)
+    if adopted is not None:
+        log.info(
+            "job %s: adopted %s task %s from its callback", job.id, job.provider, update.task_id
+        )
+    return adopted
+
+
 def create_web_app(deps: WebDeps) -> Starlette:
     store, application, metrics = deps.store, deps.application, deps.metrics
 
@@ -121,9 +138,9 @@ def create_web_app(deps: WebDeps) -> Starlette:
                 provider=name if provider else "unknown", outcome="forbidden"
             ).inc()
             return PlainTextResponse("Forbidden", status_code=403)
-        header_secret = request.headers.get("x-webhook-secret")
-        if header_secret is not None and not _secret_matches(
-            header_secret, job.callback_token or ""
+        secret = job.callback_secret  # None before the job was sent (or for an older job)
+        if provider.capabilities.callback_secret_header and (
+            secret is None or not _secret_matches(request.headers.get("x-webhook-secret"), secret)
         ):
             metrics.callbacks.labels(provider=name, outcome="forbidden").inc()
             return PlainTextResponse("Forbidden", status_code=403)
@@ -134,6 +151,8 @@ def create_web_app(deps: WebDeps) -> Starlette:
         except ValueError:
             return PlainTextResponse("Bad Request", status_code=400)
         update = provider.parse_callback(body)
+        if update is not None:
+            job = await _adopted(store, job, update) or job
         if job.state in FINISHED or update is None or update.task_id != job.provider_task_id:
             # Finished, unreadable or about another task: acknowledged so it is not resent.
             metrics.callbacks.labels(provider=name, outcome="ignored").inc()

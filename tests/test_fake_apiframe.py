@@ -470,6 +470,18 @@ async def test_fail_next_500_then_recovers(fake, client):
     assert len(fake.tasks) == 1
 
 
+async def test_fail_next_accepted_makes_the_task_and_loses_the_answer(fake, client):
+    fake.fail_next("/kling-imagine", status=500, accepted=True)
+    fake.fail_next("/kling-imagine", status=503)  # an ordinary fault behind it waits its turn
+    lost = await client.post("/kling-imagine", json=T2V)
+    assert (lost.status_code, lost.json()) == (500, {})
+    assert len(fake.tasks) == 1
+    refused = await client.post("/kling-imagine", json=T2V)
+    assert refused.status_code == 503 and len(fake.tasks) == 1
+    await create(client)
+    assert len(fake.tasks) == 2
+
+
 async def test_fail_next_bodies(fake, client):
     task_id = await create(client)
     fake.fail_next("/fetch", status=400)

@@ -399,6 +399,18 @@ async def test_query_needs_the_right_kind_and_a_known_id(client):
     assert_error(await client.get("/v1/videos/image2video/nope"), 404, 1203)
 
 
+async def test_query_by_external_task_id_finds_the_same_task(fake, client, makevid, mv_client):
+    task_id = (await create(client, "image2video", external_task_id="job-5"))["data"]["task_id"]
+    assert (await query(client, "job-5", "image2video"))["task_id"] == task_id
+    assert_error(await client.get("/v1/videos/text2video/job-5"), 404, 1203)  # kind matters
+    assert_error(await client.get("/v1/videos/image2video/job-6"), 404, 1203)
+    created = await mv_client.post(
+        "/api/v1/kling/text2video/create_kling", json={**T2V, "external_task_id": "job-5"}
+    )
+    assert created.json()["code"] == 0  # makevid documents no external id: none to query by
+    assert (await mv_client.get("/api/v1/kling/text2video/get_kling/job-5")).status_code == 404
+
+
 async def test_unknown_paths_and_kinds_are_a_plain_404(client):
     for method, path in [("GET", "/nope"), ("POST", "/v1/videos/video2video"), ("GET", "/v1/x")]:
         response = await client.request(method, path, json=T2V)
@@ -478,6 +490,16 @@ async def test_fail_next_uses_kling_error_bodies(fake, client):
     assert (garbled.status_code, garbled.text) == (200, "not json")
     assert fake.tasks == {}
     await create(client)
+
+
+async def test_fail_next_accepted_makes_the_task_and_loses_the_answer(fake, client):
+    fake.fail_next("/v1/videos/text2video", status=500, accepted=True)
+    lost = await client.post("/v1/videos/text2video", json={**T2V, "external_task_id": "job-1"})
+    assert_error(lost, 500, 5000)
+    (task,) = fake.tasks.values()
+    assert task.external_task_id == "job-1"
+    await create(client)  # the fault is used up
+    assert len(fake.tasks) == 2
 
 
 async def test_stall_holds_requests_until_released(fake, client):

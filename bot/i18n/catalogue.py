@@ -72,6 +72,7 @@ class Messages:
     status_header: str  # {job_id} {provider}
     elapsed: str  # {time}
     moved: str  # {from_provider} {to_provider}
+    confirming: str  # {provider}
     failed: str  # {job_id} {reason}
     seconds: str  # {n}
     without: str  # {negative}

@@ -145,6 +145,7 @@ EN = Messages(
     status_header="🎬 Video #{job_id} · {provider}",
     elapsed="⏱ {time}",
     moved="{from_provider} is unavailable, trying {to_provider}",
+    confirming="{provider} did not answer; checking whether it got your request",
     failed="❌ Video #{job_id} failed: {reason}",
     seconds="{n} s",
     without="without: {negative}",

@@ -147,6 +147,7 @@ RU = Messages(
     status_header="🎬 Видео №{job_id} · {provider}",
     elapsed="⏱ {time}",
     moved="{from_provider} недоступен, пробую {to_provider}",
+    confirming="{provider} не ответил; проверяю, получил ли он ваш запрос",
     failed="❌ Видео №{job_id} не получилось: {reason}",
     seconds="{n} с",
     without="без: {negative}",

@@ -55,6 +55,7 @@ class ApiframeProvider:
         models=("kling-v1-6", "kling-v1-5", "kling-v1"),
         aspect_ratios=("16:9", "9:16", "1:1", "4:3", "3:4", "21:9"),
         callbacks=True,
+        callback_secret_header=True,  # `webhook_secret` comes back as `x-webhook-secret`
     )
 
     def __init__(

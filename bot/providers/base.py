@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -84,6 +84,9 @@ class Capabilities:
     image_max_bytes: int = 10 * MB
     image_types: frozenset[str] = frozenset({"image/jpeg", "image/png"})
     callbacks: bool = False  # reports progress to a callback URL
+    # Sends back, in a header, the secret we gave it with the job (APIFRAME's
+    # `x-webhook-secret`): its callbacks are then refused without that header.
+    callback_secret_header: bool = False
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -229,4 +232,18 @@ class VideoProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class FindsTasks(Protocol):
+    """A provider that can find the task it made for one of our jobs by our own id.
+
+    Optional: after a submit whose answer was lost (a crash, a 500, a read timeout) this is
+    how the bot learns the task id instead of failing a job the provider is billing.
+    """
+
+    async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
+        """The task made for `job_id`, as an update (its task id ours to poll); None when the
+        provider has none. Raises `ProviderError` when it cannot tell."""
         ...

@@ -15,6 +15,10 @@ task it has submitted or polled in this process; a callback for a task it does n
 (right after a restart, before the first poll) is ignored and the next poll reports the same
 news. Polling stays the source of truth; callbacks only make updates faster.
 
+Every task is created with `external_task_id` `"job-<our job id>"`, which Kling keeps unique
+per account and accepts in place of its own id in the query path ("Query Task (Single)"), so
+a task whose create answer was lost (a 500, a timeout, a crash) is found again: `find_task`.
+
 The envelope, task-id, body, state and error helpers are module-level and public because
 `makevid` (a reseller that speaks the same envelope) imports them.
 """
@@ -157,7 +161,8 @@ class KlingProvider:
         body = {
             **create_body(request),
             "model_name": request.model or self.capabilities.models[0],
-            "external_task_id": f"job-{request.job_id}",  # Kling refuses a second one: idempotent
+            # Kling refuses a second task with this id (idempotent), and finds a task by it.
+            "external_task_id": external_task_id(request.job_id),
         }
         if request.callback_url:
             # No signature is documented: the secret lives in the callback URL's path.
@@ -171,6 +176,21 @@ class KlingProvider:
 
     async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
         return await poll_each(task_ids, self._query, self._limit, self.label)
+
+    async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
+        """The task made for our job, queried by the `external_task_id` we gave it (Kling's
+        query path takes either id); None when Kling has no such task."""
+        path_kind = IMAGE2VIDEO if kind is JobKind.IMAGE else TEXT2VIDEO
+        path = f"/v1/videos/{path_kind}/{quote(external_task_id(job_id), safe='')}"
+        try:
+            async with self._limit:
+                data = await call(self._client, self.label, "GET", path)
+        except TaskNotFound:
+            return None
+        task_id = created_task_id(data, self.label)
+        self._remember(path_kind, task_id)
+        ours = join_task_id(path_kind, task_id)
+        return task_update(data, ours, self.label) or TaskUpdate(ours, JobState.QUEUED)
 
     async def account(self) -> AccountStatus:
         end = int(self._clock() * 1000)
@@ -208,6 +228,11 @@ class KlingProvider:
 
 
 # task ids
+
+
+def external_task_id(job_id: int) -> str:
+    """Our id for a job's task at Kling (`external_task_id`), unique per account."""
+    return f"job-{job_id}"
 
 
 def kind_of(request: VideoRequest) -> str:

@@ -154,6 +154,70 @@ async def test_forged_callbacks_are_refused_and_change_nothing(
     assert telegram.calls_to("sendVideo") == []
 
 
+async def test_apiframe_callbacks_need_their_own_secret_not_just_the_url(
+    telegram, apiframe, public_settings, start_bot
+):
+    bot = await start_bot(public_settings(callback_poll_interval=3600))
+    telegram.send_text(telegram.user(1001), "/video a sealed letter")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    url, secret = task.request["webhook_url"], task.request["webhook_secret"]
+    token = url.rsplit("/", 1)[1]
+    assert len(secret) >= 22 and secret not in url  # a leaked URL alone is not enough
+    forged = {
+        "task_id": task.task_id,
+        "task_type": "kling-video",
+        "status": "finished",
+        "percentage": 100,
+        "video_url": "https://evil.example/x.mp4",
+    }
+    async with httpx.AsyncClient() as client:
+        answers = [
+            await client.post(url, json=forged, headers=headers)
+            for headers in (
+                {},
+                {"x-webhook-secret": ""},
+                {"x-webhook-secret": "guess"},
+                {"x-webhook-secret": token},
+            )
+        ]
+    assert [a.status_code for a in answers] == [403] * 4
+    assert (await bot.job(1)).result_url is None
+
+    await apiframe.finish(task.task_id)  # the real callback carries the job's secret
+    video = await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert "evil.example" not in repr(video.params)
+    assert apiframe.webhook_deliveries[-1].headers == {"x-webhook-secret": secret}
+    assert apiframe.webhook_deliveries[-1].status == 200
+    assert len(telegram.calls_to("sendVideo")) == 1
+
+
+async def test_apiframe_job_without_a_stored_secret_is_delivered_by_polling_only(
+    telegram, apiframe, public_settings, start_bot
+):
+    bot = await start_bot(public_settings(callback_poll_interval=0.2))
+    telegram.send_text(telegram.user(1001), "/video from before the upgrade")
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    # A job sent before callback secrets existed: its webhook secret was the URL token.
+    await bot.parts.store._db.execute("UPDATE jobs SET callback_secret = NULL")
+    url = task.request["webhook_url"]
+    token = url.rsplit("/", 1)[1]
+    forged = {**task.result(), "status": "finished", "video_url": "https://evil.example/x.mp4"}
+    async with httpx.AsyncClient() as client:
+        answers = [
+            await client.post(url, json=forged, headers={"x-webhook-secret": value})
+            for value in ("", token)
+        ]
+    assert [a.status_code for a in answers] == [403, 403]
+    await apiframe.finish(task.task_id)
+    video = await telegram.wait_for("sendVideo")  # by the safety-net poll
+    assert apiframe.webhook_deliveries[-1].status == 403
+    assert "evil.example" not in repr(video.params)
+    assert (await bot.job(1)).state in (JobState.SUCCEEDED, JobState.DELIVERED)
+
+
 async def test_forged_telegram_updates_are_refused(telegram, apiframe, public_settings, start_bot):
     await start_bot(public_settings())
     await telegram.wait_for("setWebhook")

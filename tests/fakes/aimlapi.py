@@ -299,7 +299,8 @@ class FakeAimlapi(RequestLog, FaultQueue):
         if handler is not None:
             if rec.headers.get("authorization") != f"Bearer {self.api_key}":
                 return self._error(401, "Unauthorized", rec)
-            fault = self.take_fault(rec.path, functools.partial(self._fault_body, path=rec.path))
+            fault_body = functools.partial(self._fault_body, path=rec.path)
+            fault = self.take_fault(rec.path, fault_body)
             if fault is not None:
                 return fault
             self.in_flight += 1
@@ -308,7 +309,7 @@ class FakeAimlapi(RequestLog, FaultQueue):
             try:
                 if rec.path in self._stalled:
                     await self._release.wait()
-                return await handler(rec)
+                return self.after_handling(rec.path, await handler(rec), fault_body)
             finally:
                 self.in_flight -= 1
         name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None

@@ -275,7 +275,8 @@ class FakeApiframe(RequestLog, FaultQueue):
         if handler is not None:
             if rec.headers.get("authorization") != self.api_key:
                 return JSONResponse({}, status_code=401)
-            return self.take_fault(rec.path, self._fault_body) or await handler(rec)
+            fault = self.take_fault(rec.path, self._fault_body)
+            return fault or self.after_handling(rec.path, await handler(rec), self._fault_body)
         name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
         if name is not None:
             return self.take_fault(rec.path, self._fault_body) or self.media.response(name)

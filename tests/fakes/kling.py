@@ -3,10 +3,12 @@
 Implements REFERENCE.md sections 5 and 2 and `makevid-kling-image2video.txt`. Kling: a JWT
 (HS256, signed with the secret key; `iss` the access key, `exp` ahead, `nbf` behind) as
 `Authorization: Bearer <jwt>`, `POST /v1/videos/{text2video|image2video}`, queries at
-`GET /v1/videos/{kind}/{task_id}`, `GET /account/costs`, callbacks (the `data` object, POSTed to
-`callback_url` on every status change). makevid: `Authorization: Bearer <key>` (the fake's
-`access_key` plays the key), `POST /api/v1/kling/{kind}/create_kling`, queries at a path
-template (default `/api/v1/kling/{kind}/get_kling/{task_id}` [I]), no callbacks, no account.
+`GET /v1/videos/{kind}/{id}` (the id is Kling's `task_id` or the `external_task_id` given at
+creation, as Kling's "Query Task (Single)" page says), `GET /account/costs`, callbacks (the
+`data` object, POSTed to `callback_url` on every status change). makevid: `Authorization:
+Bearer <key>` (the fake's `access_key` plays the key), `POST /api/v1/kling/{kind}/create_kling`,
+queries at a path template (default `/api/v1/kling/{kind}/get_kling/{task_id}` [I]), no
+callbacks, no account, no `external_task_id`.
 Both answer in Kling's envelope `{"code","message","request_id","data"}`, with Kling's HTTP
 status and error codes.
 
@@ -425,7 +427,7 @@ class FakeKling(RequestLog, FaultQueue):
             return fault
         if rec.path in self._stalled:
             await self._release.wait()
-        return await handler(rec, params)
+        return self.after_handling(rec.path, await handler(rec, params), default_error_body)
 
     def _auth_error(self, header: str) -> Response | None:
         scheme, _, credential = header.partition(" ")
@@ -491,7 +493,12 @@ class FakeKling(RequestLog, FaultQueue):
         return JSONResponse(envelope(data))
 
     async def _query(self, rec: Recorded, params: dict[str, str]) -> Response:
+        """One task, by Kling's `task_id` or (Kling only) the `external_task_id` we gave it."""
         task = self.tasks.get(params["task_id"])
+        if task is None and self.flavour == "kling":
+            task = next(
+                (t for t in self.tasks.values() if t.external_task_id == params["task_id"]), None
+            )
         if task is None or task.kind != params.get("kind", task.kind):
             return error_response(1203, "task not found")
         task.query_count += 1

@@ -9,7 +9,8 @@ A fake subclasses `RequestLog` (so tests read `fake.requests`, `fake.leaks` and 
         self.leaks.append(rec)
         return <the provider's 400>
     ... route, check auth ...
-    return self.take_fault(rec.path, <provider's default body for a status>) or await handler(rec)
+    fault = self.take_fault(rec.path, <provider's default body for a status>)
+    return fault or self.after_handling(rec.path, await handler(rec), <default body>)
 
 Waiting is event-driven: every change a test may wait for is followed by `await self.notify()`,
 and `wait(find, ...)` re-runs `find` after each notification, so tests never sleep.
@@ -165,6 +166,7 @@ class _Fault:
     body: Any
     times: int
     headers: Mapping[str, str] | None = None
+    accepted: bool = False  # the request is handled (a task made) and only its answer lost
 
 
 class FaultQueue:
@@ -181,22 +183,28 @@ class FaultQueue:
         body: Any = None,
         times: int = 1,
         headers: Mapping[str, str] | None = None,
+        accepted: bool = False,
     ) -> None:
         """Answer the next `times` authorised requests to `path` with `status` instead.
 
         `body` None means the fake's documented body for that status; a str or bytes body is
         sent as HTML, the way a proxy in front of the API would; anything else as JSON.
-        `headers` are added to the answer (e.g. `Retry-After`).
+        `headers` are added to the answer (e.g. `Retry-After`). `accepted`: the request is
+        carried out first (the task exists, and is billed) and only its answer replaced, as
+        when a provider fails after accepting.
         """
-        self._faults.setdefault(path, []).append(_Fault(status, body, times, headers))
+        self._faults.setdefault(path, []).append(_Fault(status, body, times, headers, accepted))
 
-    def take_fault(self, path: str, default_body: Callable[[int], Any]) -> Response | None:
+    def take_fault(
+        self, path: str, default_body: Callable[[int], Any], *, accepted: bool = False
+    ) -> Response | None:
         """The next queued fault for `path` as a response (using it up), or None if none.
 
         `default_body(status)` supplies the JSON body for faults queued with `body=None`.
+        `accepted` picks the faults that replace a handled request's answer (see `fail_next`).
         """
         queue = self._faults.get(path)
-        if not queue:
+        if not queue or queue[0].accepted != accepted:
             return None
         fault = queue[0]
         fault.times -= 1
@@ -207,3 +215,9 @@ class FaultQueue:
             return HTMLResponse(fault.body, status_code=fault.status, headers=headers)
         body = default_body(fault.status) if fault.body is None else fault.body
         return JSONResponse(body, status_code=fault.status, headers=headers)
+
+    def after_handling(
+        self, path: str, response: Response, default_body: Callable[[int], Any]
+    ) -> Response:
+        """`response`, unless a fault queued with `accepted=True` replaces it."""
+        return self.take_fault(path, default_body, accepted=True) or response

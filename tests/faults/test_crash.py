@@ -13,8 +13,9 @@ import pytest
 
 from bot.jobs import JobState
 from bot.store import SqliteStore
-from tests.e2e.conftest import AIMLAPI_KEY
+from tests.e2e.conftest import AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET
 from tests.fakes.aimlapi import FakeAimlapi
+from tests.fakes.kling import FakeKling
 from tests.fakes.telegram import FakeTelegram
 from tests.faults.processes import BotProcess
 
@@ -68,6 +69,35 @@ async def bot(telegram, aimlapi, database) -> AsyncIterator[BotProcess]:
     await process.stop()
 
 
+@pytest.fixture
+async def kling(telegram) -> AsyncIterator[FakeKling]:
+    fake = FakeKling(KLING_ACCESS, KLING_SECRET, forbidden=[telegram.token])
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.leaks == []
+
+
+@pytest.fixture
+async def kling_bot(telegram, kling, database) -> AsyncIterator[BotProcess]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "VIDEO_PROVIDERS": "kling",
+        "KLING_ACCESS_KEY": KLING_ACCESS,
+        "KLING_SECRET_KEY": KLING_SECRET,
+        "KLING_BASE_URL": kling.url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "POLL_INTERVAL": "0.05",
+        "STATUS_EDIT_INTERVAL": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = BotProcess(env)
+    yield process
+    await process.stop()
+
+
 async def job_state(database, job_id: int = 1) -> JobState:
     store = await SqliteStore.open(database)
     try:
@@ -111,6 +141,29 @@ async def test_kill_while_provider_accepts_is_never_resubmitted(telegram, aimlap
     assert "did not send it again" in notice.params["text"]
     assert len([r for r in aimlapi.requests if r.method == "POST"]) == 1
     assert await job_state(database) is JobState.FAILED
+
+
+async def test_kill_while_kling_accepts_is_reconciled_and_delivered_once(
+    telegram, kling, kling_bot, database
+):
+    create = "/v1/videos/text2video"
+    await start_polling(kling_bot, telegram)
+    kling.stall(create)
+    telegram.send_text(telegram.user(1001), "/video killed mid-submit, found again")
+    await kling.wait_for(create, lambda r: r.method == "POST")
+    await kling_bot.kill()  # Kling got the request; we never heard its answer
+    kling.release()
+    task = await kling.wait_for_task()  # ... and it went on to make (and bill) the video
+
+    await start_polling(kling_bot, telegram)
+    await kling.wait_for(f"{create}/job-1")  # found by the external_task_id we gave it
+    await kling.finish(task.task_id)
+    await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    assert len([r for r in kling.requests if r.method == "POST"]) == 1  # never resubmitted
+    assert len(telegram.calls_to("sendVideo")) == 1
+    assert not [c for c in telegram.calls_to("sendMessage") if "failed" in c.params["text"]]
+    assert await job_state(database) is JobState.DELIVERED
 
 
 async def test_kill_before_submit_sends_it_after_restart(telegram, aimlapi, bot, database):

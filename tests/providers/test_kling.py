@@ -216,6 +216,29 @@ async def test_second_submit_of_a_job_is_refused_by_external_task_id(kling, fake
     assert len(fake.tasks) == 1
 
 
+async def test_find_task_looks_the_job_up_by_its_external_task_id(kling, fake):
+    fake.fail_next("/v1/videos/image2video", status=500, accepted=True)
+    with pytest.raises(Unavailable) as caught:
+        await kling.submit(request(JobKind.IMAGE, job_id=9))
+    assert caught.value.maybe_accepted  # made and billed, but we never heard the task id
+    (task,) = fake.tasks.values()
+    assert await kling.find_task(9, JobKind.TEXT) is None  # wrong kind: no such task
+    assert await kling.find_task(8, JobKind.IMAGE) is None  # another job: none either
+    found = await kling.find_task(9, JobKind.IMAGE)
+    assert found == TaskUpdate(f"image2video:{task.task_id}", JobState.QUEUED)
+    assert fake.requests[-1].path == "/v1/videos/image2video/job-9"
+    await fake.finish(task.task_id)
+    update = (await kling.poll([found.task_id]))[found.task_id]  # the id polls as usual
+    assert update.state is JobState.SUCCEEDED
+    assert kling.parse_callback(task.data()) is not None  # and its callbacks are known now
+
+
+async def test_find_task_raises_when_kling_cannot_tell(kling, fake):
+    fake.fail_next("/v1/videos/text2video/job-1", status=503)
+    with pytest.raises(Unavailable):
+        await kling.find_task(1, JobKind.TEXT)
+
+
 # Kling: the JWT
 
 

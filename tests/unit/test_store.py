@@ -125,6 +125,42 @@ async def test_work_queries(store):
     assert [j.id for j in retry] == [c.id] and retry[0].delivery_attempts == 1
 
 
+async def test_unconfirmed_submit_is_reconciled_never_resubmitted(store):
+    job = await store.create_job(new_job())
+    await store.mark_submit_started(job.id, "kling", "secret-1")
+    await store.mark_submit_started(job.id, "apiframe", "secret-2")  # failed over
+    started = await store.get_job(job.id)
+    assert started.provider == "apiframe" and started.callback_secret == "secret-1"
+    assert started.reconcile_since is None
+    await store.mark_unconfirmed(job.id)
+    assert await store.jobs_to_submit(created_before=time.time()) == []  # never sent again
+    assert [j.id for j in await store.claim_jobs_to_reconcile("r1", 60)] == [job.id]
+    assert await store.claim_jobs_to_reconcile("r2", 60) == []  # r1 holds its lease
+    assert await store.claim_jobs_to_poll("r1", 60) == []  # no task to poll yet
+    assert await store.adopt_task(job.id, "kling", "t-1") is None  # not the job's provider
+    adopted = await store.adopt_task(job.id, "apiframe", "t-1")
+    assert adopted.provider_task_id == "t-1" and adopted.reconcile_since is None
+    assert await store.adopt_task(job.id, "apiframe", "t-2") is None  # the first one stays
+    assert await store.claim_jobs_to_reconcile("r1", 60) == []
+    assert [j.provider_task_id for j in await store.claim_jobs_to_poll("r1", 60)] == ["t-1"]
+
+
+async def test_only_a_job_sent_and_without_a_task_can_be_adopted_or_unconfirmed(store):
+    unsent = await store.create_job(new_job())
+    assert await store.adopt_task(unsent.id, "sandbox", "t") is None  # never submitted
+    sent = await store.create_job(new_job())
+    await store.mark_submit_started(sent.id, "sandbox", "s")
+    await store.record_submission(sent.id, "sandbox", "known")
+    await store.mark_unconfirmed(sent.id)  # its answer came: nothing to reconcile
+    assert (await store.get_job(sent.id)).reconcile_since is None
+    cancelled = await store.create_job(new_job())
+    await store.mark_submit_started(cancelled.id, "sandbox", "s")
+    await store.mark_unconfirmed(cancelled.id)
+    await store.transition(cancelled.id, JobState.CANCELLED)
+    assert await store.claim_jobs_to_reconcile("r", 60) == []
+    assert await store.adopt_task(cancelled.id, "sandbox", "t") is None
+
+
 async def test_record_submission_only_while_queued(store):
     job = await store.create_job(new_job())
     await store.transition(job.id, JobState.CANCELLED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot import texts
@@ -18,7 +20,7 @@ from bot.providers.base import (
     Unavailable,
     VideoRequest,
 )
-from bot.submission import SubmitFailed, SubmitPolicy, Submitter
+from bot.submission import SubmitFailed, SubmitPolicy, Submitter, SubmitUnconfirmed
 
 
 class StubProvider:
@@ -50,17 +52,24 @@ class StubProvider:
         return None
 
 
+class FindingProvider(StubProvider):
+    """A provider that can look a task up by our job id (`FindsTasks`), like Kling."""
+
+    async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
+        return None
+
+
 class StubStore:
     """Just what submission writes: the moment a request leaves for a provider."""
 
     def __init__(self) -> None:
-        self.marked: list[int] = []
+        self.marked: list[tuple[int, str, str]] = []
 
-    async def mark_submit_started(self, job_id: int) -> None:
-        self.marked.append(job_id)
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
+        self.marked.append((job_id, provider, callback_secret))
 
 
-def job(params=None, provider="first", submit_started_at=None) -> Job:
+def job(params=None, provider="first", submit_started_at=None, callback_token=None) -> Job:
     return Job(
         id=7,
         requester=Requester(1, 1, 1),
@@ -80,16 +89,19 @@ def job(params=None, provider="first", submit_started_at=None) -> Job:
         created_at=0.0,
         updated_at=0.0,
         submit_started_at=submit_started_at,
+        callback_token=callback_token,
     )
 
 
-def submitter(*providers: StubProvider, attempts: int = 3) -> Submitter:
+def submitter(
+    *providers: StubProvider, attempts: int = 3, store: StubStore | None = None, **policy
+) -> Submitter:
     return Submitter(
         providers={p.name: p for p in providers},
         bot=None,  # type: ignore[arg-type]  # text jobs never download photos
-        store=StubStore(),  # type: ignore[arg-type]
+        store=store or StubStore(),  # type: ignore[arg-type]
         metrics=Metrics(),
-        policy=SubmitPolicy(attempts=attempts, backoff=0.0, max_backoff=0.0),
+        policy=SubmitPolicy(attempts=attempts, backoff=0.0, max_backoff=0.0, **policy),
     )
 
 
@@ -190,3 +202,44 @@ async def test_job_interrupted_while_submitting_is_never_sent_again():
         await submitter(first).submit(job(submit_started_at=123.0), Moves())
     assert caught.value.reason == texts.INTERRUPTED_SUBMIT
     assert first.requests == []
+
+
+async def test_unanswered_submit_is_left_to_reconcile_where_the_provider_allows():
+    finder = FindingProvider("finder", [Unavailable("HTTP 500", maybe_accepted=True)])
+    second = StubProvider("second", ["task-2"])
+    with pytest.raises(SubmitUnconfirmed) as caught:
+        await submitter(finder, second).submit(job(provider="finder"), Moves())
+    assert caught.value.provider == "finder"
+    assert len(finder.requests) == 1 and second.requests == []
+    with pytest.raises(SubmitUnconfirmed):  # interrupted by a crash: the same, never resent
+        await submitter(finder).submit(job(provider="finder", submit_started_at=1.0), Moves())
+    assert len(finder.requests) == 1
+
+
+async def test_callbacks_make_a_provider_reconcilable_only_in_webhook_mode():
+    caps = Capabilities(kinds=frozenset({JobKind.TEXT}), callbacks=True)
+    calls_back = StubProvider("hooks", [], caps)
+    polling, webhook = submitter(calls_back), submitter(calls_back, callbacks=True)
+    assert not polling.can_reconcile("hooks") and webhook.can_reconcile("hooks")
+    with pytest.raises(SubmitUnconfirmed):
+        await webhook.submit(job(provider="hooks", submit_started_at=1.0), Moves())
+    with pytest.raises(SubmitFailed) as caught:
+        await polling.submit(job(provider="hooks", submit_started_at=1.0), Moves())
+    assert caught.value.reason == texts.INTERRUPTED_SUBMIT
+
+
+async def test_callback_secret_is_its_own_and_only_for_providers_that_echo_it():
+    header = Capabilities(kinds=frozenset({JobKind.TEXT}), callbacks=True)
+    header = replace(header, callback_secret_header=True)
+    unsigned = replace(header, callback_secret_header=False)
+    echoes = StubProvider("echoes", [Unavailable("down")] * 3, header)
+    plain = StubProvider("plain", ["task-2"], unsigned)
+    store = StubStore()
+    s = submitter(echoes, plain, store=store, callbacks=True, public_url="https://bot.example")
+    await s.submit(job(provider="echoes", callback_token="url-token"), Moves())
+    sent = echoes.requests[0]
+    assert sent.callback_url == "https://bot.example/callbacks/echoes/url-token"
+    assert sent.callback_secret and sent.callback_secret != "url-token"
+    assert plain.requests[0].callback_secret is None  # nothing to echo: never sent
+    # Stored before each request left, with the provider it went to; one secret per job.
+    assert store.marked == [(7, "echoes", sent.callback_secret), (7, "plain", sent.callback_secret)]

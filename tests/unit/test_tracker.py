@@ -8,7 +8,7 @@ from typing import Any, cast
 from bot import tracker as tracker_module
 from bot.jobs import JobKind, JobState, NewJob, Requester
 from bot.metrics import Metrics
-from bot.providers.base import Capabilities, TaskUpdate
+from bot.providers.base import Capabilities, TaskUpdate, Unavailable
 from bot.service import VideoService
 from bot.store import SqliteStore
 from bot.tracker import Tracker, poll_stride
@@ -33,6 +33,7 @@ class RecordingService:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
         self.updates: list[tuple[int, TaskUpdate]] = []
+        self.given_up: list[int] = []
 
     async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
         self.updates.append((job_id, update))
@@ -43,6 +44,14 @@ class RecordingService:
 
     async def resume(self, now: float, *, startup: bool = False) -> None:
         pass
+
+    async def adopt(self, job: Any, update: TaskUpdate) -> None:
+        self.updates.append((job.id, update))
+        await self.store.adopt_task(job.id, job.provider, update.task_id)
+
+    async def give_up_reconciling(self, job: Any) -> None:
+        self.given_up.append(job.id)
+        await self.store.transition(job.id, JobState.FAILED)
 
 
 async def make_jobs(store: SqliteStore, count: int, age: float = 0.0) -> None:
@@ -57,7 +66,9 @@ async def make_jobs(store: SqliteStore, count: int, age: float = 0.0) -> None:
             )
 
 
-def tracker(store: SqliteStore, provider: CountingProvider, service: RecordingService) -> Tracker:
+def tracker(
+    store: SqliteStore, provider: CountingProvider, service: RecordingService, **options: Any
+) -> Tracker:
     return Tracker(
         store=store,
         service=cast(VideoService, service),
@@ -67,7 +78,58 @@ def tracker(store: SqliteStore, provider: CountingProvider, service: RecordingSe
         job_timeout=7200.0,
         replica_id="test",
         lease_seconds=60.0,
+        **options,
     )
+
+
+class FindingProvider(CountingProvider):
+    """Finds tasks by job id (`FindsTasks`) from a script: an update, None, or an error."""
+
+    def __init__(self, answers: list[object]) -> None:
+        super().__init__()
+        self.answers = answers
+        self.asked: list[int] = []
+
+    async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
+        self.asked.append(job_id)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return cast(TaskUpdate | None, answer)
+
+
+async def unconfirmed_job(store: SqliteStore, provider: str = "counting") -> int:
+    job = await store.create_job(NewJob(Requester(1, 1, 1), JobKind.TEXT, "fox", provider))
+    await store.mark_submit_started(job.id, provider, "secret")
+    await store.mark_unconfirmed(job.id)
+    return job.id
+
+
+async def test_reconciliation_asks_until_found_then_tracks_the_task(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    found = TaskUpdate("task-9", JobState.RUNNING, progress=10)
+    provider = FindingProvider([None, Unavailable("down"), found])
+    service = RecordingService(store)
+    job_id = await unconfirmed_job(store)
+    loop = tracker(store, provider, service)
+    for _ in range(4):
+        await loop.cycle()
+    assert provider.asked == [job_id] * 3  # not found, an error, found: then no more asking
+    assert service.updates[0] == (job_id, found) and service.given_up == []
+    assert provider.polls == [["task-9"]]  # the adopted task is polled like any other
+    await store.close()
+
+
+async def test_reconciliation_gives_up_after_the_timeout_or_without_a_way(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    provider, service = FindingProvider([None, None]), RecordingService(store)
+    looked_up = await unconfirmed_job(store)
+    no_way = await unconfirmed_job(store, provider="gone")  # no longer configured
+    await tracker(store, provider, service, reconcile_timeout=3600).cycle()
+    assert service.given_up == []  # still within the timeout
+    await tracker(store, provider, service, reconcile_timeout=0).cycle()
+    assert provider.asked == [looked_up, looked_up] and service.given_up == [looked_up, no_way]
+    await store.close()
 
 
 async def test_every_young_job_is_polled_each_cycle_and_reported_once(tmp_path):
