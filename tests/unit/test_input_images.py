@@ -55,9 +55,7 @@ class ImageStore:
         self.kept = dict(kept or {})
         self.marked: list[int] = []
 
-    async def mark_submit_started(
-        self, job_id: int, provider: str, callback_secret: str
-    ) -> None:
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
         self.marked.append(job_id)
 
     async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
