@@ -58,6 +58,7 @@ async def bot(telegram, aimlapi, database) -> AsyncIterator[BotProcess]:
         "VIDEO_PROVIDERS": "aimlapi",
         "AIMLAPI_API_KEY": AIMLAPI_KEY,
         "AIMLAPI_BASE_URL": aimlapi.url,
+        "VIDEO_TRUSTED_ORIGINS": aimlapi.url,  # its videos: plain http on 127.0.0.1
         "DATABASE_URL": f"sqlite:///{database}",
         "POLL_INTERVAL": "0.05",
         "STATUS_EDIT_INTERVAL": "0",
