@@ -228,9 +228,7 @@ async def aimlapi(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIter
 
 
 @pytest.fixture
-async def apilaplas(
-    telegram: FakeTelegram, media_origins: list[str]
-) -> AsyncIterator[FakeAimlapi]:
+async def apilaplas(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
     fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=[telegram.token, "/file/bot"])
     media_origins.append(await fake.start())
     yield fake

@@ -7,6 +7,7 @@ from tests.e2e.conftest import (  # noqa: F401 - fixtures
     fast_pacing,
     make_settings,
     media_origins,
+    public_settings,
     start_bot,
     telegram,
 )
