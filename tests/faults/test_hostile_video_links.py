@@ -24,6 +24,7 @@ from bot import service as service_module
 from bot.jobs import JobState
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.server import LocalServer
+from tests.fakes.telegram import Call
 
 MAX_ATTEMPTS = service_module.MAX_DELIVERY_ATTEMPTS
 FTYP = SAMPLE_MP4[:24]
@@ -69,7 +70,7 @@ def text_of(call) -> str:
     return str(call.params["text"])
 
 
-def uploads(telegram) -> list:
+def uploads(telegram) -> list[Call]:
     """Every video or file the bot got into a chat."""
     sends = (*telegram.calls_to("sendVideo"), *telegram.calls_to("sendDocument"))
     return [c for c in sends if c.ok]
