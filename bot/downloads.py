@@ -157,20 +157,17 @@ class Downloader:
 
         Raises `DownloadFailed` with the reason; transport errors pass as `httpx.HTTPError`.
         """
-        refusal = self.refusal(url)
-        if refusal is not None:
-            raise DownloadFailed(refusal, permanent=True)
         loop = asyncio.get_running_loop()
         start = loop.time()
         try:
             async with asyncio.timeout_at(self._cutoff(start, 0)) as timer:
-                target = httpx.URL(url.strip())
+                target = _parsed(url.strip())
                 for _ in range(self.policy.max_redirects + 1):
                     response = await self._open(target)
                     try:
                         if not response.is_redirect:
                             return await self._save(response, handle, limit, timer, start)
-                        target = _follow(target, response.headers["location"])
+                        target = _parsed(response.headers["location"], target)
                     finally:
                         await response.aclose()
         except TimeoutError:
@@ -253,10 +250,10 @@ class Downloader:
         return size
 
 
-def _follow(url: httpx.URL, location: str) -> httpx.URL:
-    """Where a redirect leads; a Location that is no URL is a refused link."""
+def _parsed(url: str, base: httpx.URL | None = None) -> httpx.URL:
+    """`url` (relative to `base`, for a redirect); a link that is no URL is a refused one."""
     try:
-        return url.join(location)
+        return base.join(url) if base is not None else httpx.URL(url)
     except httpx.InvalidURL:
         raise DownloadFailed(EN.video_link_not_https, permanent=True) from None
 
