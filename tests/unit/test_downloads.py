@@ -7,7 +7,11 @@ import asyncio
 import io
 import ipaddress
 import random
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -245,6 +249,67 @@ async def test_a_download_below_the_minimum_rate_is_cut_after_the_grace(monkeypa
     with pytest.raises(DownloadFailed) as failed:
         await downloader.fetch("https://cdn.example.com/v.mp4", io.BytesIO(), 10**6)
     assert failed.value.reason == EN.video_link_too_slow
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for the name `video.test` only (no address in it)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-nodes", "-days", "1", "-newkey", "ec"),
+            *("-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", str(key), "-out", str(cert)),
+            *("-subj", "/CN=video.test", "-addext", "subjectAltName=DNS:video.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_over_real_tls_the_checked_address_is_used_and_the_name_verified(
+    certificate, monkeypatch
+):
+    """The rebinding defence on a real socket: the connection goes to the address the check
+    saw, while TLS sends the name (SNI) and verifies the certificate against it."""
+    cert, key = certificate
+    monkeypatch.setattr(downloads, "is_public", lambda address: True)  # 127.0.0.1 plays public
+    seen: list[object] = []
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server_tls.sni_callback = lambda connection, name, context: seen.append(name)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n")[1])
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\nconnection: close\r\n"
+            + b"content-length: %d\r\n\r\n" % len(SAMPLE_MP4)
+            + SAMPLE_MP4
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    network = Network({"video.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    http = httpx.AsyncClient(verify=client_tls, trust_env=False)
+    downloader = Downloader(http, DownloadPolicy(), resolver=network.resolve)
+    try:
+        handle = io.BytesIO()
+        assert await downloader.fetch(f"https://video.test:{port}/v.mp4", handle, 10**6)
+        assert handle.getvalue() == SAMPLE_MP4
+        assert seen == ["video.test", f"Host: video.test:{port}".encode()]
+        with pytest.raises(httpx.ConnectError, match=r"not valid for 'other\.test'"):
+            await downloader.fetch(f"https://other.test:{port}/v.mp4", io.BytesIO(), 10**6)
+    finally:
+        await http.aclose()
+        server.close()
+        await server.wait_closed()
 
 
 def test_refusal_reasons_read_in_the_users_language():
