@@ -2,12 +2,13 @@
 
 Order of attempts: by the provider's URL (Telegram fetches it, up to 20 MB), then by upload,
 streamed from a temporary file so memory stays flat whatever the size; above Telegram's 50 MB
-upload limit the user gets the link instead. A link goes nowhere (not to Telegram, not to our
-download, not to the user) unless `link_refusal` accepts it; downloads follow the rules of
-`bot.downloads`. People who chose files get a document, always
+upload limit the user gets the link instead. People who chose files get a document, always
 uploaded (Telegram fetches documents by URL only for PDF, ZIP and GIF). The result carries a
 caption with the prompt and key settings, the size and length when the file says them, and
 Again and Settings buttons.
+
+A link goes nowhere (not to Telegram, not to our download, not to the user) unless
+`link_refusal` accepts it; our downloads follow the rules in `bot.downloads`.
 """
 
 from __future__ import annotations

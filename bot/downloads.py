@@ -138,7 +138,7 @@ class Downloader:
     """Fetches video links under a `DownloadPolicy`.
 
     `http` must not follow redirects or use proxies from the environment (a proxy would
-    resolve names itself, out of our checks); `resolve` is a seam for tests.
+    resolve names itself, out of our checks); `resolver` is a seam for tests.
     """
 
     def __init__(
