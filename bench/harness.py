@@ -271,6 +271,7 @@ def bot_env(
             VIDEO_PROVIDERS="apiframe",
             APIFRAME_API_KEY=APIFRAME_KEY,
             APIFRAME_BASE_URL=apiframe.url,
+            VIDEO_TRUSTED_ORIGINS=apiframe.url,  # its videos: plain http on 127.0.0.1
         )
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env

@@ -150,7 +150,12 @@ async def bot_relays(
         with h.workdir() as workdir:
             # One person asks for every round's video: no cooldown between their requests.
             env = h.bot_env(
-                workdir, telegram, apiframe, poll_interval=POLL_INTERVAL, request_cooldown=0
+                workdir,
+                telegram,
+                apiframe,
+                poll_interval=POLL_INTERVAL,
+                request_cooldown=0,
+                video_trusted_origins=url.rsplit("/", 1)[0],  # the video host, on 127.0.0.1
             )
             bot = h.Process("bot", env, workdir).start()
             try:

@@ -21,6 +21,7 @@ import handlers
 from bot.access import AccessPolicy, Gatekeeper
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.downloads import Downloader, DownloadPolicy
 from bot.metrics import Metrics
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
@@ -88,7 +89,20 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         await store.release_leases()
     providers = build_providers(settings)
     metrics = Metrics()
-    http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+    # Video downloads only: redirects are followed (and checked) by the Downloader, no proxy
+    # from the environment (it would resolve names out of our checks), and no kept
+    # connections (each request goes to an address checked for it).
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(60.0, connect=10.0),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    downloads = DownloadPolicy(
+        trusted_origins=settings.video_trusted_origins,
+        deadline=settings.video_download_timeout,
+        min_rate=settings.video_download_min_rate,
+    )
     application = build_application(settings)
     gatekeeper = Gatekeeper(
         store,
@@ -104,7 +118,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
     service = VideoService(
         store=store,
         bot=application.bot,
-        delivery=Delivery(application.bot, http),
+        delivery=Delivery(application.bot, Downloader(http, downloads)),
         submitter=Submitter(
             providers=providers,
             bot=application.bot,

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.downloads import origin_of
+
 #: Provider name -> settings that must be set to use it. The single list of known providers.
 PROVIDER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "sandbox": (),
@@ -112,6 +114,10 @@ class Settings(BaseSettings):
     daily_jobs_per_user: int = Field(default=20, ge=1)
     request_cooldown: float = Field(default=3.0, ge=0)
 
+    video_trusted_origins: Annotated[frozenset[str], NoDecode] = frozenset()
+    video_download_timeout: float = Field(default=300.0, gt=0)
+    video_download_min_rate: float = Field(default=64 * 1024, ge=0)
+
     sandbox_delay: float = Field(default=8.0, ge=0)
     status_edit_interval: float = Field(default=3.0, ge=0)
     media_link_ttl: float = Field(default=3600.0, gt=0)
@@ -170,6 +176,20 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("must be comma-separated numeric Telegram ids") from None
         return value
+
+    @field_validator("video_trusted_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        origins = set()
+        for part in (p.strip() for p in value.split(",")):
+            origin = origin_of(part) if part else None
+            if part and (origin is None or urlsplit(part).path not in ("", "/")):
+                raise ValueError(f"must be origins like https://cdn.example.com:8443, got {part!r}")
+            if origin is not None:
+                origins.add(origin)
+        return frozenset(origins)
 
     @field_validator("video_providers", mode="before")
     @classmethod

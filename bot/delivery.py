@@ -6,6 +6,9 @@ upload limit the user gets the link instead. People who chose files get a docume
 uploaded (Telegram fetches documents by URL only for PDF, ZIP and GIF). The result carries a
 caption with the prompt and key settings, the size and length when the file says them, and
 Again and Settings buttons.
+
+A link goes nowhere (not to Telegram, not to our download, not to the user) unless
+`link_refusal` accepts it; our downloads follow the rules in `bot.downloads`.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import httpx
 from telegram import Bot, InputFile, Message, ReplyParameters
@@ -26,15 +26,17 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.downloads import Downloader, DownloadFailed
+from bot.i18n import EN
 from bot.jobs import Job
 from bot.keyboards import result_keyboard
-from bot.mp4info import VideoInfo, read_info
+from bot.mp4info import DamagedVideo, VideoInfo, read_info
 from bot.preferences import AS_FILE
+from bot.providers.sandbox import CLIP_PATH, CLIP_REF, SandboxProvider
 
 log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
-_CHUNK = 256 * 1024
 _CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
 _CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showing
 
@@ -49,17 +51,27 @@ class DeliveryError(Exception):
 
 
 class Delivery:
-    """Sends videos with one Telegram bot and one HTTP client for downloads."""
+    """Sends videos with one Telegram bot and one guarded downloader."""
 
-    def __init__(self, bot: Bot, http: httpx.AsyncClient, *, upload_timeout: float = 600.0) -> None:
+    def __init__(self, bot: Bot, downloader: Downloader, *, upload_timeout: float = 600.0) -> None:
         self._bot = bot
-        self._http = http
+        self._downloader = downloader
         self._upload_timeout = upload_timeout
+
+    def link_refusal(self, provider: str, url: str) -> str | None:
+        """Why a video link reported by `provider` will not be used (None: it will). Checked
+        when the provider reports the video and again before each delivery."""
+        if url == CLIP_REF:
+            return None if provider == SandboxProvider.name else EN.video_link_not_https
+        return self._downloader.refusal(url)
 
     async def send(self, job: Job) -> str | None:
         """Deliver the job's video; returns Telegram's file_id for it (None if sent as a link)."""
         if not job.result_url:
             raise DeliveryError("the provider sent no video", permanent=True)
+        refusal = self.link_refusal(job.provider, job.result_url)
+        if refusal is not None:
+            raise DeliveryError(refusal, permanent=True)
         try:
             async with self._uploading(job):
                 message = await self._send(job, job.result_url)
@@ -75,13 +87,10 @@ class Delivery:
         return video.file_id if video else None
 
     async def _send(self, job: Job, url: str) -> Message | None:
-        scheme = urlsplit(url).scheme
-        if scheme == "file":
-            # A local file (the sandbox clip): opening it does not block for long.
-            with Path(url2pathname(urlsplit(url).path)).open("rb") as handle:  # noqa: ASYNC230
+        if url == CLIP_REF:
+            # The sandbox's clip, shipped in the package: opening it does not block for long.
+            with CLIP_PATH.open("rb") as handle:
                 return await self._upload(job, handle)
-        if scheme not in ("http", "https"):
-            raise DeliveryError(f"unsupported video address {scheme!r}", permanent=True)
         if not job.params.get(AS_FILE):
             try:
                 return await self._send_media(job, url)
@@ -100,32 +109,22 @@ class Delivery:
     async def _download(self, job: Job, url: str, handle: IO[bytes]) -> int | None:
         """Stream the video into `handle`; None when it is too large to upload."""
         try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise DeliveryError(
-                        f"the video link answered HTTP {response.status_code}", permanent=False
-                    )
-                content_type = response.headers.get("content-type", "")
-                if content_type.startswith("text/"):
-                    raise DeliveryError("the video link served a web page", permanent=False)
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > UPLOAD_LIMIT:
-                    return None
-                size = 0
-                async for chunk in response.aiter_bytes(_CHUNK):
-                    size += len(chunk)
-                    if size > UPLOAD_LIMIT:
-                        return None
-                    handle.write(chunk)
+            size = await self._downloader.fetch(url, handle, UPLOAD_LIMIT)
+        except DownloadFailed as exc:
+            raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(
                 f"downloading the video failed ({type(exc).__name__})", permanent=False
             ) from exc
-        log.info("job %s: downloaded %d bytes for upload", job.id, size)
+        if size is not None:
+            log.info("job %s: downloaded %d bytes for upload", job.id, size)
         return size
 
     async def _upload(self, job: Job, handle: IO[bytes]) -> Message:
-        info = await asyncio.to_thread(read_info, handle)
+        try:
+            info = await asyncio.to_thread(read_info, handle)
+        except DamagedVideo as exc:  # a cut download may come whole next time
+            raise DeliveryError(EN.video_damaged, permanent=False) from exc
         media = InputFile(handle, filename=f"video-{job.id}.mp4", read_file_handle=False)
         return await self._send_media(job, media, info)
 

@@ -1,7 +1,9 @@
 """Width, height and duration of an MP4, read from its `moov` box without decoding anything.
 
 Telegram shows an uploaded video with the size and length the bot declares; without them a
-clip may show as a square with no length until it is opened.
+clip may show as a square with no length until it is opened. The file comes from a provider's
+link, so its bytes may be anything: a `moov` that cannot be read is reported as one error,
+`DamagedVideo`, whatever went wrong in reading it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import IO
 _MAX_BOX = 64 * 1024 * 1024  # a moov larger than this is not one we want to read into memory
 
 
+class DamagedVideo(ValueError):
+    """The file has a `moov` box that does not hold together (truncated or corrupt)."""
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     width: int | None = None
@@ -21,18 +27,23 @@ class VideoInfo:
 
 
 def read_info(handle: IO[bytes]) -> VideoInfo:
-    """What the file's header says; empty when it is no MP4 we can read. Leaves the position."""
+    """What the file's header says; empty when it has no `moov` we can find. Leaves the
+    position. Raises `DamagedVideo` when its boxes cannot be read (a cut or corrupt `moov`)."""
     start = handle.tell()
     try:
         moov = _find_top_level(handle, b"moov")
         return _parse_moov(moov) if moov is not None else VideoInfo()
-    except (struct.error, ValueError, OSError):
-        return VideoInfo()
+    except (DamagedVideo, OSError):  # OSError: reading the file failed, not its contents
+        raise
+    except Exception as exc:  # any slip in reading untrusted bytes means the same thing
+        raise DamagedVideo(f"unreadable MP4 boxes ({type(exc).__name__})") from exc
     finally:
         handle.seek(start)
 
 
 def _find_top_level(handle: IO[bytes], wanted: bytes) -> bytes | None:
+    """The body of the first top-level box of kind `wanted`; None when there is none (or the
+    boxes before it stop making sense: then the file is not one we can read)."""
     handle.seek(0)
     while True:
         header = handle.read(8)
@@ -41,7 +52,10 @@ def _find_top_level(handle: IO[bytes], wanted: bytes) -> bytes | None:
         size, kind = struct.unpack(">I4s", header)
         header_size = 8
         if size == 1:
-            size = struct.unpack(">Q", handle.read(8))[0]
+            large = handle.read(8)
+            if len(large) < 8:
+                return None
+            size = struct.unpack(">Q", large)[0]
             header_size = 16
         elif size == 0:  # to the end of the file
             return handle.read(_MAX_BOX) if kind == wanted else None
@@ -50,7 +64,10 @@ def _find_top_level(handle: IO[bytes], wanted: bytes) -> bytes | None:
         if kind == wanted:
             if size > _MAX_BOX:
                 return None
-            return handle.read(size - header_size)
+            body = handle.read(size - header_size)
+            if len(body) < size - header_size:
+                raise DamagedVideo("the moov box is cut short")
+            return body
         handle.seek(size - header_size, 1)
 
 

@@ -25,7 +25,7 @@ from bot import routing, texts
 from bot.access import Gatekeeper
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
-from bot.i18n import Messages, messages
+from bot.i18n import EN, Messages, messages
 from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
@@ -316,6 +316,8 @@ class VideoService:
 
     async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
         """Act on a provider's report, once: repeated or late reports change nothing."""
+        if update.state is JobState.SUCCEEDED and update.video_url:
+            update = await self._refuse_bad_link(job_id, update)
         job = await self._store.transition(
             job_id,
             update.state,
@@ -331,6 +333,19 @@ class VideoService:
         await self._show_status(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.FAILED:
             await self._notify_failure(job)
+
+    async def _refuse_bad_link(self, job_id: int, update: TaskUpdate) -> TaskUpdate:
+        """A "finished" report whose video link the bot will not use (not https, a private
+        address) fails the job now, with the reason, instead of going on to delivery."""
+        job = await self._store.get_job(job_id)
+        if job is None or not job.is_generating or not update.video_url:
+            return update  # a late report: the state machine ignores it anyway
+        refusal = self._delivery.link_refusal(job.provider, update.video_url)
+        if refusal is None:
+            return update
+        log.warning("job %s: the provider's video link is refused: %s", job.id, refusal)
+        error = texts.could_not_send(refusal, texts.job_lang(job))
+        return replace(update, state=JobState.FAILED, video_url=None, error=error)
 
     async def on_callback(self, callback: ProviderCallback, context: object) -> None:
         """A provider callback from the update queue (see `bot.web`): same path as a poll."""
@@ -454,6 +469,10 @@ class VideoService:
                 file_id = await self._delivery.send(job)
         except DeliveryError as exc:
             await self._delivery_failed(job, exc)
+            return
+        except Exception:  # a bug or a file nobody foresaw: still an attempt, never a loop
+            log.exception("job %s: delivery failed unexpectedly", job.id)
+            await self._delivery_failed(job, DeliveryError(EN.delivery_crashed, permanent=False))
             return
         delivered = await self._store.transition(
             job.id, JobState.DELIVERED, video_file_id=file_id, lease_owner=self._options.replica_id

@@ -192,7 +192,7 @@ def timed_out(seconds: float, lang: str = "en") -> str:
 
 
 def could_not_send(reason: str, lang: str = "en") -> str:
-    return messages(lang).could_not_send.format(reason=reason)
+    return messages(lang).could_not_send.format(reason=localize(reason, lang))
 
 
 def too_large(job: Job, url: str) -> str:

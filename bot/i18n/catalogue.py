@@ -45,6 +45,16 @@ class Messages:
     no_reason: str
     too_large_for_telegram: str  # {job_id} {url}
 
+    # Why a finished video could not be fetched or sent (the {reason} of could_not_send)
+    video_link_not_https: str
+    video_link_private: str
+    video_link_redirects: str
+    video_link_web_page: str
+    video_link_not_video: str
+    video_link_too_slow: str
+    video_damaged: str
+    delivery_crashed: str
+
     # Access, limits and input checks (each refusal creates no job)
     not_allowed: str
     admins_only: str

@@ -121,6 +121,14 @@ EN = Messages(
         "Your video #{job_id} is larger than Telegram lets bots upload (50 MB). "
         "Download it here:\n{url}"
     ),
+    video_link_not_https="the video service gave a link that is not https",
+    video_link_private="the video link leads to a private network address",
+    video_link_redirects="the video link redirected too many times",
+    video_link_web_page="the video link served a web page",
+    video_link_not_video="the video link did not serve an MP4 video",
+    video_link_too_slow="the video link was too slow",
+    video_damaged="the video file is damaged",
+    delivery_crashed="something unexpected went wrong",
     bad_option_value="{option}: “{value}” is not a choice here. Choose {allowed}.",
     missing_option_value="{option} needs a value: {allowed}.",
     unknown_option="I don't know the option {option}. Options: {known}.",

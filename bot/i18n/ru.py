@@ -123,6 +123,14 @@ RU = Messages(
         "Ваше видео №{job_id} больше, чем Telegram разрешает загружать ботам (50 МБ). "
         "Скачайте его здесь:\n{url}"
     ),
+    video_link_not_https="видеосервис дал ссылку не по https",
+    video_link_private="ссылка на видео ведёт на адрес во внутренней сети",
+    video_link_redirects="ссылка на видео слишком много раз перенаправляла",
+    video_link_web_page="по ссылке на видео открылась веб-страница",
+    video_link_not_video="по ссылке на видео оказалось не видео MP4",
+    video_link_too_slow="ссылка на видео отвечала слишком медленно",
+    video_damaged="видеофайл повреждён",
+    delivery_crashed="произошла непредвиденная ошибка",
     bad_option_value="{option}: «{value}» здесь не подходит. Выберите {allowed}.",
     missing_option_value="{option}: нужно значение: {allowed}.",
     unknown_option="Я не знаю параметра {option}. Параметры: {known}.",

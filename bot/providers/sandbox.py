@@ -1,8 +1,10 @@
 """The built-in offline provider: free, no key, so operators can try their Telegram setup.
 
 It accepts any valid request, reports queued and then running progress over `SANDBOX_DELAY`
-seconds, and finishes with a small real MP4 shipped in the package. The task id carries its
-own start time, so tasks survive a restart of the bot exactly like a remote provider's would.
+seconds, and finishes with a small real MP4 shipped in the package, named by the internal
+reference `CLIP_REF` rather than a `file://` URL: the bot never opens local files a provider
+names. The task id carries its own start time, so tasks survive a restart of the bot exactly
+like a remote provider's would.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bot.providers.base import (
 )
 
 CLIP_PATH = Path(__file__).with_name("sandbox_clip.mp4")
+#: The sandbox's video "link": delivery uploads CLIP_PATH for it, for sandbox jobs only.
+CLIP_REF = "sandbox:clip"
 
 #: The share of the delay spent "queued" before "running" starts.
 _QUEUED_SHARE = 0.25
@@ -54,9 +58,7 @@ class SandboxProvider:
 
     def _update(self, task_id: str, elapsed: float) -> TaskUpdate:
         if elapsed >= self._delay:
-            return TaskUpdate(
-                task_id, JobState.SUCCEEDED, progress=100, video_url=CLIP_PATH.as_uri()
-            )
+            return TaskUpdate(task_id, JobState.SUCCEEDED, progress=100, video_url=CLIP_REF)
         queued_for = self._delay * _QUEUED_SHARE
         if elapsed < queued_for:
             return TaskUpdate(task_id, JobState.QUEUED, progress=0)

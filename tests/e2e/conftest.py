@@ -121,16 +121,26 @@ def assert_no_secret_sent(fake: FakeTelegram) -> None:
 
 
 @pytest.fixture
-async def apiframe(telegram: FakeTelegram) -> AsyncIterator[FakeApiframe]:
+def media_origins() -> list[str]:
+    """The origins of this test's fake providers, which host their videos on plain http on
+    127.0.0.1: the bot's settings trust exactly these (`VIDEO_TRUSTED_ORIGINS`); any other
+    link gets the strict policy. Each provider fixture adds its own."""
+    return []
+
+
+@pytest.fixture
+async def apiframe(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeApiframe]:
     fake = FakeApiframe(APIFRAME_KEY, forbidden=[telegram.token, "/file/bot"])
-    await fake.start()
+    media_origins.append(await fake.start())
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
 
 
 @pytest.fixture
-def make_settings(tmp_path, telegram: FakeTelegram) -> Callable[..., Settings]:
+def make_settings(
+    tmp_path, telegram: FakeTelegram, media_origins: list[str]
+) -> Callable[..., Settings]:
     """Settings pointing at the fakes, with fast polling; keyword arguments override."""
 
     def make(**overrides: Any) -> Settings:
@@ -147,6 +157,7 @@ def make_settings(tmp_path, telegram: FakeTelegram) -> Callable[..., Settings]:
             "request_cooldown": 0,
             "max_active_jobs_per_user": 100,
             "daily_jobs_per_user": 1000,
+            "video_trusted_origins": ",".join(media_origins),
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -208,18 +219,18 @@ AIMLAPI_KEY = "aimlapi-test-key-0123456789"
 
 
 @pytest.fixture
-async def aimlapi(telegram: FakeTelegram) -> AsyncIterator[FakeAimlapi]:
+async def aimlapi(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
     fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=[telegram.token, "/file/bot"])
-    await fake.start()
+    media_origins.append(await fake.start())
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
 
 
 @pytest.fixture
-async def apilaplas(telegram: FakeTelegram) -> AsyncIterator[FakeAimlapi]:
+async def apilaplas(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
     fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=[telegram.token, "/file/bot"])
-    await fake.start()
+    media_origins.append(await fake.start())
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
@@ -241,16 +252,18 @@ async def _kling_fake(telegram: FakeTelegram, flavour: Literal["kling", "makevid
 
 
 @pytest.fixture
-async def kling(telegram: FakeTelegram) -> AsyncIterator[FakeKling]:
+async def kling(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
     fake = await _kling_fake(telegram, "kling")
+    media_origins.append(fake.url)
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
 
 
 @pytest.fixture
-async def makevid(telegram: FakeTelegram) -> AsyncIterator[FakeKling]:
+async def makevid(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
     fake = await _kling_fake(telegram, "makevid")
+    media_origins.append(fake.url)
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"

@@ -6,6 +6,8 @@ from tests.e2e.conftest import (  # noqa: F401 - fixtures
     apiframe_settings,
     fast_pacing,
     make_settings,
+    media_origins,
+    public_settings,
     start_bot,
     telegram,
 )

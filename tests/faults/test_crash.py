@@ -59,6 +59,7 @@ async def bot(telegram, aimlapi, database) -> AsyncIterator[BotProcess]:
         "VIDEO_PROVIDERS": "aimlapi",
         "AIMLAPI_API_KEY": AIMLAPI_KEY,
         "AIMLAPI_BASE_URL": aimlapi.url,
+        "VIDEO_TRUSTED_ORIGINS": aimlapi.url,  # its videos: plain http on 127.0.0.1
         "DATABASE_URL": f"sqlite:///{database}",
         "POLL_INTERVAL": "0.05",
         "STATUS_EDIT_INTERVAL": "0",
@@ -88,6 +89,7 @@ async def kling_bot(telegram, kling, database) -> AsyncIterator[BotProcess]:
         "KLING_ACCESS_KEY": KLING_ACCESS,
         "KLING_SECRET_KEY": KLING_SECRET,
         "KLING_BASE_URL": kling.url,
+        "VIDEO_TRUSTED_ORIGINS": kling.url,  # its videos: plain http on 127.0.0.1
         "DATABASE_URL": f"sqlite:///{database}",
         "POLL_INTERVAL": "0.05",
         "STATUS_EDIT_INTERVAL": "0",

@@ -121,6 +121,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
                 "VIDEO_PROVIDERS": "apiframe",
                 "APIFRAME_API_KEY": APIFRAME_KEY,
                 "APIFRAME_BASE_URL": taps[name].url,
+                "VIDEO_TRUSTED_ORIGINS": apiframe.url,  # its videos: plain http on 127.0.0.1
                 "DATABASE_URL": f"{url}{separator}search_path={schema}",
                 "PUBLIC_URL": balancer.url,
                 "WEBHOOK_SECRET": WEBHOOK_SECRET,

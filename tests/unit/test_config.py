@@ -142,3 +142,22 @@ def test_provider_clients_use_the_configured_read_and_connect_timeouts():
     provider = build_providers(settings)["apiframe"]
     timeout = provider._client.timeout  # type: ignore[attr-defined]
     assert (timeout.read, timeout.connect) == (45, 2.5)
+
+
+def test_video_downloads_are_strict_unless_origins_are_trusted():
+    settings = load_settings(telegram_bot_token=TOKEN)
+    assert settings.video_trusted_origins == frozenset()
+    assert (settings.video_download_timeout, settings.video_download_min_rate) == (300, 65536)
+    trusted = load_settings(
+        telegram_bot_token=TOKEN,
+        video_trusted_origins="http://10.0.0.5:8080, HTTPS://Media.Example.com/",
+    )
+    assert trusted.video_trusted_origins == {
+        "http://10.0.0.5:8080",
+        "https://media.example.com:443",
+    }
+    for bad in ("file:///srv", "http://10.0.0.5:8080/videos", "10.0.0.5"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(telegram_bot_token=TOKEN, video_trusted_origins=bad)
+        assert caught.value.variable == "VIDEO_TRUSTED_ORIGINS"
+        assert "must be origins like" in str(caught.value)
