@@ -111,6 +111,9 @@ class Job:
     submit_started_at: float | None = None  # set before the first request to a provider
     lease_owner: str | None = None  # the replica submitting, polling or delivering it now
     lease_until: float = 0.0  # when that lease lapses unless renewed (0: no lease)
+    # Cancelled, but the provider may still be making it (none has a cancel endpoint): its
+    # task is polled, never delivered, and counts against the user's limit until it stops.
+    stopping: bool = False
 
     @property
     def is_generating(self) -> bool:

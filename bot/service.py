@@ -22,7 +22,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import routing, texts
-from bot.access import Gatekeeper
+from bot.access import Gatekeeper, duration
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
 from bot.i18n import Messages, messages
@@ -257,6 +257,13 @@ class VideoService:
             return texts.cannot_cancel(job_id, lang)
         log.info("job %s: cancelled by user %s", job.id, user_id)
         await self._show_status(job, force=True)
+        caps = self.capabilities().get(job.provider)
+        if job.stopping and job.provider_task_id and caps is not None and caps.stops_on_cancel:
+            await self._store.provider_stopped(job.id, job.provider_task_id)
+        elif job.stopping:  # no remote provider can be told to stop: it may finish the video
+            left = job.created_at + self._options.job_timeout - time.time()
+            wait = duration(max(0.0, left), lang)
+            return texts.cancelled_stopping(job.id, wait, lang)
         return texts.cancelled(job.id, lang)
 
     async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
@@ -306,6 +313,7 @@ class VideoService:
             error=update.error,
         )
         if job is None:
+            await self._maybe_stopped(job_id, update)
             return
         log.info("job %s: %s (%s%%)", job.id, job.state.value, job.progress)
         if job.state is JobState.SUCCEEDED:
@@ -313,6 +321,14 @@ class VideoService:
         await self._show_status(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.FAILED:
             await self._notify_failure(job)
+
+    async def _maybe_stopped(self, job_id: int, update: TaskUpdate) -> None:
+        """A provider finished the task of a job cancelled meanwhile: never deliver it, but
+        stop counting it against the user's limit (see `Job.stopping`)."""
+        if update.state not in (JobState.SUCCEEDED, JobState.FAILED) or not update.task_id:
+            return
+        if await self._store.provider_stopped(job_id, update.task_id):
+            log.info("job %s: the provider stopped the cancelled job; its slot is free", job_id)
 
     async def on_callback(self, callback: ProviderCallback, context: object) -> None:
         """A provider callback from the update queue (see `bot.web`): same path as a poll."""

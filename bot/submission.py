@@ -135,7 +135,9 @@ class Submitter:
             provider = self._providers[name]
             try:
                 request = await self._video_request(job, name, provider)
-                await self._store.mark_submit_started(job.id)
+                if not await self._store.mark_submit_started(job.id):
+                    log.info("job %s: cancelled before it was sent; not sending it", job.id)
+                    raise SubmitFailed(texts.UNAVAILABLE)  # nobody is told: it is cancelled
                 task_id = await self._submit_with_retries(job, name, provider, request)
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()

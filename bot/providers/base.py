@@ -87,6 +87,9 @@ class Capabilities:
     image_max_bytes: int = 10 * MB
     image_types: frozenset[str] = frozenset({"image/jpeg", "image/png"})
     callbacks: bool = False  # reports progress to a callback URL
+    # Nothing keeps running (or billing) once a job is cancelled. No remote provider documents
+    # a cancel endpoint, so only the built-in sandbox says so; see `Job.stopping`.
+    stops_on_cancel: bool = False
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

@@ -55,9 +55,11 @@ class StubStore:
 
     def __init__(self) -> None:
         self.marked: list[int] = []
+        self.cancelled: set[int] = set()  # jobs cancelled before they were sent
 
-    async def mark_submit_started(self, job_id: int) -> None:
+    async def mark_submit_started(self, job_id: int) -> bool:
         self.marked.append(job_id)
+        return job_id not in self.cancelled
 
 
 def job(params=None, provider="first", submit_started_at=None) -> Job:
@@ -83,11 +85,13 @@ def job(params=None, provider="first", submit_started_at=None) -> Job:
     )
 
 
-def submitter(*providers: StubProvider, attempts: int = 3) -> Submitter:
+def submitter(
+    *providers: StubProvider, attempts: int = 3, store: StubStore | None = None
+) -> Submitter:
     return Submitter(
         providers={p.name: p for p in providers},
         bot=None,  # type: ignore[arg-type]  # text jobs never download photos
-        store=StubStore(),  # type: ignore[arg-type]
+        store=store or StubStore(),  # type: ignore[arg-type]
         metrics=Metrics(),
         policy=SubmitPolicy(attempts=attempts, backoff=0.0, max_backoff=0.0),
     )
@@ -139,6 +143,15 @@ async def test_maybe_accepted_is_never_sent_again():
         await submitter(first, second).submit(job(), Moves())
     assert caught.value.reason == texts.NO_ANSWER
     assert len(first.requests) == 1 and second.requests == []
+
+
+async def test_a_job_cancelled_before_it_is_sent_is_never_sent():
+    store = StubStore()
+    store.cancelled.add(job().id)
+    first = StubProvider("first", ["task-1"])
+    with pytest.raises(SubmitFailed):
+        await submitter(first, store=store).submit(job(), Moves())
+    assert first.requests == []
 
 
 async def test_all_providers_down_tells_user_to_try_later():
