@@ -505,12 +505,13 @@ class SqliteStore:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def provider_stopped(self, job_id: int, task_id: str) -> bool:
-        """The provider finished (or failed) the task of a cancelled job: it no longer counts
-        against the user's limit and is no longer polled. False if it was not stopping."""
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        """The provider finished (or failed) the task of a cancelled job, or (`task_id` None)
+        no provider got it: it no longer counts against the user's limit and is no longer
+        polled. False if it was not stopping with that task."""
         cursor = await self._db.execute(
             "UPDATE jobs SET stopping = 0, lease_owner = NULL, lease_until = 0"
-            " WHERE id = ? AND stopping AND provider_task_id = ?",
+            " WHERE id = ? AND stopping AND provider_task_id IS ?",
             (job_id, task_id),
         )
         return cursor.rowcount == 1
@@ -520,7 +521,7 @@ class SqliteStore:
         (the job timeout): they no longer count or get polled. Returns how many."""
         cursor = await self._db.execute(
             "UPDATE jobs SET stopping = 0, lease_owner = NULL, lease_until = 0"
-            " WHERE stopping AND created_at < ?",
+            " WHERE stopping = 1 AND created_at < ?",  # `= 1`: so SQLite uses jobs_stopping
             (created_before,),
         )
         return cursor.rowcount

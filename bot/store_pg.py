@@ -393,10 +393,11 @@ class PostgresStore:
         )
         return int(count or 0)
 
-    async def provider_stopped(self, job_id: int, task_id: str) -> bool:
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
         row = await self._pool.fetchrow(
             "UPDATE jobs SET stopping = FALSE, lease_owner = NULL, lease_until = 0"
-            " WHERE id = $1 AND stopping AND provider_task_id = $2 RETURNING id",
+            " WHERE id = $1 AND stopping AND provider_task_id IS NOT DISTINCT FROM $2"
+            " RETURNING id",
             job_id,
             task_id,
         )

@@ -74,6 +74,10 @@ class SubmitFailed(Exception):
         self.reason = reason
 
 
+class _Cancelled(Exception):
+    """The job was cancelled before this attempt left: it must not be sent."""
+
+
 class Submitter:
     def __init__(
         self,
@@ -135,10 +139,13 @@ class Submitter:
             provider = self._providers[name]
             try:
                 request = await self._video_request(job, name, provider)
-                if not await self._store.mark_submit_started(job.id):
-                    log.info("job %s: cancelled before it was sent; not sending it", job.id)
-                    raise SubmitFailed(texts.UNAVAILABLE)  # nobody is told: it is cancelled
                 task_id = await self._submit_with_retries(job, name, provider, request)
+            except _Cancelled:
+                # Every earlier attempt was refused outright (an ambiguous one ends the loop),
+                # so no provider holds a task for it: its slot is free at once.
+                log.info("job %s: cancelled while being submitted; not sending it", job.id)
+                await self._store.provider_stopped(job.id, None)
+                raise SubmitFailed(texts.UNAVAILABLE) from None  # nobody is told: it is cancelled
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
@@ -192,6 +199,8 @@ class Submitter:
         )
         async for attempt in retrying:
             with attempt:
+                if not await self._store.mark_submit_started(job.id):
+                    raise _Cancelled  # not a ProviderError: never retried
                 return await provider.submit(request)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 

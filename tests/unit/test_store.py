@@ -231,6 +231,13 @@ async def test_cancel_before_sending_stops_the_submit_and_frees_the_slot(store):
     assert not cancelled.stopping
     assert not await store.mark_submit_started(job.id)  # the submitter must not send it
     assert await store.count_open_jobs(1) == 0
+    # Cancelled between two attempts: the submitter frees the slot no provider holds.
+    retried = await store.create_job(new_job())
+    assert await store.mark_submit_started(retried.id)
+    assert (await store.transition(retried.id, JobState.CANCELLED)).stopping
+    assert not await store.mark_submit_started(retried.id)
+    assert await store.provider_stopped(retried.id, None)
+    assert await store.count_open_jobs(1) == 0
 
 
 async def test_task_id_that_comes_back_after_the_cancel_is_kept(store):

@@ -56,10 +56,15 @@ class StubStore:
     def __init__(self) -> None:
         self.marked: list[int] = []
         self.cancelled: set[int] = set()  # jobs cancelled before they were sent
+        self.stopped: list[tuple[int, str | None]] = []
 
     async def mark_submit_started(self, job_id: int) -> bool:
         self.marked.append(job_id)
         return job_id not in self.cancelled
+
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        self.stopped.append((job_id, task_id))
+        return True
 
 
 def job(params=None, provider="first", submit_started_at=None) -> Job:
@@ -152,6 +157,24 @@ async def test_a_job_cancelled_before_it_is_sent_is_never_sent():
     with pytest.raises(SubmitFailed):
         await submitter(first, store=store).submit(job(), Moves())
     assert first.requests == []
+    assert store.stopped == [(job().id, None)]  # no provider holds it: the slot is free
+
+
+async def test_a_job_cancelled_between_retries_is_not_retried():
+    store = StubStore()
+    first = StubProvider("first", [Unavailable("503"), "task-1"])
+    second = StubProvider("second", ["task-2"])
+    real_submit = first.submit
+
+    async def submit_then_cancel(request: VideoRequest) -> str:
+        store.cancelled.add(request.job_id)  # the user cancels while the 503 comes back
+        return await real_submit(request)
+
+    first.submit = submit_then_cancel  # type: ignore[method-assign]
+    with pytest.raises(SubmitFailed):
+        await submitter(first, second, store=store).submit(job(), Moves())
+    assert len(first.requests) == 1 and second.requests == []
+    assert store.stopped == [(job().id, None)]
 
 
 async def test_all_providers_down_tells_user_to_try_later():
