@@ -16,7 +16,6 @@ import httpx
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
-    AuthFailed,
     Capabilities,
     InvalidRequest,
     NoCredits,
@@ -193,8 +192,6 @@ def _error(response: httpx.Response, *, creating: bool) -> ProviderError:
     """`bot.providers.base.HTTP_STATUS`, plus APIFRAME's "credits" wording in a refusal."""
     message = _error_message(response)
     status = response.status_code
-    if status in (401, 403):
-        return AuthFailed(message or "APIFRAME rejected the API key")
     if status < 500 and "credit" in message.lower():
         return NoCredits(message)
     return status_error("APIFRAME", status, message, headers=response.headers, creating=creating)
