@@ -199,10 +199,20 @@ class Submitter:
         )
         async for attempt in retrying:
             with attempt:
-                if not await self._store.mark_submit_started(job.id):
-                    raise _Cancelled  # not a ProviderError: never retried
-                return await provider.submit(request)
+                await self._still_wanted(job)
+                try:
+                    return await provider.submit(request)
+                except ProviderError as exc:
+                    if not exc.maybe_accepted:  # refused outright: no task at any provider
+                        await self._still_wanted(job)
+                    raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _still_wanted(self, job: Job) -> None:
+        """Mark the job as being sent, or raise `_Cancelled` (not a `ProviderError`, so never
+        retried) if it was cancelled: then it must not be sent, or sent again."""
+        if not await self._store.mark_submit_started(job.id):
+            raise _Cancelled
 
     def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> str | None:
         caps = provider.capabilities

@@ -11,6 +11,7 @@ from bot.providers.base import (
     AccountStatus,
     Capabilities,
     ContentPolicy,
+    InvalidRequest,
     NoCredits,
     ProviderError,
     RateLimited,
@@ -175,6 +176,21 @@ async def test_a_job_cancelled_between_retries_is_not_retried():
         await submitter(first, second, store=store).submit(job(), Moves())
     assert len(first.requests) == 1 and second.requests == []
     assert store.stopped == [(job().id, None)]
+
+
+async def test_a_job_cancelled_while_refused_frees_its_slot():
+    store = StubStore()
+    first = StubProvider("first", [InvalidRequest("bad prompt")])
+    real_submit = first.submit
+
+    async def cancel_then_refuse(request: VideoRequest) -> str:
+        store.cancelled.add(request.job_id)  # the user cancels while the request is out
+        return await real_submit(request)
+
+    first.submit = cancel_then_refuse  # type: ignore[method-assign]
+    with pytest.raises(SubmitFailed):
+        await submitter(first, store=store).submit(job(), Moves())
+    assert store.stopped == [(job().id, None)]  # refused: no provider holds a task
 
 
 async def test_all_providers_down_tells_user_to_try_later():
