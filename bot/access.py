@@ -91,7 +91,11 @@ class Gatekeeper:
         m = messages(lang)
         active = await self._store.count_open_jobs(user_id)
         if active >= policy.max_active_jobs:
-            return m.too_many_active.format(active=active, limit=policy.max_active_jobs)
+            # Cancelled jobs the provider is still making count too; say so, as /cancel
+            # cannot free those.
+            stopping = active - len(await self._store.open_jobs(user_id))
+            template = m.too_many_active_stopping if stopping > 0 else m.too_many_active
+            return template.format(active=active, limit=policy.max_active_jobs, stopping=stopping)
         recent = await self._store.job_times_since(user_id, now - DAY)
         if len(recent) >= policy.daily_jobs:
             free_at = recent[len(recent) - policy.daily_jobs] + DAY

@@ -116,6 +116,9 @@ class Job:
     # Since when the job waits to learn whether its provider took it (the submit's answer was
     # lost): it is looked up, or adopted from a callback, and never sent again.
     reconcile_since: float | None = None
+    # Cancelled, but the provider may still be making it (none has a cancel endpoint): its
+    # task is polled, never delivered, and counts against the user's limit until it stops.
+    stopping: bool = False
 
     @property
     def is_generating(self) -> bool:

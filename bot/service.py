@@ -22,7 +22,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import routing, texts
-from bot.access import Gatekeeper
+from bot.access import Gatekeeper, duration
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
 from bot.i18n import EN, Messages, messages
@@ -275,6 +275,13 @@ class VideoService:
             return texts.cannot_cancel(job_id, lang)
         log.info("job %s: cancelled by user %s", job.id, user_id)
         await self._show_status(job, force=True)
+        caps = self.capabilities().get(job.provider)
+        if job.stopping and job.provider_task_id and caps is not None and caps.stops_on_cancel:
+            await self._store.provider_stopped(job.id, job.provider_task_id)
+        elif job.stopping:  # no remote provider can be told to stop: it may finish the video
+            left = job.created_at + self._options.job_timeout - time.time()
+            wait = duration(max(0.0, left), lang)
+            return texts.cancelled_stopping(job.id, wait, lang)
         return texts.cancelled(job.id, lang)
 
     async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
@@ -326,6 +333,7 @@ class VideoService:
             error=update.error,
         )
         if job is None:
+            await self._maybe_stopped(job_id, update)
             return
         log.info("job %s: %s (%s%%)", job.id, job.state.value, job.progress)
         if job.state is JobState.SUCCEEDED:
@@ -346,6 +354,14 @@ class VideoService:
         log.warning("job %s: the provider's video link is refused: %s", job.id, refusal)
         error = texts.could_not_send(refusal, texts.job_lang(job))
         return replace(update, state=JobState.FAILED, video_url=None, error=error)
+
+    async def _maybe_stopped(self, job_id: int, update: TaskUpdate) -> None:
+        """A provider finished the task of a job cancelled meanwhile: never deliver it, but
+        stop counting it against the user's limit (see `Job.stopping`)."""
+        if update.state not in (JobState.SUCCEEDED, JobState.FAILED) or not update.task_id:
+            return
+        if await self._store.provider_stopped(job_id, update.task_id):
+            log.info("job %s: the provider stopped the cancelled job; its slot is free", job_id)
 
     async def on_callback(self, callback: ProviderCallback, context: object) -> None:
         """A provider callback from the update queue (see `bot.web`): same path as a poll."""

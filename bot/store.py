@@ -133,6 +133,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_to_reconcile ON jobs (id)
         WHERE state = 'queued' AND reconcile_since IS NOT NULL;
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN stopping INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_stopping ON jobs (user_id) WHERE stopping = 1;
+    """,
 )
 
 INSERT_COLUMNS = (
@@ -166,8 +170,12 @@ JOB_COLUMNS = (
     "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
-    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since"
+    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping"
 )
+
+#: Jobs that count against a user's limit of videos at once: unfinished ones, and cancelled
+#: ones the provider may still be making (it cannot be told to stop, and would be paid).
+ACTIVE = "(state IN ('queued', 'running', 'succeeded') OR stopping)"
 
 
 def job_from_row(row: Any) -> Job:
@@ -202,6 +210,7 @@ def job_from_row(row: Any) -> Job:
         lease_until=row["lease_until"],
         callback_secret=row["callback_secret"],
         reconcile_since=row["reconcile_since"],
+        stopping=bool(row["stopping"]),
     )
 
 
@@ -274,8 +283,7 @@ class SqliteStore:
         """
         user = new.requester.user_id
         condition = (
-            " WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = ?"
-            " AND state IN ('queued', 'running', 'succeeded')) < ?"
+            f" WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE}) < ?"  # noqa: S608 - fixed SQL fragments only
             " AND (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?) < ?"
         )
         params = (user, quota.max_open, user, quota.since, quota.max_recent)
@@ -313,14 +321,20 @@ class SqliteStore:
             "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
         )
 
-    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> bool:
         """Note, before the request leaves, that `provider` may soon hold a paid task for it,
-        and the secret its callbacks will carry (kept from the first request on)."""
-        await self._db.execute(
+        and the secret its callbacks will carry (kept from the first request on).
+
+        False if the job is no longer queued (cancelled meanwhile): then it must not be sent.
+        One statement with the cancel's, so a cancel either sees this mark (and keeps tracking
+        the provider's task) or comes first (and nothing is sent).
+        """
+        cursor = await self._db.execute(
             "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, ?), provider = ?,"
-            " callback_secret = COALESCE(callback_secret, ?) WHERE id = ?",
+            " callback_secret = COALESCE(callback_secret, ?) WHERE id = ? AND state = 'queued'",
             (time.time(), provider, callback_secret, job_id),
         )
+        return cursor.rowcount == 1
 
     async def mark_unconfirmed(self, job_id: int) -> None:
         """The submit's answer was lost: the job waits for its task to be found or adopted."""
@@ -342,11 +356,13 @@ class SqliteStore:
         return await self.get_job(job_id) if cursor.rowcount == 1 else None
 
     async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
-        """Remember which provider task serves the job; only while the job is still queued."""
+        """Remember which provider task serves the job: while it is queued, or cancelled while
+        it was being sent (then the task is tracked until the provider stops, never delivered).
+        """
         await self._db.execute(
             "UPDATE jobs SET provider = ?, provider_task_id = ?, updated_at = ?"
-            " WHERE id = ? AND state = ?",
-            (provider, task_id, time.time(), job_id, JobState.QUEUED.value),
+            " WHERE id = ? AND (state = 'queued' OR stopping)",
+            (provider, task_id, time.time(), job_id),
         )
         return await self.get_job(job_id)
 
@@ -370,6 +386,7 @@ class SqliteStore:
         loses its lease: the poller's work is over, and a delivery claims the job afresh.
         """
         keep_lease = new_state in GENERATING
+        cancelling = new_state is JobState.CANCELLED
         while True:
             job = await self.get_job(job_id)
             if job is None or not can_transition(job.state, new_state):
@@ -384,6 +401,9 @@ class SqliteStore:
                 " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
                 " lease_owner = CASE WHEN ? THEN lease_owner END,"
                 " lease_until = CASE WHEN ? THEN lease_until ELSE 0 END,"
+                # A cancel of a job a provider may hold keeps tracking its task (see `Job`).
+                " stopping = (? AND state IN ('queued', 'running')"
+                " AND submit_started_at IS NOT NULL),"
                 " updated_at = ? WHERE id = ? AND state = ? AND (? IS NULL OR lease_owner = ?)",
                 (
                     new_state.value,
@@ -393,6 +413,7 @@ class SqliteStore:
                     video_file_id,
                     keep_lease,
                     keep_lease,
+                    cancelling,
                     time.time(),
                     job_id,
                     job.state.value,
@@ -445,7 +466,7 @@ class SqliteStore:
         for `seconds` (renewing the ones it holds), oldest first: at most `limit` of them with
         ids above `after_id`, so a poll cycle can page through ten thousand jobs."""
         return await self._claim(
-            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL",
+            "(state IN ('queued', 'running') OR stopping) AND provider_task_id IS NOT NULL",
             (),
             owner,
             seconds,
@@ -532,14 +553,35 @@ class SqliteStore:
     # --- limits and bans ------------------------------------------------------------------
 
     async def count_open_jobs(self, user_id: int) -> int:
-        """Jobs of the user not yet finished (generating, or waiting for delivery)."""
+        """Jobs of the user not yet finished (generating, or waiting for delivery), and
+        cancelled ones the provider may still be making."""
         async with self._db.execute(
-            "SELECT COUNT(*) FROM jobs"
-            " WHERE user_id = ? AND state IN ('queued', 'running', 'succeeded')",
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE}",  # noqa: S608 - fixed SQL fragments only
             (user_id,),
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        """The provider finished (or failed) the task of a cancelled job, or (`task_id` None)
+        no provider got it: it no longer counts against the user's limit and is no longer
+        polled. False if it was not stopping with that task."""
+        cursor = await self._db.execute(
+            "UPDATE jobs SET stopping = 0, lease_owner = NULL, lease_until = 0"
+            " WHERE id = ? AND stopping AND provider_task_id IS ?",
+            (job_id, task_id),
+        )
+        return cursor.rowcount == 1
+
+    async def expire_stopping(self, created_before: float) -> int:
+        """Stop waiting for the providers of cancelled jobs created before `created_before`
+        (the job timeout): they no longer count or get polled. Returns how many."""
+        cursor = await self._db.execute(
+            "UPDATE jobs SET stopping = 0, lease_owner = NULL, lease_until = 0"
+            " WHERE stopping = 1 AND created_at < ?",  # `= 1`: so SQLite uses jobs_stopping
+            (created_before,),
+        )
+        return cursor.rowcount
 
     async def job_times_since(self, user_id: int, since: float) -> list[float]:
         """When the user's jobs since `since` were created, oldest first."""

@@ -17,7 +17,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.jobs import GENERATING, Job, JobState, NewJob, Quota, can_transition
-from bot.store import INSERT_COLUMNS, JOB_COLUMNS, insert_values, job_from_row
+from bot.store import ACTIVE, INSERT_COLUMNS, JOB_COLUMNS, insert_values, job_from_row
 
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
 _QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"
@@ -130,6 +130,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_to_reconcile ON jobs (id)
         WHERE state = 'queued' AND reconcile_since IS NOT NULL;
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN stopping BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX jobs_stopping ON jobs (user_id) WHERE stopping;
+    """,
 )
 
 _OPEN_STATES = ("queued", "running", "succeeded")
@@ -200,11 +204,10 @@ class PostgresStore:
         """
         user = new.requester.user_id
         condition = (
-            " WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = $15"
-            " AND state = ANY($16::text[])) < $17"
-            " AND (SELECT COUNT(*) FROM jobs WHERE user_id = $15 AND created_at >= $18) < $19"
+            f" WHERE (SELECT COUNT(*) FROM jobs WHERE user_id = $15 AND {ACTIVE}) < $16"  # noqa: S608 - fixed SQL fragments only
+            " AND (SELECT COUNT(*) FROM jobs WHERE user_id = $15 AND created_at >= $17) < $18"
         )
-        params = (user, list(_OPEN_STATES), quota.max_open, quota.since, quota.max_recent)
+        params = (user, quota.max_open, quota.since, quota.max_recent)
         async with self._pool.acquire() as db, db.transaction():
             await db.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2))", _QUOTA_LOCK, str(user)
@@ -230,15 +233,18 @@ class PostgresStore:
             "UPDATE jobs SET status_message_id = $1 WHERE id = $2", message_id, job_id
         )
 
-    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
-        await self._pool.execute(
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> bool:
+        """As `SqliteStore.mark_submit_started`: the row lock orders it with a cancel."""
+        row = await self._pool.fetchrow(
             "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, $1), provider = $2,"
-            " callback_secret = COALESCE(callback_secret, $3) WHERE id = $4",
+            " callback_secret = COALESCE(callback_secret, $3) WHERE id = $4 AND state = 'queued'"
+            " RETURNING id",
             time.time(),
             provider,
             callback_secret,
             job_id,
         )
+        return row is not None
 
     async def mark_unconfirmed(self, job_id: int) -> None:
         await self._pool.execute(
@@ -263,12 +269,11 @@ class PostgresStore:
     async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
         await self._pool.execute(
             "UPDATE jobs SET provider = $1, provider_task_id = $2, updated_at = $3"
-            " WHERE id = $4 AND state = $5",
+            " WHERE id = $4 AND (state = 'queued' OR stopping)",
             provider,
             task_id,
             time.time(),
             job_id,
-            JobState.QUEUED.value,
         )
         return await self.get_job(job_id)
 
@@ -299,6 +304,8 @@ class PostgresStore:
                 " video_file_id = COALESCE($5, video_file_id), next_attempt_at = NULL,"
                 " lease_owner = CASE WHEN $9::boolean THEN lease_owner END,"
                 " lease_until = CASE WHEN $9::boolean THEN lease_until ELSE 0 END,"
+                " stopping = ($11::boolean AND state IN ('queued', 'running')"
+                " AND submit_started_at IS NOT NULL),"
                 " updated_at = $6 WHERE id = $7 AND state = $8"
                 f" AND ($10::text IS NULL OR lease_owner = $10) RETURNING {JOB_COLUMNS}",
                 new_state.value,
@@ -311,6 +318,7 @@ class PostgresStore:
                 job.state.value,
                 keep_lease,
                 lease_owner,
+                new_state is JobState.CANCELLED,
             )
             if row is not None:
                 return job_from_row(row)
@@ -355,7 +363,8 @@ class PostgresStore:
         self, owner: str, seconds: float, *, after_id: int = 0, limit: int | None = None
     ) -> list[Job]:
         return await self._claim_batch(
-            "state IN ('queued', 'running') AND provider_task_id IS NOT NULL AND id > $3",
+            "(state IN ('queued', 'running') OR stopping) AND provider_task_id IS NOT NULL"
+            " AND id > $3",
             (after_id, limit),
             owner,
             seconds,
@@ -437,11 +446,28 @@ class PostgresStore:
 
     async def count_open_jobs(self, user_id: int) -> int:
         count = await self._pool.fetchval(
-            "SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND state = ANY($2::text[])",
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND {ACTIVE}",  # noqa: S608 - fixed SQL fragments only
             user_id,
-            list(_OPEN_STATES),
         )
         return int(count or 0)
+
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        row = await self._pool.fetchrow(
+            "UPDATE jobs SET stopping = FALSE, lease_owner = NULL, lease_until = 0"
+            " WHERE id = $1 AND stopping AND provider_task_id IS NOT DISTINCT FROM $2"
+            " RETURNING id",
+            job_id,
+            task_id,
+        )
+        return row is not None
+
+    async def expire_stopping(self, created_before: float) -> int:
+        rows = await self._pool.fetch(
+            "UPDATE jobs SET stopping = FALSE, lease_owner = NULL, lease_until = 0"
+            " WHERE stopping AND created_at < $1 RETURNING id",
+            created_before,
+        )
+        return len(rows)
 
     async def job_times_since(self, user_id: int, since: float) -> list[float]:
         rows = await self._pool.fetch(

@@ -90,6 +90,10 @@ class SubmitUnconfirmed(Exception):
         self.provider = provider
 
 
+class _Cancelled(Exception):
+    """The job was cancelled before this attempt left: it must not be sent."""
+
+
 class Submitter:
     def __init__(
         self,
@@ -152,8 +156,13 @@ class Submitter:
             provider = self._providers[name]
             try:
                 request = await self._video_request(job, name, provider, secret)
-                await self._store.mark_submit_started(job.id, name, secret)
-                task_id = await self._submit_with_retries(job, name, provider, request)
+                task_id = await self._submit_with_retries(job, name, provider, request, secret)
+            except _Cancelled:
+                # Every earlier attempt was refused outright (an ambiguous one ends the loop),
+                # so no provider holds a task for it: its slot is free at once.
+                log.info("job %s: cancelled while being submitted; not sending it", job.id)
+                await self._store.provider_stopped(job.id, None)
+                raise SubmitFailed(texts.UNAVAILABLE) from None  # nobody is told: it is cancelled
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
@@ -190,7 +199,7 @@ class Submitter:
         return SubmitFailed(reason)
 
     async def _submit_with_retries(
-        self, job: Job, name: str, provider: VideoProvider, request: VideoRequest
+        self, job: Job, name: str, provider: VideoProvider, request: VideoRequest, secret: str
     ) -> str:
         policy = self._policy
         backoff = wait_exponential(multiplier=policy.backoff, max=policy.max_backoff) + wait_random(
@@ -223,8 +232,20 @@ class Submitter:
         )
         async for attempt in retrying:
             with attempt:
-                return await provider.submit(request)
+                await self._still_wanted(job, name, secret)
+                try:
+                    return await provider.submit(request)
+                except ProviderError as exc:
+                    if not exc.maybe_accepted:  # refused outright: no task at any provider
+                        await self._still_wanted(job, name, secret)
+                    raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _still_wanted(self, job: Job, name: str, secret: str) -> None:
+        """Mark the job as being sent, or raise `_Cancelled` (not a `ProviderError`, so never
+        retried) if it was cancelled: then it must not be sent, or sent again."""
+        if not await self._store.mark_submit_started(job.id, name, secret):
+            raise _Cancelled
 
     def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> str | None:
         caps = provider.capabilities

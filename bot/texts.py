@@ -206,6 +206,11 @@ def cancelled(job_id: int, lang: str = "en") -> str:
     return messages(lang).cancelled.format(job_id=job_id)
 
 
+def cancelled_stopping(job_id: int, wait: str, lang: str = "en") -> str:
+    """A cancel the provider cannot hear: the job counts as active until it stops."""
+    return messages(lang).cancelled_stopping.format(job_id=job_id, wait=wait)
+
+
 def cannot_cancel(job_id: int, lang: str = "en") -> str:
     return messages(lang).cannot_cancel.format(job_id=job_id)
 

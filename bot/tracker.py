@@ -94,6 +94,8 @@ class Tracker:
         # Every provider's schedule advances each cycle, jobs or not, so a job created just
         # after a callback provider's poll waits for its callback, not for the next cycle.
         due_now = {name for name in self._providers if self._due(name)}
+        # Cancelled jobs whose provider never said it stopped: no longer polled or counted.
+        await self._store.expire_stopping(now - self._job_timeout)
         after_id = 0
         while True:  # a page at a time: memory stays flat however many jobs are in flight
             page = await self._store.claim_jobs_to_poll(

@@ -497,6 +497,16 @@ async def test_fail_next_bodies(fake, client):
     assert (await fetch(client, task_id))["status"] == "pending"
 
 
+async def test_stalled_path_answers_only_after_release(fake, client):
+    fake.stall("/kling-imagine")
+    pending = asyncio.create_task(client.post("/kling-imagine", json=T2V))
+    await fake.wait_for("/kling-imagine")
+    assert not pending.done() and fake.tasks == {}
+    fake.release()
+    assert (await pending).status_code == 200
+    assert len(fake.tasks) == 1
+
+
 async def test_unauthorised_requests_do_not_use_up_a_fault(fake, client):
     fake.fail_next("/account", status=500)
     async with http_client(base_url=fake.url) as anonymous:

@@ -60,6 +60,7 @@ class Messages:
     admins_only: str
     cooldown: str  # {wait}
     too_many_active: str  # {active} {limit}
+    too_many_active_stopping: str  # {active} {limit} {stopping}: some are cancelled, still made
     daily_limit: str  # {limit} {wait}
     prompt_control_chars: str  # {codes}
     negative_control_chars: str  # {codes}
@@ -98,6 +99,7 @@ class Messages:
     cancel_usage: str
     cancel_which: str
     cancelled: str  # {job_id}
+    cancelled_stopping: str  # {job_id} {wait}: the provider may still be making it
     cannot_cancel: str  # {job_id}
     not_yours: str
     not_your_list: str

@@ -95,6 +95,11 @@ EN = Messages(
         "You already have {active} videos in progress (the limit is {limit}). "
         "Try again when one is done, or /cancel one."
     ),
+    too_many_active_stopping=(
+        "You already have {active} videos in progress (the limit is {limit}); {stopping} of "
+        "them you cancelled, but the video service is still making them. "
+        "Try again when the service finishes."
+    ),
     daily_limit=(
         "You have made {limit} videos in the last 24 hours, the daily limit. Try again in {wait}."
     ),
@@ -167,6 +172,11 @@ EN = Messages(
     cancel_usage="Use /cancel, or /cancel <video number> (see /jobs).",
     cancel_which="Several of your videos are in progress. Which one should I stop?",
     cancelled="🚫 Video #{job_id} cancelled. It will not be sent.",
+    cancelled_stopping=(
+        "🚫 Video #{job_id} cancelled. It will not be sent. The video service cannot be "
+        "stopped and may still be making it, so it counts toward your videos in progress "
+        "until the service finishes (at most {wait})."
+    ),
     cannot_cancel="Video #{job_id} is not one of your videos in progress.",
     not_yours="Only the person who asked for this video can do that.",
     not_your_list="This list belongs to someone else: send /jobs for yours.",

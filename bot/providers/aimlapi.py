@@ -16,8 +16,6 @@ import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
@@ -25,18 +23,18 @@ import httpx
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
-    AuthFailed,
     Capabilities,
     ContentPolicy,
     InputImage,
     InvalidRequest,
     NoCredits,
     ProviderError,
-    RateLimited,
     TaskUpdate,
-    Unavailable,
     VideoRequest,
     http_timeout,
+    status_error,
+    transport_error,
+    unreadable_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -107,7 +105,7 @@ class AimlapiProvider:
         answer = await self._call("POST", GENERATION_PATH, json=self._create_body(request))
         task_id = _generation_id(answer)
         if task_id is None:
-            raise Unavailable(f"{self.label} answered without a generation id", maybe_accepted=True)
+            raise unreadable_answer(self.label)
         return task_id
 
     async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
@@ -196,25 +194,19 @@ class AimlapiProvider:
     # transport
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One request; every failure becomes a `ProviderError`. A POST that reached the
-        provider but got no usable answer is flagged `maybe_accepted`: it may be billed."""
-        sent = method == "POST"
+        """One request; every failure becomes a `ProviderError`. Only a POST creates a job, so
+        only a POST's ambiguous answers (see `HTTP_STATUS`) are flagged `maybe_accepted`."""
+        creating = method == "POST"
         try:
             response = await self._client.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Unavailable(f"{self.label} unreachable ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
-            raise Unavailable(
-                f"{self.label} did not answer ({type(exc).__name__})", maybe_accepted=sent
-            ) from exc
+            raise transport_error(self.label, exc, creating=creating) from exc
         if response.status_code >= 400:
-            raise _error(self.label, response, maybe_accepted=sent)
+            raise _error(self.label, response, creating=creating)
         try:
             return response.json()
         except ValueError as exc:
-            raise Unavailable(
-                f"{self.label} sent an unreadable answer", maybe_accepted=sent
-            ) from exc
+            raise unreadable_answer(self.label, creating=creating) from exc
 
 
 class ApilaplasProvider(AimlapiProvider):
@@ -290,26 +282,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _error(label: str, response: httpx.Response, *, maybe_accepted: bool) -> ProviderError:
-    """The error class for an HTTP error status; only 5xx may hide an accepted job."""
+def _error(label: str, response: httpx.Response, *, creating: bool) -> ProviderError:
+    """`bot.providers.base.HTTP_STATUS`, plus what AI/ML documents: 403 is "out of credits",
+    and a 400 about moderation is a content refusal."""
     message = _error_message(response)
     status = response.status_code
     if status == 400 and any(word in message.lower() for word in _POLICY_WORDS):
         return ContentPolicy(message)
-    if status == 401:
-        return AuthFailed(message or f"{label} rejected the API key")
     if status == 403:  # AI/ML API's "out of credits" (it never sends 402)
         return NoCredits(message or f"{label} account has no credits left")
-    if status == 429:
-        return RateLimited(
-            message or f"{label} is rate limiting us",
-            retry_after=_retry_after(response.headers.get("retry-after")),
-        )
-    if status >= 500:
-        return Unavailable(
-            message or f"{label} failed (HTTP {status})", maybe_accepted=maybe_accepted
-        )
-    return InvalidRequest(message or f"{label} refused the request (HTTP {status})")
+    return status_error(label, status, message, headers=response.headers, creating=creating)
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -323,20 +305,3 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(message, list):
         return "; ".join(str(m) for m in message if m)
     return message.strip() if isinstance(message, str) else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None

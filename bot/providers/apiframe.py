@@ -16,18 +16,16 @@ import httpx
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
-    AuthFailed,
     Capabilities,
     InvalidRequest,
     NoCredits,
     ProviderError,
-    RateLimited,
     TaskUpdate,
-    Unavailable,
     VideoRequest,
     http_timeout,
-    server_error,
+    status_error,
     transport_error,
+    unreadable_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -70,10 +68,10 @@ class ApiframeProvider:
 
     async def submit(self, request: VideoRequest) -> str:
         body = _create_body(request)
-        answer = await self._post("/kling-imagine", body)
+        answer = await self._call("POST", "/kling-imagine", body, creating=True)
         task_id = answer.get("task_id") if isinstance(answer, dict) else None
         if not isinstance(task_id, str) or not task_id:
-            raise Unavailable("APIFRAME answered without a task id")
+            raise unreadable_answer("APIFRAME")
         return task_id
 
     async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
@@ -108,17 +106,25 @@ class ApiframeProvider:
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         return await self._call("POST", path, body)
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        creating: bool = False,
+    ) -> Any:
+        """One request; `creating` marks the submit, the one call that may start a paid job."""
         try:
             response = await self._client.request(method, path, json=body)
         except httpx.HTTPError as exc:
-            raise transport_error("APIFRAME", exc) from exc
+            raise transport_error("APIFRAME", exc, creating=creating) from exc
         if response.status_code >= 400:
-            raise _error(response)
+            raise _error(response, creating=creating)
         try:
             return response.json()
         except ValueError as exc:
-            raise Unavailable("APIFRAME sent an unreadable answer") from exc
+            raise unreadable_answer("APIFRAME", creating=creating) from exc
 
 
 def _create_body(request: VideoRequest) -> dict[str, Any]:
@@ -183,22 +189,13 @@ def _percentage(value: Any) -> int | None:
         return None
 
 
-def _error(response: httpx.Response) -> ProviderError:
+def _error(response: httpx.Response, *, creating: bool) -> ProviderError:
+    """`bot.providers.base.HTTP_STATUS`, plus APIFRAME's "credits" wording in a refusal."""
     message = _error_message(response)
     status = response.status_code
-    if status == 401 or status == 403:
-        return AuthFailed(message or "APIFRAME rejected the API key")
-    if status == 402 or "credit" in message.lower():
-        return NoCredits(message or "APIFRAME account has no credits left")
-    if status == 429:
-        retry_after = response.headers.get("retry-after")
-        return RateLimited(
-            message or "APIFRAME is rate limiting us",
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
-    if status >= 500:
-        return server_error("APIFRAME", status, message)
-    return InvalidRequest(message or f"APIFRAME refused the request (HTTP {status})")
+    if status < 500 and "credit" in message.lower():
+        return NoCredits(message)
+    return status_error("APIFRAME", status, message, headers=response.headers, creating=creating)
 
 
 def _error_message(response: httpx.Response) -> str:

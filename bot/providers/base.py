@@ -6,8 +6,11 @@ speaks `VideoRequest`, `TaskUpdate` and `ProviderError` only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -87,6 +90,9 @@ class Capabilities:
     # Sends back, in a header, the secret we gave it with the job (APIFRAME's
     # `x-webhook-secret`): its callbacks are then refused without that header.
     callback_secret_header: bool = False
+    # Nothing keeps running (or billing) once a job is cancelled. No remote provider documents
+    # a cancel endpoint, so only the built-in sandbox says so; see `Job.stopping`.
+    stops_on_cancel: bool = False
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -140,8 +146,9 @@ class ProviderError(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
-        # True when the request reached the provider but no answer came back (a read timeout,
-        # a dropped connection, a 500): the provider may have started a paid job anyway.
+        # True when the request reached the provider but no usable answer came back (a read
+        # timeout, a 500, 502 or 504, an unreadable 2xx): it may have started a paid job anyway.
+        # Which answers those are is decided in one place: `HTTP_STATUS` and `transport_error`.
         self.maybe_accepted = maybe_accepted
 
 
@@ -186,23 +193,104 @@ def error_kind(error: ProviderError) -> str:
     return next((label for cls, label in kinds if isinstance(error, cls)), "other")
 
 
+@dataclass(frozen=True)
+class HttpMeaning:
+    """What an HTTP answer means for a call that may start a paid job."""
+
+    error: type[ProviderError]
+    # True: the provider may have started (and billed) the job although the answer says
+    # otherwise, so the request must never be sent again, to any provider.
+    maybe_accepted: bool = False
+
+
+#: HTTP semantics, one table for every provider. "Not processed" answers (429, 408, 503) are
+#: retried with backoff and then failed over; 500, 502 and 504 may come after the provider
+#: started the job (a crash or a gateway timeout behind it), so they are ambiguous. Provider
+#: modules put only what their docs state on top (AI/ML's 403 or Kling's 429/1102: no credits).
+HTTP_STATUS: Mapping[int, HttpMeaning] = {
+    401: HttpMeaning(AuthFailed),
+    402: HttpMeaning(NoCredits),
+    403: HttpMeaning(AuthFailed),
+    408: HttpMeaning(Unavailable),
+    429: HttpMeaning(RateLimited),
+    500: HttpMeaning(Unavailable, maybe_accepted=True),
+    502: HttpMeaning(Unavailable, maybe_accepted=True),
+    503: HttpMeaning(Unavailable),
+    504: HttpMeaning(Unavailable, maybe_accepted=True),
+}
+_CLIENT_ERROR = HttpMeaning(InvalidRequest)
+_OTHER_SERVER_ERROR = HttpMeaning(Unavailable, maybe_accepted=True)  # unknown 5xx: play safe
+
 #: Transport errors raised before the request could reach the provider: safe to send again.
+#: Any other (a read timeout, a connection dropped mid-answer) came after sending: ambiguous.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+_DEFAULT_MESSAGES: Mapping[type[ProviderError], str] = {
+    AuthFailed: "{} rejected the credentials",
+    NoCredits: "{} account has no credits left",
+    RateLimited: "{} is rate limiting us",
+    InvalidRequest: "{} refused the request (HTTP {})",
+    Unavailable: "{} failed (HTTP {})",
+}
 
-def transport_error(provider: str, exc: httpx.HTTPError) -> Unavailable:
+
+def http_meaning(status: int) -> HttpMeaning:
+    """The table's entry for an error status; other 4xx are refusals, other 5xx ambiguous."""
+    meaning = HTTP_STATUS.get(status)
+    if meaning is not None:
+        return meaning
+    return _CLIENT_ERROR if status < 500 else _OTHER_SERVER_ERROR
+
+
+def status_error(
+    provider: str,
+    status: int,
+    message: str = "",
+    *,
+    headers: Mapping[str, str] | None = None,
+    creating: bool = True,
+) -> ProviderError:
+    """An HTTP error status as the table's error, honouring a `Retry-After` in `headers`.
+
+    `creating`: the call may start a paid job (a submit), the only kind of call for which
+    `maybe_accepted` means anything.
+    """
+    meaning = http_meaning(status)
+    text = message or _DEFAULT_MESSAGES.get(meaning.error, "{} failed (HTTP {})").format(
+        provider, status
+    )
+    hint = retry_after((headers or {}).get("retry-after")) if meaning.error.retryable else None
+    return meaning.error(text, retry_after=hint, maybe_accepted=creating and meaning.maybe_accepted)
+
+
+def transport_error(provider: str, exc: httpx.HTTPError, *, creating: bool = True) -> Unavailable:
     """An httpx failure as `Unavailable`, marking whether the provider may have got the request."""
     return Unavailable(
         f"{provider} unreachable ({type(exc).__name__})",
-        maybe_accepted=not isinstance(exc, _NOT_SENT),
+        maybe_accepted=creating and not isinstance(exc, _NOT_SENT),
     )
 
 
-def server_error(provider: str, status: int, message: str) -> Unavailable:
-    """A 5xx as `Unavailable`; a bare 500 may come after the provider started the job."""
-    return Unavailable(
-        message or f"{provider} failed (HTTP {status})", maybe_accepted=status == 500
-    )
+def unreadable_answer(provider: str, *, creating: bool = True) -> Unavailable:
+    """A 2xx we cannot read (not JSON, or no task id): the job may well exist, so ambiguous."""
+    return Unavailable(f"{provider} sent an unreadable answer", maybe_accepted=creating)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 class VideoProvider(Protocol):

@@ -46,12 +46,13 @@ from bot.providers.base import (
     InvalidRequest,
     NoCredits,
     ProviderError,
-    RateLimited,
     TaskUpdate,
     Unavailable,
     VideoRequest,
     http_timeout,
+    status_error,
     transport_error,
+    unreadable_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,7 @@ _CODE_ERRORS: dict[int, type[ProviderError]] = {
     **dict.fromkeys((1101, 1102), NoCredits),
     **dict.fromkeys((1200, 1201, 1202, 1203), InvalidRequest),
     **dict.fromkeys((1300, 1301), ContentPolicy),
-    **dict.fromkeys((1302, 1303), RateLimited),
-    **dict.fromkeys((5000, 5001, 5002), Unavailable),
-}
+}  # rate limits (1302, 1303) and outages (5000-5002): `_CODE_STATUS` and the shared table
 _NOT_FOUND_CODE = 1203
 
 POLL_CONCURRENCY = 5  # Kling queries one task per call; this many calls at once per provider
@@ -322,14 +321,14 @@ def envelope_data(
         raise error_for(response, envelope, label, creating=creating)
     data = envelope.get("data")
     if not isinstance(data, dict):
-        raise Unavailable(f"{label} sent an answer without data", maybe_accepted=creating)
+        raise unreadable_answer(label, creating=creating)
     return data
 
 
 def created_task_id(data: dict[str, Any], label: str) -> str:
     task_id = data.get("task_id")
     if not isinstance(task_id, str) or not task_id:
-        raise Unavailable(f"{label} answered without a task id", maybe_accepted=True)
+        raise unreadable_answer(label)
     return task_id
 
 
@@ -390,23 +389,26 @@ async def poll_each(
 def error_for(
     response: httpx.Response, envelope: dict[str, Any] | None, label: str, *, creating: bool
 ) -> ProviderError:
-    """Map HTTP status and the envelope's `code` (which wins when known) to our errors."""
+    """Kling's `code` where it says more than the status (which it does for "no credits",
+    429/1102), else `bot.providers.base.HTTP_STATUS`, the same table as every provider's."""
     status = response.status_code
     code = envelope["code"] if envelope is not None else None
     message = str(envelope.get("message") or "") if envelope is not None else ""
     if envelope is not None and (status == 404 or code == _NOT_FOUND_CODE):
         return TaskNotFound(f"{label}: task not found")
     kind = _CODE_ERRORS.get(code) if code is not None else None
-    kind = kind or _status_error(status)
-    if kind is Unavailable:
-        return _unavailable(status, code, envelope is not None, label, creating=creating)
-    if kind is RateLimited:
-        retry_after = _retry_after(response)
-        return RateLimited(message or f"{label} is rate limiting us", retry_after=retry_after)
-    if kind is InvalidRequest and status == 404:  # a 404 page, not Kling's: a wrong path
+    if code in _CODE_STATUS:  # rate limits and outages: the status Kling pairs with the code
+        status = _CODE_STATUS[code]
+    elif kind is not None:
+        return kind(message or _DEFAULT_MESSAGES.get(kind, "{} refused the request").format(label))
+    elif status < 400:  # a success we cannot read, or a refusal with a code we do not know
+        if envelope is None:
+            return unreadable_answer(label, creating=creating)
+        return Unavailable(f"{label} failed (code {code})")
+    elif status == 404:  # a 404 page, not Kling's: a wrong path
         request = response.request
         return InvalidRequest(f"{label} has no endpoint {request.method} {request.url.path}")
-    return kind(message or _DEFAULT_MESSAGES.get(kind, "{} refused the request").format(label))
+    return status_error(label, status, message, headers=response.headers, creating=creating)
 
 
 _DEFAULT_MESSAGES: dict[type[ProviderError], str] = {
@@ -414,37 +416,14 @@ _DEFAULT_MESSAGES: dict[type[ProviderError], str] = {
     NoCredits: "{} account has no credits left",
     ContentPolicy: "{} refused the content",
 }
-
-
-def _status_error(status: int) -> type[ProviderError]:
-    if status in (401, 403):
-        return AuthFailed
-    if status == 429:
-        return RateLimited
-    if 400 <= status < 500:
-        return InvalidRequest
-    return Unavailable  # 5xx, or a 2xx that is no envelope or has a code we do not know
-
-
-def _unavailable(
-    status: int, code: int | None, enveloped: bool, label: str, *, creating: bool
-) -> Unavailable:
-    if not enveloped and status < 400:
-        text = f"{label} sent an unreadable answer"
-    else:
-        text = f"{label} failed (HTTP {status}{f', code {code}' if code else ''})"
-    # A 5xx, or a success we cannot read: a create call may have started a paid job anyway.
-    return Unavailable(text, maybe_accepted=creating and (status >= 500 or not enveloped))
+# The HTTP status Kling pairs with each rate-limit and server-error code: the code decides even
+# when it comes under another status (HTTP 200 included), and the shared table says the rest.
+_CODE_STATUS = {1302: 429, 1303: 429, 5000: 500, 5001: 503, 5002: 504}
 
 
 def _is_envelope(answer: Any) -> bool:
     code = answer.get("code") if isinstance(answer, dict) else None
     return isinstance(code, int) and not isinstance(code, bool)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
 
 
 def _video_url(data: dict[str, Any]) -> str | None:

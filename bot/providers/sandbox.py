@@ -36,7 +36,10 @@ _QUEUED_SHARE = 0.25
 class SandboxProvider:
     name = "sandbox"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}), end_frame=True, models=OUR_MODELS
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        end_frame=True,
+        models=OUR_MODELS,
+        stops_on_cancel=True,  # a simulated task: cancelling it ends it
     )
 
     def __init__(self, delay: float = 8.0) -> None:

@@ -68,7 +68,11 @@ async def test_cancel_latest_and_cancelled_job_is_never_delivered(
     doomed = await apiframe.wait_for_task()
     telegram.send_text(alice, "/cancel")
     answer = await telegram.wait_for("sendMessage", lambda c: "cancelled" in c.params["text"])
-    assert answer.params["text"] == "🚫 Video #1 cancelled. It will not be sent."
+    assert answer.params["text"] == (
+        "🚫 Video #1 cancelled. It will not be sent. The video service cannot be stopped and "
+        "may still be making it, so it counts toward your videos in progress until the service "
+        "finishes (at most 30 min)."
+    )
     await telegram.wait_for("editMessageText", lambda c: "Cancelled" in c.params["text"])
     assert (await bot.job(1)).state is JobState.CANCELLED
 

@@ -12,6 +12,7 @@ bot that passes here does not rely on leniency the real service may not have.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -190,6 +191,8 @@ class FakeApiframe(RequestLog, FaultQueue):
             "plan": "pro",
         }
         self.media = MediaHost()
+        self._stalled: set[str] = set()
+        self._release = asyncio.Event()
         self._handout: Handout[FakeTask] = Handout()
         self._client: httpx.AsyncClient | None = None
         self._routes: dict[tuple[str, str], Callable[[Recorded], Awaitable[Response]]] = {
@@ -209,12 +212,23 @@ class FakeApiframe(RequestLog, FaultQueue):
         return self.url
 
     async def stop(self) -> None:
+        self._release.set()
         await self._server.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
     # test-facing controls
+
+    def stall(self, path: str) -> None:
+        """Hold every authorised request to `path` unanswered until `release()`: the request
+        has arrived, the answer never comes (a read timeout for the client)."""
+        self._stalled.add(path)
+        self._release.clear()
+
+    def release(self) -> None:
+        self._stalled.clear()
+        self._release.set()
 
     async def set_queued(self, task_id: str, status: str = "pending") -> None:
         """Put a task back in one of the waiting states (`staged`, `retrying`, ...)."""
@@ -276,7 +290,11 @@ class FakeApiframe(RequestLog, FaultQueue):
             if rec.headers.get("authorization") != self.api_key:
                 return JSONResponse({}, status_code=401)
             fault = self.take_fault(rec.path, self._fault_body)
-            return fault or self.after_handling(rec.path, await handler(rec), self._fault_body)
+            if fault is not None:
+                return fault
+            if rec.path in self._stalled:
+                await self._release.wait()
+            return self.after_handling(rec.path, await handler(rec), self._fault_body)
         name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
         if name is not None:
             return self.take_fault(rec.path, self._fault_body) or self.media.response(name)

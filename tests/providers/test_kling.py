@@ -489,7 +489,10 @@ ERRORS: list[tuple[int, Any, type[ProviderError], bool]] = [
     (400, "<html>bad</html>", InvalidRequest, False),
     (200, {"code": 1201, "message": "bad value"}, InvalidRequest, False),
     (500, None, Unavailable, True),
-    (503, {"code": 5001, "message": "maintenance"}, Unavailable, True),
+    (503, {"code": 5001, "message": "maintenance"}, Unavailable, False),  # not processed
+    (200, {"code": 5001, "message": "maintenance"}, Unavailable, False),
+    (200, {"code": 5000, "message": "internal error"}, Unavailable, True),
+    (200, {"code": 1302, "message": "too fast"}, RateLimited, False),
     (504, {"code": 5002, "message": "backlog"}, Unavailable, True),
     (502, "<html>Bad gateway</html>", Unavailable, True),
     (200, "<html>not json</html>", Unavailable, True),

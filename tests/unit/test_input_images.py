@@ -55,8 +55,9 @@ class ImageStore:
         self.kept = dict(kept or {})
         self.marked: list[int] = []
 
-    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> bool:
         self.marked.append(job_id)
+        return True  # never cancelled here
 
     async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
         return self.kept.get((job_id, frame))

@@ -275,6 +275,70 @@ async def test_concurrent_requests_never_overshoot_the_quota(store):
     assert await store.count_open_jobs(1) == 3
 
 
+# --- cancelled jobs a provider may still be making ----------------------------------------
+
+
+async def test_cancel_after_sending_keeps_tracking_the_task_and_counting_it(store):
+    quota = Quota(max_open=1, max_recent=100, since=0.0)
+    job = await store.create_job(new_job())
+    assert await store.mark_submit_started(job.id, "sandbox", "s")
+    await store.record_submission(job.id, "apiframe", "task-1")
+    cancelled = await store.transition(job.id, JobState.CANCELLED)
+    assert cancelled.state is JobState.CANCELLED and cancelled.stopping
+    assert await store.open_jobs(1) == []  # nothing left to cancel ...
+    assert await store.count_open_jobs(1) == 1  # ... but it still counts
+    assert await store.create_job_within(new_job(), quota) is None
+    assert [j.id for j in await store.claim_jobs_to_poll("r", 60)] == [job.id]  # still polled
+    assert await store.transition(job.id, JobState.SUCCEEDED, result_url="u") is None
+
+    assert not await store.provider_stopped(job.id, "another-task")
+    assert await store.provider_stopped(job.id, "task-1")
+    assert not await store.provider_stopped(job.id, "task-1")  # once
+    assert not (await store.get_job(job.id)).stopping
+    assert await store.count_open_jobs(1) == 0
+    assert await store.claim_jobs_to_poll("r", 60) == []
+    assert await store.create_job_within(new_job(), quota) is not None
+
+
+async def test_cancel_before_sending_stops_the_submit_and_frees_the_slot(store):
+    job = await store.create_job(new_job())
+    cancelled = await store.transition(job.id, JobState.CANCELLED)
+    assert not cancelled.stopping
+    assert not await store.mark_submit_started(
+        job.id, "sandbox", "s"
+    )  # the submitter must not send it
+    assert await store.count_open_jobs(1) == 0
+    # Cancelled between two attempts: the submitter frees the slot no provider holds.
+    retried = await store.create_job(new_job())
+    assert await store.mark_submit_started(retried.id, "sandbox", "s")
+    assert (await store.transition(retried.id, JobState.CANCELLED)).stopping
+    assert not await store.mark_submit_started(retried.id, "sandbox", "s")
+    assert await store.provider_stopped(retried.id, None)
+    assert await store.count_open_jobs(1) == 0
+
+
+async def test_task_id_that_comes_back_after_the_cancel_is_kept(store):
+    job = await store.create_job(new_job())
+    assert await store.mark_submit_started(job.id, "sandbox", "s")
+    assert (await store.transition(job.id, JobState.CANCELLED)).stopping
+    recorded = await store.record_submission(job.id, "apiframe", "task-late")
+    assert recorded.provider_task_id == "task-late" and recorded.state is JobState.CANCELLED
+    assert [j.id for j in await store.claim_jobs_to_poll("r", 60)] == [job.id]
+    plain = await store.create_job(new_job())  # a cancelled job nobody sent records nothing
+    await store.transition(plain.id, JobState.CANCELLED)
+    assert (await store.record_submission(plain.id, "apiframe", "t")).provider_task_id is None
+
+
+async def test_stopping_jobs_expire_with_the_job_timeout(store):
+    job = await store.create_job(new_job())
+    await store.mark_submit_started(job.id, "sandbox", "s")
+    await store.transition(job.id, JobState.CANCELLED)
+    assert await store.expire_stopping(created_before=job.created_at - 1) == 0
+    assert await store.count_open_jobs(1) == 1
+    assert await store.expire_stopping(created_before=time.time() + 1) == 1
+    assert await store.count_open_jobs(1) == 0
+
+
 # --- leases: which replica works on a job -------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from bot.providers.base import (
     AccountStatus,
     Capabilities,
     ContentPolicy,
+    InvalidRequest,
     NoCredits,
     ProviderError,
     RateLimited,
@@ -64,9 +65,16 @@ class StubStore:
 
     def __init__(self) -> None:
         self.marked: list[tuple[int, str, str]] = []
+        self.cancelled: set[int] = set()  # jobs cancelled before they were sent
+        self.stopped: list[tuple[int, str | None]] = []
 
-    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> None:
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> bool:
         self.marked.append((job_id, provider, callback_secret))
+        return job_id not in self.cancelled
+
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        self.stopped.append((job_id, task_id))
+        return True
 
 
 def job(params=None, provider="first", submit_started_at=None, callback_token=None) -> Job:
@@ -151,6 +159,48 @@ async def test_maybe_accepted_is_never_sent_again():
         await submitter(first, second).submit(job(), Moves())
     assert caught.value.reason == texts.NO_ANSWER
     assert len(first.requests) == 1 and second.requests == []
+
+
+async def test_a_job_cancelled_before_it_is_sent_is_never_sent():
+    store = StubStore()
+    store.cancelled.add(job().id)
+    first = StubProvider("first", ["task-1"])
+    with pytest.raises(SubmitFailed):
+        await submitter(first, store=store).submit(job(), Moves())
+    assert first.requests == []
+    assert store.stopped == [(job().id, None)]  # no provider holds it: the slot is free
+
+
+async def test_a_job_cancelled_between_retries_is_not_retried():
+    store = StubStore()
+    first = StubProvider("first", [Unavailable("503"), "task-1"])
+    second = StubProvider("second", ["task-2"])
+    real_submit = first.submit
+
+    async def submit_then_cancel(request: VideoRequest) -> str:
+        store.cancelled.add(request.job_id)  # the user cancels while the 503 comes back
+        return await real_submit(request)
+
+    first.submit = submit_then_cancel  # type: ignore[method-assign]
+    with pytest.raises(SubmitFailed):
+        await submitter(first, second, store=store).submit(job(), Moves())
+    assert len(first.requests) == 1 and second.requests == []
+    assert store.stopped == [(job().id, None)]
+
+
+async def test_a_job_cancelled_while_refused_frees_its_slot():
+    store = StubStore()
+    first = StubProvider("first", [InvalidRequest("bad prompt")])
+    real_submit = first.submit
+
+    async def cancel_then_refuse(request: VideoRequest) -> str:
+        store.cancelled.add(request.job_id)  # the user cancels while the request is out
+        return await real_submit(request)
+
+    first.submit = cancel_then_refuse  # type: ignore[method-assign]
+    with pytest.raises(SubmitFailed):
+        await submitter(first, store=store).submit(job(), Moves())
+    assert store.stopped == [(job().id, None)]  # refused: no provider holds a task
 
 
 async def test_all_providers_down_tells_user_to_try_later():
@@ -241,5 +291,7 @@ async def test_callback_secret_is_its_own_and_only_for_providers_that_echo_it():
     assert sent.callback_url == "https://bot.example/callbacks/echoes/url-token"
     assert sent.callback_secret and sent.callback_secret != "url-token"
     assert plain.requests[0].callback_secret is None  # nothing to echo: never sent
-    # Stored before each request left, with the provider it went to; one secret per job.
-    assert store.marked == [(7, "echoes", sent.callback_secret), (7, "plain", sent.callback_secret)]
+    # Stored before each request left (every attempt checks the job is still wanted), with
+    # the provider it went to; one secret per job.
+    marks = list(dict.fromkeys(store.marked))
+    assert marks == [(7, "echoes", sent.callback_secret), (7, "plain", sent.callback_secret)]
