@@ -32,7 +32,7 @@ from bot.metrics import Metrics
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
 from bot.providers.base import Capabilities, TaskUpdate
-from bot.stores import JobStore
+from bot.stores import JobStore, StoreWatch
 from bot.submission import SubmitFailed, Submitter
 from bot.validation import control_characters
 from bot.web import ProviderCallback
@@ -67,9 +67,12 @@ class VideoService:
         metrics: Metrics,
         options: ServiceOptions,
         gatekeeper: Gatekeeper | None = None,
+        watch: StoreWatch | None = None,
     ) -> None:
-        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits."""
+        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits.
+        `watch`: tells a database outage from a bug when background work fails."""
         self._gate = gatekeeper
+        self._watch = watch
         self._metrics = metrics
         self._store = store
         self._submitter = submitter
@@ -529,16 +532,27 @@ class VideoService:
     def _spawn(self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int]) -> None:
         """Run `work` for a job in the background; `in_flight` holds the job id meanwhile."""
         in_flight.add(job_id)
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(self._guarded(job_id, work))
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
             in_flight.discard(job_id)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("job %s: background work failed", job_id, exc_info=t.exception())
 
         task.add_done_callback(finished)
+
+    async def _guarded(self, job_id: int, work: Coroutine[Any, Any, None]) -> None:
+        """Run a job's background work; a database outage ends it with one line instead of
+        a traceback: the tracker's `resume` takes the job up again once the database is back."""
+        try:
+            await work
+        except Exception:
+            if self._watch is not None and await self._watch.failed():
+                log.info("job %s: interrupted by the database outage; resumed after it", job_id)
+            else:
+                log.exception("job %s: background work failed", job_id)
+        finally:
+            work.close()  # a no-op once run; if cancelled before it started, no warning
 
 
 async def _in_slot(slots: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:

@@ -133,8 +133,9 @@ class PostgresStore:
         await self._pool.close()
 
     async def ping(self) -> bool:
+        """Whether the database answers, within seconds: the health check must not hang."""
         try:
-            await self._pool.fetchval("SELECT 1")
+            await self._pool.fetchval("SELECT 1", timeout=5)
         except Exception:
             return False
         return True

@@ -22,7 +22,7 @@ from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.providers.base import ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
-from bot.stores import JobStore
+from bot.stores import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,16 @@ class Tracker:
         callback_interval: float | None = None,
         replica_id: str,
         lease_seconds: float,
+        watch: StoreWatch | None = None,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
         Their callbacks deliver videos; the slower poll is the safety net for a lost one.
         `replica_id` and `lease_seconds`: the lease each cycle takes on the jobs it polls; it
         must outlast `interval`, or the lease would lapse between two cycles.
+        `watch`: during a database outage the loop waits for the database, logging once.
         """
+        self._watch = watch
         self._replica_id = replica_id
         self._lease_seconds = lease_seconds
         self._metrics = metrics
@@ -73,6 +76,9 @@ class Tracker:
                 await self.cycle(startup=first)
                 first = False
             except Exception:
+                if self._watch is not None and await self._watch.failed():
+                    await self._watch.back()  # the watch logs the outage's start and end
+                    continue  # catch up at once: jobs may have finished meanwhile
                 log.exception("poll cycle failed; trying again next cycle")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
