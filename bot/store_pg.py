@@ -120,7 +120,9 @@ class PostgresStore:
     async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
         """Connect (a pool) and migrate; `schema` confines every table to one schema."""
         settings = {"search_path": schema} if schema else None
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, server_settings=settings)
+        # No connection floor: asyncpg would keep reconnecting it through a database outage, with
+        # a traceback each time; connections are made as needed, and `StoreWatch` notices.
+        pool = await asyncpg.create_pool(url, min_size=0, max_size=10, server_settings=settings)
         store = cls(pool)
         try:
             await store.migrate()

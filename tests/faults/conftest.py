@@ -6,6 +6,7 @@ from tests.e2e.conftest import (  # noqa: F401 - fixtures
     apiframe_settings,
     fast_pacing,
     make_settings,
+    public_settings,
     start_bot,
     telegram,
 )
