@@ -179,20 +179,13 @@ def _again_when_store_is_back(
     down: each is put back on the update queue once the database answers again, so an update
     Telegram already handed over (long polling) or a provider callback is handled, not lost.
     Any other failure goes on to the next error handler."""
-    waiting: set[asyncio.Task[None]] = set()
-
-    async def requeue(update: object, queue: asyncio.Queue[object]) -> None:
-        await watch.back()
-        await queue.put(update)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update is None or not await watch.failed():
             return
         update_id = getattr(update, "update_id", None)
         log.info("update %s: the database is down; handling it again once it is back", update_id)
-        task = asyncio.create_task(requeue(update, context.application.update_queue))
-        waiting.add(task)
-        task.add_done_callback(waiting.discard)
+        watch.after_outage(context.application.update_queue.put(update))
         raise ApplicationHandlerStop
 
     return on_error

@@ -352,7 +352,10 @@ class VideoService:
         try:
             await self._store.release_leases(self._options.replica_id)
         except Exception:
-            log.exception("could not release this replica's leases; they lapse on their own")
+            if self._watch is not None and await self._watch.failed():
+                log.warning("database unreachable: this replica's leases lapse on their own")
+            else:
+                log.exception("could not release this replica's leases; they lapse on their own")
 
     # --- submission ----------------------------------------------------------------------------
 

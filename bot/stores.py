@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TypeAlias
+from collections.abc import Coroutine
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -110,6 +111,7 @@ class StoreWatch:
         self._up = asyncio.Event()
         self._up.set()
         self._watcher: asyncio.Task[None] | None = None
+        self._waiting: set[asyncio.Task[None]] = set()
 
     @property
     def down(self) -> bool:
@@ -131,6 +133,20 @@ class StoreWatch:
         """Return once the database answers again (at once if it is up)."""
         await self._up.wait()
 
+    def after_outage(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` once the database answers again (dropped if the bot stops first)."""
+
+        async def later() -> None:
+            try:
+                await self.back()
+                await work
+            finally:
+                work.close()  # a no-op once run; if cancelled before, no "never awaited"
+
+        task = asyncio.create_task(later())
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
     async def _watch(self, since: float) -> None:
         while not await self._store.ping():  # noqa: ASYNC110 - polling the database itself
             await asyncio.sleep(self._interval)
@@ -138,6 +154,7 @@ class StoreWatch:
         log.warning("database answers again after %.0f s; resuming", time.monotonic() - since)
 
     async def aclose(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        tasks = [*self._waiting, *([self._watcher] if self._watcher is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

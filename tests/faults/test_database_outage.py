@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -73,7 +74,7 @@ async def postgres_behind_a_relay() -> AsyncIterator[tuple[str, TcpProxy]]:
 
 
 async def test_database_outage_in_webhook_mode_loses_no_job_and_no_update(
-    telegram, apiframe, public_settings, start_bot
+    telegram, apiframe, public_settings, start_bot, caplog
 ):
     async with postgres_behind_a_relay() as (url, relay):
         settings = public_settings(database_url=url, callback_poll_interval=0.2)
@@ -84,6 +85,7 @@ async def test_database_outage_in_webhook_mode_loses_no_job_and_no_update(
         await telegram.wait_for("sendMessage")  # the status message
         await polls_later(apiframe)  # the task id is recorded: the job is being polled
 
+        caplog.clear()
         await relay.cut()
         async with httpx.AsyncClient(base_url=settings.public_url) as client:
             assert (await client.get("/healthz")).status_code == 503
@@ -105,6 +107,12 @@ async def test_database_outage_in_webhook_mode_loses_no_job_and_no_update(
         assert (await bot.job(1)).state is JobState.DELIVERED
         assert len(telegram.calls_to("sendVideo")) == 1
         await bot.stop()  # before the relay goes
+    # One line when the outage began and one when it ended; no traceback per poll cycle.
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert sum("database unreachable" in line for line in said) == 1, said
+    assert sum("database answers again" in line for line in said) == 1, said
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert errors == [], [r.getMessage() for r in errors]
 
 
 async def test_update_that_failed_on_a_database_outage_is_handled_once_it_is_back(
