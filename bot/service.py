@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -212,7 +212,10 @@ class VideoService:
         except TelegramError as exc:  # the video still comes; only its status message is lost
             log.warning("job %s: status message failed (%s); submitting anyway", job.id, exc)
         else:
-            await self._store.set_status_message(job.id, message_id)
+            try:
+                await self._store.set_status_message(job.id, message_id)
+            except Exception as exc:  # the job exists: failing here would make it twice
+                log.warning("job %s: could not record its status message: %r", job.id, exc)
         self._start_submit(job.id)
         return job
 
@@ -361,9 +364,8 @@ class VideoService:
 
     def _start_submit(self, job_id: int) -> None:
         if job_id not in self._submitting:
-            self._spawn(
-                job_id, _in_slot(self._submit_slots, self._submit(job_id)), self._submitting
-            )
+            work = _in_slot(self._submit_slots, self._submit(job_id))
+            self._spawn(job_id, work, self._submitting, again=self._start_submit)
 
     async def _submit(self, job_id: int) -> None:
         # The lease keeps other replicas (one starting up resumes unsubmitted jobs) off the job
@@ -400,7 +402,7 @@ class VideoService:
     def _start_delivery(self, job_id: int) -> None:
         if job_id not in self._delivering:
             work = _in_slot(self._delivery_slots, self._deliver(job_id))
-            self._spawn(job_id, work, self._delivering)
+            self._spawn(job_id, work, self._delivering, again=self._start_delivery)
 
     async def _deliver(self, job_id: int) -> None:
         """Send the video while holding the job's lease, so no other replica sends it too."""
@@ -532,10 +534,18 @@ class VideoService:
 
     # --- background work -----------------------------------------------------------------------
 
-    def _spawn(self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int]) -> None:
-        """Run `work` for a job in the background; `in_flight` holds the job id meanwhile."""
+    def _spawn(
+        self,
+        job_id: int,
+        work: Coroutine[Any, Any, None],
+        in_flight: set[int],
+        *,
+        again: Callable[[int], None],
+    ) -> None:
+        """Run `work` for a job in the background; `in_flight` holds the job id meanwhile.
+        `again` starts the same work anew, after a database outage interrupted it."""
         in_flight.add(job_id)
-        task = asyncio.create_task(self._guarded(job_id, work))
+        task = asyncio.create_task(self._guarded(job_id, work, again))
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[None]) -> None:
@@ -544,18 +554,25 @@ class VideoService:
 
         task.add_done_callback(finished)
 
-    async def _guarded(self, job_id: int, work: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(
+        self, job_id: int, work: Coroutine[Any, Any, None], again: Callable[[int], None]
+    ) -> None:
         """Run a job's background work; a database outage ends it with one line instead of
-        a traceback: the tracker's `resume` takes the job up again once the database is back."""
+        a traceback, and the work starts again once the database answers."""
         try:
             await work
         except Exception:
             if self._watch is not None and await self._watch.failed():
                 log.info("job %s: interrupted by the database outage; resumed after it", job_id)
+                self._watch.after_outage(_call(again, job_id))
             else:
                 log.exception("job %s: background work failed", job_id)
         finally:
             work.close()  # a no-op once run; if cancelled before it started, no warning
+
+
+async def _call(function: Callable[[int], None], job_id: int) -> None:
+    function(job_id)
 
 
 async def _in_slot(slots: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:

@@ -138,3 +138,30 @@ async def test_update_that_failed_on_a_database_outage_is_handled_once_it_is_bac
         assert "no videos yet" in listing.params["text"]
         assert len(telegram.calls_to("sendMessage")) == 1
         await bot.stop()  # before the relay goes
+
+
+async def test_request_caught_by_an_outage_after_its_job_was_made_is_made_once(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    """The outage begins between the new job's row and the record of its status message:
+    the request is not answered "sorry" nor handled again (that would make a second paid
+    job); the job is submitted as soon as the database is back."""
+    async with postgres_behind_a_relay() as (url, relay):
+        bot = await start_bot(apiframe_settings(database_url=url))
+        held = telegram.hold("sendMessage")
+        telegram.send_text(telegram.user(1001), "/video one job only")
+        await held.arrived.wait()  # the job exists; its status message is on its way
+        await relay.cut()
+        telegram.release("sendMessage")
+        await telegram.wait_for("sendMessage")
+        await bot.parts.application.update_queue.join()  # the request is handled
+        assert apiframe.tasks == {}
+
+        await relay.restore()
+        task = await apiframe.wait_for_task()
+        await apiframe.finish(task.task_id)
+        await telegram.wait_for("sendVideo")
+        assert len(apiframe.tasks) == 1
+        assert await bot.job(2) is None, "the request made a second job"
+        assert len(telegram.calls_to("sendMessage")) == 1, "one status message, no 'sorry'"
+        await bot.stop()  # before the relay goes
