@@ -551,6 +551,7 @@ class VideoService:
         def finished(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
             in_flight.discard(job_id)
+            work.close()  # a no-op once run; if cancelled before it started, no warning
 
         task.add_done_callback(finished)
 
@@ -567,8 +568,6 @@ class VideoService:
                 self._watch.after_outage(_call(again, job_id))
             else:
                 log.exception("job %s: background work failed", job_id)
-        finally:
-            work.close()  # a no-op once run; if cancelled before it started, no warning
 
 
 async def _call(function: Callable[[int], None], job_id: int) -> None:

@@ -137,15 +137,13 @@ class StoreWatch:
         """Run `work` once the database answers again (dropped if the bot stops first)."""
 
         async def later() -> None:
-            try:
-                await self.back()
-                await work
-            finally:
-                work.close()  # a no-op once run; if cancelled before, no "never awaited"
+            await self.back()
+            await work
 
         task = asyncio.create_task(later())
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)
+        task.add_done_callback(lambda _: work.close())  # never run: no "never awaited"
 
     async def _watch(self, since: float) -> None:
         while not await self._store.ping():  # noqa: ASYNC110 - polling the database itself
