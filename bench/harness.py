@@ -265,6 +265,7 @@ def bot_env(
         DATABASE_URL=f"sqlite:///{database_path(workdir)}",
         SHUTDOWN_GRACE="2",
         LOG_LEVEL="INFO",
+        METRICS_LISTEN="off",  # benchmarks may run bots side by side; none reads /metrics
     )
     if apiframe is not None:
         env.update(

@@ -9,12 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import HTTPXRequest
 
 import handlers
@@ -28,10 +35,17 @@ from bot.providers import build_providers
 from bot.providers.base import VideoProvider
 from bot.service import ServiceOptions, VideoService
 from bot.store import SqliteStore
-from bot.stores import JobStore, open_store
+from bot.stores import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
-from bot.web import EmbeddedServer, ProviderCallback, WebDeps, create_web_app
+from bot.web import (
+    EmbeddedServer,
+    ProviderCallback,
+    WebDeps,
+    create_metrics_app,
+    create_web_app,
+    header_timeout_protocol,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +91,14 @@ class BotParts:
     tracker: Tracker
     metrics: Metrics
     http: httpx.AsyncClient
+    watch: StoreWatch
 
 
 @contextlib.asynccontextmanager
 async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
     """Build every part; close them all on exit."""
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, wait=settings.database_wait)
+    watch = StoreWatch(store)
     if isinstance(store, SqliteStore):
         # One process per SQLite file: a lease found at start is an earlier run's, killed
         # before it could release it; waiting for it to lapse would only delay that work.
@@ -140,7 +156,10 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
             lease_seconds=settings.lease_seconds,
         ),
         gatekeeper=gatekeeper,
+        watch=watch,
     )
+    # Before handlers.register's error handler, which would answer "sorry" and drop it.
+    application.add_error_handler(_again_when_store_is_back(watch))
     handlers.register(application, service, store, gatekeeper)
     application.add_handler(TypeHandler(ProviderCallback, service.on_callback))
     tracker = Tracker(
@@ -154,14 +173,37 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         replica_id=settings.replica_id,
         lease_seconds=settings.lease_seconds,
         reconcile_timeout=settings.reconcile_timeout,
+        watch=watch,
     )
     try:
-        yield BotParts(settings, store, providers, application, service, tracker, metrics, http)
+        yield BotParts(
+            settings, store, providers, application, service, tracker, metrics, http, watch
+        )
     finally:
+        await watch.aclose()
         for provider in providers.values():
             await provider.aclose()
         await http.aclose()
         await store.close()
+
+
+def _again_when_store_is_back(
+    watch: StoreWatch,
+) -> Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """An error handler that keeps updates whose handling failed because the database was
+    down: each is put back on the update queue once the database answers again, so an update
+    Telegram already handed over (long polling) or a provider callback is handled, not lost.
+    Any other failure goes on to the next error handler."""
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update is None or not await watch.failed():
+            return
+        update_id = getattr(update, "update_id", None)
+        log.info("update %s: the database is down; handling it again once it is back", update_id)
+        watch.after_outage(context.application.update_queue.put(update))
+        raise ApplicationHandlerStop
+
+    return on_error
 
 
 async def run_bot(
@@ -184,9 +226,11 @@ async def run_bot(
             await handlers.set_commands(application.bot, settings.admin_user_ids)
             await handlers.set_descriptions(application.bot)
             await application.start()
-            web = None
+            servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
             if settings.public_url:
-                web = await start_web_server(parts, lambda: accepting)
+                servers.append(await start_web_server(parts, lambda: accepting))
+                if settings.metrics_address is not None:
+                    servers.append(await start_metrics_server(parts, settings.metrics_address))
                 await set_webhook(parts)
             else:
                 assert application.updater is not None
@@ -215,8 +259,7 @@ async def run_bot(
                     await tracker_task
                 await parts.service.aclose(grace=settings.shutdown_grace)
                 await application.stop()
-                if web is not None:
-                    server, serving = web
+                for server, serving in servers:
                     server.should_exit = True
                     await serving
 
@@ -247,12 +290,35 @@ async def start_web_server(
                 settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             ),
             accepting=accepting,
+            watch=parts.watch,
         )
     )
+    return await _serve(app, settings.listen_host, settings.port, settings, "web server")
+
+
+async def start_metrics_server(
+    parts: BotParts, address: tuple[str, int]
+) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    """`/metrics` on its own listener (127.0.0.1 by default): never on the public port."""
+    app = create_metrics_app(parts.metrics, parts.store)
+    return await _serve(app, address[0], address[1], parts.settings, "metrics")
+
+
+async def _serve(
+    app: Any, host: str, port: int, settings: Settings, name: str
+) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    """uvicorn in our loop, hardened: bounded connections, and a connection that has not
+    sent a whole request head within `HTTP_HEADER_TIMEOUT` (or sits idle) is closed. Its
+    loggers propagate to ours (`log_config=None`), so their lines are masked like ours."""
     config = uvicorn.Config(
         app,
-        host=settings.listen_host,
-        port=settings.port,
+        host=host,
+        port=port,
+        http=header_timeout_protocol(settings.http_header_timeout),
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,  # a request head; Telegram's are < 1 KB
+        log_config=None,
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -262,11 +328,9 @@ async def start_web_server(
     while not server.started:  # uvicorn offers no event for this
         if task.done():
             task.result()
-            raise RuntimeError(
-                f"web server could not listen on {settings.listen_host}:{settings.port}"
-            )
+            raise RuntimeError(f"{name} could not listen on {host}:{port}")
         await asyncio.sleep(0.01)
-    log.info("web server listening on %s:%s", settings.listen_host, settings.port)
+    log.info("%s listening on %s:%s", name, host, port)
     return server, task
 
 

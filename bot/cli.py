@@ -15,10 +15,12 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
+from bot.stores import DatabaseUnavailable
 
 EXIT_CONFIG = 2
 EXIT_CHECK_FAILED = 1
 EXIT_UNREACHABLE = 1
+EXIT_DATABASE = 3  # the database could not be reached within DATABASE_WAIT, or refused us
 
 log = logging.getLogger("kling-bot")
 
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             "cannot reach the Telegram Bot API at %s: %s", settings.telegram_api_url, exc.message
         )
         return EXIT_UNREACHABLE
+    except DatabaseUnavailable as exc:
+        log.critical("%s", exc)
+        return EXIT_DATABASE
     return 0
 
 

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     replica_id: str = Field(default_factory=default_replica_id, min_length=1, max_length=200)
     lease_seconds: float = Field(default=60.0, gt=0)
+    database_wait: float = Field(default=60.0, ge=0)
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=100, ge=2)
+    metrics_listen: str = "127.0.0.1:9100"
 
     poll_interval: float = Field(default=10.0, gt=0)
     job_timeout: float = Field(default=1800.0, gt=0)
@@ -210,6 +214,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_metrics_listen(cls, value: str) -> str:
+        if value.lower() in ("", "off"):
+            return ""
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9100, or off")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -264,10 +278,24 @@ class Settings(BaseSettings):
         """Telegram pushes updates to our web server instead of being long-polled."""
         return self.public_url is not None
 
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """`METRICS_LISTEN` as (host, port); None when off."""
+        if not self.metrics_listen:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
     def secrets(self) -> list[str]:
-        """Every configured secret value, for log masking and leak checks."""
+        """Every configured secret value, for log masking and leak checks: the token's
+        secret half and the database password too, since either may show up on its own."""
         values = (getattr(self, name) for name in _SECRET_FIELDS)
-        return [value.get_secret_value() for value in values if value is not None]
+        found = [value.get_secret_value() for value in values if value is not None]
+        found.append(self.telegram_bot_token.get_secret_value().split(":", 1)[1])
+        password = urlsplit(self.database_url).password
+        if password:
+            found.append(password)
+        return found
 
 
 def load_settings(**overrides: Any) -> Settings:

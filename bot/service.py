@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,7 +33,7 @@ from bot.metrics import Metrics
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
 from bot.providers.base import MB, Capabilities, TaskUpdate
-from bot.stores import JobStore
+from bot.stores import JobStore, StoreWatch
 from bot.submission import SubmitFailed, Submitter, SubmitUnconfirmed
 from bot.validation import control_characters
 from bot.web import ProviderCallback
@@ -68,9 +68,12 @@ class VideoService:
         metrics: Metrics,
         options: ServiceOptions,
         gatekeeper: Gatekeeper | None = None,
+        watch: StoreWatch | None = None,
     ) -> None:
-        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits."""
+        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits.
+        `watch`: tells a database outage from a bug when background work fails."""
         self._gate = gatekeeper
+        self._watch = watch
         self._metrics = metrics
         self._store = store
         self._submitter = submitter
@@ -216,7 +219,10 @@ class VideoService:
         except TelegramError as exc:  # the video still comes; only its status message is lost
             log.warning("job %s: status message failed (%s); submitting anyway", job.id, exc)
         else:
-            await self._store.set_status_message(job.id, message_id)
+            try:
+                await self._store.set_status_message(job.id, message_id)
+            except Exception as exc:  # the job exists: failing here would make it twice
+                log.warning("job %s: could not record its status message: %r", job.id, exc)
         self._start_submit(job.id)
         return job
 
@@ -398,15 +404,17 @@ class VideoService:
         try:
             await self._store.release_leases(self._options.replica_id)
         except Exception:
-            log.exception("could not release this replica's leases; they lapse on their own")
+            if self._watch is not None and await self._watch.failed():
+                log.warning("database unreachable: this replica's leases lapse on their own")
+            else:
+                log.exception("could not release this replica's leases; they lapse on their own")
 
     # --- submission ----------------------------------------------------------------------------
 
     def _start_submit(self, job_id: int) -> None:
         if job_id not in self._submitting:
-            self._spawn(
-                job_id, _in_slot(self._submit_slots, self._submit(job_id)), self._submitting
-            )
+            work = _in_slot(self._submit_slots, self._submit(job_id))
+            self._spawn(job_id, work, self._submitting, again=self._start_submit)
 
     async def _submit(self, job_id: int) -> None:
         # The lease keeps other replicas (one starting up resumes unsubmitted jobs) off the job
@@ -465,7 +473,7 @@ class VideoService:
     def _start_delivery(self, job_id: int) -> None:
         if job_id not in self._delivering:
             work = _in_slot(self._delivery_slots, self._deliver(job_id))
-            self._spawn(job_id, work, self._delivering)
+            self._spawn(job_id, work, self._delivering, again=self._start_delivery)
 
     async def _deliver(self, job_id: int) -> None:
         """Send the video while holding the job's lease, so no other replica sends it too."""
@@ -601,19 +609,44 @@ class VideoService:
 
     # --- background work -----------------------------------------------------------------------
 
-    def _spawn(self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int]) -> None:
-        """Run `work` for a job in the background; `in_flight` holds the job id meanwhile."""
+    def _spawn(
+        self,
+        job_id: int,
+        work: Coroutine[Any, Any, None],
+        in_flight: set[int],
+        *,
+        again: Callable[[int], None],
+    ) -> None:
+        """Run `work` for a job in the background; `in_flight` holds the job id meanwhile.
+        `again` starts the same work anew, after a database outage interrupted it."""
         in_flight.add(job_id)
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(self._guarded(job_id, work, again))
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
             in_flight.discard(job_id)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("job %s: background work failed", job_id, exc_info=t.exception())
+            work.close()  # a no-op once run; if cancelled before it started, no warning
 
         task.add_done_callback(finished)
+
+    async def _guarded(
+        self, job_id: int, work: Coroutine[Any, Any, None], again: Callable[[int], None]
+    ) -> None:
+        """Run a job's background work; a database outage ends it with one line instead of
+        a traceback, and the work starts again once the database answers."""
+        try:
+            await work
+        except Exception:
+            if self._watch is not None and await self._watch.failed():
+                log.info("job %s: interrupted by the database outage; resumed after it", job_id)
+                self._watch.after_outage(_call(again, job_id))
+            else:
+                log.exception("job %s: background work failed", job_id)
+
+
+async def _call(function: Callable[[int], None], job_id: int) -> None:
+    function(job_id)
 
 
 async def _in_slot(slots: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:

@@ -149,7 +149,9 @@ class PostgresStore:
     async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
         """Connect (a pool) and migrate; `schema` confines every table to one schema."""
         settings = {"search_path": schema} if schema else None
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, server_settings=settings)
+        # No connection floor: asyncpg would keep reconnecting it through a database outage, with
+        # a traceback each time; connections are made as needed, and `StoreWatch` notices.
+        pool = await asyncpg.create_pool(url, min_size=0, max_size=10, server_settings=settings)
         store = cls(pool)
         try:
             await store.migrate()
@@ -162,8 +164,9 @@ class PostgresStore:
         await self._pool.close()
 
     async def ping(self) -> bool:
+        """Whether the database answers, within seconds: the health check must not hang."""
         try:
-            await self._pool.fetchval("SELECT 1")
+            await self._pool.fetchval("SELECT 1", timeout=5)
         except Exception:
             return False
         return True

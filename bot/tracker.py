@@ -25,7 +25,7 @@ from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.providers.base import FindsTasks, ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
-from bot.stores import JobStore
+from bot.stores import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Tracker:
         replica_id: str,
         lease_seconds: float,
         reconcile_timeout: float = 600.0,
+        watch: StoreWatch | None = None,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
@@ -53,8 +54,10 @@ class Tracker:
         `replica_id` and `lease_seconds`: the lease each cycle takes on the jobs it polls; it
         must outlast `interval`, or the lease would lapse between two cycles.
         `reconcile_timeout`: how long a job whose submit went unanswered is looked for.
+        `watch`: during a database outage the loop waits for the database, logging once.
         """
         self._reconcile_timeout = reconcile_timeout
+        self._watch = watch
         self._replica_id = replica_id
         self._lease_seconds = lease_seconds
         self._metrics = metrics
@@ -79,6 +82,9 @@ class Tracker:
                 await self.cycle(startup=first)
                 first = False
             except Exception:
+                if self._watch is not None and await self._watch.failed():
+                    await self._watch.back()  # the watch logs the outage's start and end
+                    continue  # catch up at once: jobs may have finished meanwhile
                 log.exception("poll cycle failed; trying again next cycle")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

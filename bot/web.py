@@ -12,22 +12,32 @@ Routes:
 - `GET /media/<token>`: a job's input photo for providers that take image URLs only: the very
   bytes that passed the bot's checks (converted to JPEG where needed), kept in the store with
   the job, so the Telegram file URL (it contains the bot token) never leaves.
-- `GET /healthz`, `GET /metrics`.
-Every answer is sent before any slow work (a video transfer) starts.
+- `GET /healthz`.
+`GET /metrics` has its own server (`create_metrics_app`), on 127.0.0.1 unless told otherwise,
+so the public port never shows it. Every answer is sent before any slow work (a video
+transfer) starts. While the database is down, requests that need it get 503 (Telegram and the
+providers send again later) and no traceback.
+
+`HeaderTimeoutH11` closes connections that have not sent a complete request head in time:
+uvicorn's own timer only runs between two requests, so a client that never finishes its
+headers (slowloris) or never sends any would keep a connection forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import h11
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,11 +46,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram import Update
 from telegram.ext import Application
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.jobs import FINISHED, Job
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
-from bot.stores import JobStore
+from bot.stores import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +76,17 @@ class WebDeps:
     telegram_path: str
     webhook_secret: str | None
     accepting: Callable[[], bool]  # False once shutdown has begun
+    watch: StoreWatch | None = None  # while it says the database is down, updates get 503
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _json_body(request: Request) -> Any:
-    """The request's JSON, refusing anything but a small `application/json` body."""
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, refusing anything but a small `application/json` body
+    whose top level is an object (Telegram updates and provider callbacks all are): a list,
+    a string or nesting too deep to parse is a `ValueError` (400), never a 500."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ValueError("expected application/json")
     body = bytearray()
@@ -80,7 +94,16 @@ async def _json_body(request: Request) -> Any:
         body += chunk
         if len(body) > MAX_JSON_BODY:
             raise _TooLarge
-    return json.loads(body)
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _secret_matches(given: str | None, expected: str) -> bool:
@@ -104,12 +127,26 @@ async def _adopted(store: JobStore, job: Job, update: TaskUpdate) -> Job | None:
 def create_web_app(deps: WebDeps) -> Starlette:
     store, application, metrics = deps.store, deps.application, deps.metrics
 
+    def needs_store(endpoint: Endpoint) -> Endpoint:
+        """503 instead of a 500 and a traceback when the database is down: the sender
+        (Telegram, a provider) tries again later, by when it may be back."""
+
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except Exception:
+                if deps.watch is None or not await deps.watch.failed():
+                    raise
+                return PlainTextResponse(
+                    "Service Unavailable", status_code=503, headers={"Retry-After": "5"}
+                )
+
+        return guarded
+
     async def healthz(request: Request) -> Response:
         healthy = application.running and deps.accepting() and await store.ping()
         return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
-
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(await metrics.render(store), media_type="text/plain; version=0.0.4")
 
     async def telegram_update(request: Request) -> Response:
         given = request.headers.get("x-telegram-bot-api-secret-token")
@@ -117,13 +154,20 @@ def create_web_app(deps: WebDeps) -> Starlette:
             return PlainTextResponse("Forbidden", status_code=403)
         if not deps.accepting():
             return PlainTextResponse("Shutting down", status_code=503)  # Telegram retries
+        if deps.watch is not None and deps.watch.down:
+            # Telegram keeps the update and sends it again: nothing is lost meanwhile.
+            return PlainTextResponse("Database unavailable", status_code=503)
         try:
             data = await _json_body(request)
         except _TooLarge:
             return PlainTextResponse("Payload Too Large", status_code=413)
         except ValueError:
             return PlainTextResponse("Bad Request", status_code=400)
-        update = Update.de_json(data, application.bot)
+        try:
+            update = Update.de_json(data, application.bot)
+        except Exception as exc:  # an object, but not an update: fields of the wrong type
+            log.info("webhook: not a Telegram update: %s", type(exc).__name__)
+            update = None
         if update is None:
             return PlainTextResponse("Bad Request", status_code=400)
         await application.update_queue.put(update)
@@ -173,14 +217,24 @@ def create_web_app(deps: WebDeps) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route(deps.telegram_path, telegram_update, methods=["POST"]),
-            Route("/callbacks/{provider}/{token}", provider_callback, methods=["POST"]),
-            Route("/media/{token}", media, methods=["GET", "HEAD"]),
+            Route(
+                "/callbacks/{provider}/{token}", needs_store(provider_callback), methods=["POST"]
+            ),
+            Route("/media/{token}", needs_store(media), methods=["GET", "HEAD"]),
         ]
     )
     app.add_middleware(AccessLog)
     return app
+
+
+def create_metrics_app(metrics: Metrics, store: JobStore) -> Starlette:
+    """`GET /metrics` alone, for its own listener (`METRICS_LISTEN`), off the public port."""
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(await metrics.render(store), media_type="text/plain; version=0.0.4")
+
+    return Starlette(routes=[Route("/metrics", metrics_endpoint, methods=["GET"])])
 
 
 class AccessLog:
@@ -216,3 +270,40 @@ class EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class HeaderTimeoutH11(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head (request line and
+    headers) is not complete `header_timeout` seconds after the connection opened or the last
+    response was sent. A request being handled or a body being sent is never cut."""
+
+    header_timeout = 10.0  # set per server by `header_timeout_protocol`
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        # IDLE: no complete request head since the connection opened or the last response.
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutH11]:
+    """`HeaderTimeoutH11` with its own timeout, as uvicorn's `http=` protocol class."""
+    return type("HeaderTimeoutH11", (HeaderTimeoutH11,), {"header_timeout": seconds})

@@ -207,6 +207,7 @@ def public_settings(apiframe_settings) -> Callable[..., Settings]:
             "listen_host": "127.0.0.1",
             "port": port,
             "webhook_secret": WEBHOOK_SECRET,
+            "metrics_listen": f"127.0.0.1:{free_port()}",
         }
         values.update(overrides)
         settings: Settings = apiframe_settings(**values)

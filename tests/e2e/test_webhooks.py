@@ -248,8 +248,10 @@ async def test_health_and_metrics(telegram, apiframe, public_settings, start_bot
     await apiframe.wait_for_task()
     async with httpx.AsyncClient(base_url=settings.public_url) as client:
         health = await client.get("/healthz")
-        metrics = await client.get("/metrics")
+        public_metrics = await client.get("/metrics")
+        metrics = await client.get(f"http://{settings.metrics_listen}/metrics")
     assert health.status_code == 200 and health.json() == {"ok": True}
+    assert public_metrics.status_code == 404, "/metrics must stay off the public port"
     assert metrics.status_code == 200
     assert 'kling_bot_jobs{provider="apiframe",state="queued"} 1.0' in metrics.text
     assert WEBHOOK_SECRET not in metrics.text and telegram.token not in metrics.text

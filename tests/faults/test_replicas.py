@@ -127,6 +127,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
                 "WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "LISTEN_HOST": "127.0.0.1",
                 "PORT": str(port),
+                "METRICS_LISTEN": "off",  # three replicas on one host: no shared port
                 "REPLICA_ID": name,
                 "LEASE_SECONDS": str(LEASE_SECONDS),
                 "POLL_INTERVAL": "0.1",

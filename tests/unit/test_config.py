@@ -98,7 +98,22 @@ def test_bad_configuration_exits_2_with_one_line_and_no_traceback(tmp_path):
 
 def test_secrets_lists_token_and_keys():
     settings = load_settings(telegram_bot_token=TOKEN, apiframe_api_key="af-secret-key")
-    assert set(settings.secrets()) == {TOKEN, "af-secret-key"}
+    assert set(settings.secrets()) == {TOKEN, TOKEN.split(":")[1], "af-secret-key"}
+
+
+def test_secrets_list_the_database_password():
+    settings = load_settings(
+        telegram_bot_token=TOKEN, database_url="postgresql://bot:s3cret-db-pass@db:5432/bot"
+    )
+    assert "s3cret-db-pass" in settings.secrets()
+
+
+def test_metrics_listen():
+    assert load_settings(telegram_bot_token=TOKEN).metrics_address == ("127.0.0.1", 9100)
+    assert load_settings(telegram_bot_token=TOKEN, metrics_listen="off").metrics_address is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN, metrics_listen="9100")
+    assert caught.value.variable == "METRICS_LISTEN"
 
 
 def test_id_lists():

@@ -1,0 +1,91 @@
+"""No secret in the logs of a real bot process at LOG_LEVEL=DEBUG, with its own logging setup:
+start, a job with a provider callback, a video delivered, a uvicorn error, and a stop. Every
+line of its stderr is scanned for the token, the token's secret half, the API key, the webhook
+secret, the database password and the job's callback token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port
+from tests.faults.processes import BotProcess
+from tests.stores import postgres_schema
+
+DB_PASSWORD = "db-password-0123456789"  # the test server trusts local users: any password
+
+
+@contextlib.asynccontextmanager
+async def database(backend: str, tmp_path) -> AsyncIterator[str]:
+    if backend == "sqlite":  # aiosqlite logs every call with its arguments at DEBUG
+        yield f"sqlite:///{tmp_path}/bot.db"
+        return
+    async with postgres_schema() as (url, schema):
+        parts = urlsplit(url)
+        user = parts.username or "postgres"
+        netloc = f"{user}:{DB_PASSWORD}@{parts.hostname}:{parts.port or 5432}"
+        query = f"{parts.query}&search_path={schema}" if parts.query else f"search_path={schema}"
+        yield urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_debug_logs_of_a_whole_life_carry_no_secret(backend, telegram, apiframe, tmp_path):
+    port = free_port()
+    log_file = tmp_path / "bot.log"
+    async with database(backend, tmp_path) as database_url:
+        bot = BotProcess(
+            {
+                "PATH": os.environ["PATH"],
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_API_URL": telegram.url,
+                "VIDEO_PROVIDERS": "apiframe",
+                "APIFRAME_API_KEY": APIFRAME_KEY,
+                "APIFRAME_BASE_URL": apiframe.url,
+                "VIDEO_TRUSTED_ORIGINS": apiframe.url,  # its videos: plain http on 127.0.0.1
+                "DATABASE_URL": database_url,
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "LISTEN_HOST": "127.0.0.1",
+                "PORT": str(port),
+                "METRICS_LISTEN": f"127.0.0.1:{free_port()}",
+                # The safety net too, for a callback that comes before the task id is stored.
+                "CALLBACK_POLL_INTERVAL": "0.5",
+                "POLL_INTERVAL": "0.1",
+                "LOG_LEVEL": "DEBUG",
+            },
+            log=log_file,
+        )
+        await bot.start()
+        try:
+            await telegram.wait_for("setWebhook", timeout=30)
+            telegram.send_text(telegram.user(1001), "/video a comet over the sea")
+            task = await apiframe.wait_for_task()
+            await apiframe.finish(task.task_id)  # calls back to the bot with its token
+            await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn logs this itself
+            await reader.read()
+            writer.close()
+        finally:
+            await bot.stop()
+    output = log_file.read_text()
+    callback_token = urlsplit(task.request["webhook_url"]).path.rsplit("/", 1)[1]
+    secrets = {
+        "the bot token": telegram.token,
+        "the token's secret half": telegram.token.split(":", 1)[1],
+        "the API key": APIFRAME_KEY,
+        "the webhook secret": WEBHOOK_SECRET,
+        "the database password": DB_PASSWORD,
+        "the callback token": callback_token,
+        "the provider's webhook secret": task.request["webhook_secret"],
+    }
+    leaked = [name for name, secret in secrets.items() if secret in output]
+    assert leaked == [], f"{', '.join(leaked)} reached the log"
+    assert "job 1: delivered" in output and " DEBUG " in output
+    # uvicorn's own lines go through the bot's handler (and so its masking), not uvicorn's.
+    assert " WARNING uvicorn.error: Invalid HTTP request received." in output
