@@ -232,6 +232,8 @@ class VideoService:
             return messages(lang).job_gone
         if job.requester.user_id != user_id:
             return messages(lang).not_yours
+        if job.requester.chat_id != requester.chat_id:  # never repost a prompt elsewhere
+            return messages(lang).button_stale
         provider = job.params.get(PROVIDER)
         await self.request_video(
             requester,
@@ -250,14 +252,18 @@ class VideoService:
             if not open_jobs:
                 return messages(lang).nothing_to_cancel
             job_id = open_jobs[0].id
-        elif job_id not in {job.id for job in open_jobs}:
-            return texts.cannot_cancel(job_id, lang)
+        return (await self.try_cancel(user_id, job_id, lang))[0]
+
+    async def try_cancel(self, user_id: int, job_id: int, lang: str = "en") -> tuple[str, bool]:
+        """Stop one of the user's open jobs: (the answer to show, whether it was stopped)."""
+        if job_id not in {job.id for job in await self._store.open_jobs(user_id)}:
+            return texts.cannot_cancel(job_id, lang), False
         job = await self._store.transition(job_id, JobState.CANCELLED)
         if job is None:
-            return texts.cannot_cancel(job_id, lang)
+            return texts.cannot_cancel(job_id, lang), False
         log.info("job %s: cancelled by user %s", job.id, user_id)
         await self._show_status(job, force=True)
-        return texts.cancelled(job.id, lang)
+        return texts.cancelled(job.id, lang), True
 
     async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
         """`/cancel`: stops the one job in progress, or offers a button per job if several."""
@@ -281,10 +287,15 @@ class VideoService:
             jobs_keyboard(user_id, shown, page, pages, lang),
         )
 
-    async def job_view(self, user_id: int, job_id: int, page: int, lang: str) -> Screen | None:
-        """One of the user's videos in detail; None if it is not theirs."""
+    async def job_view(
+        self, user_id: int, job_id: int, page: int, lang: str, *, chat_id: int | None = None
+    ) -> Screen | None:
+        """One of the user's videos in detail; None if it is not theirs (or, with `chat_id`,
+        was not made in that chat: a group sees only its own videos)."""
         job = await self._store.get_job(job_id)
         if job is None or job.requester.user_id != user_id:
+            return None
+        if chat_id is not None and job.requester.chat_id != chat_id:
             return None
         return Screen(texts.job_details(job, lang=lang), job_keyboard(job, user_id, page, lang))
 

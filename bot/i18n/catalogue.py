@@ -88,6 +88,7 @@ class Messages:
     not_yours: str
     not_your_list: str
     job_gone: str
+    button_stale: str  # a press under a message that does not carry that button
     again_started: str  # {job_id}
     ages: Mapping[str, str]  # now, minutes, hours, days -> template with {n}
 

@@ -154,6 +154,7 @@ EN = Messages(
     not_yours="Only the person who asked for this video can do that.",
     not_your_list="This list belongs to someone else: send /jobs for yours.",
     job_gone="That video is no longer there.",
+    button_stale="This button does not work here. Send the command again.",
     again_started="Making it again: video #{job_id}",
     ages={
         "now": "just now",
