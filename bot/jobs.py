@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.i18n import Reason
+
 
 class JobState(StrEnum):
     QUEUED = "queued"
@@ -102,7 +104,7 @@ class Job:
     status_message_id: int | None
     progress: int | None
     result_url: str | None
-    error: str | None
+    error: str | None  # in English, for operators; users read `reason`
     delivery_attempts: int
     next_attempt_at: float | None
     created_at: float
@@ -111,6 +113,7 @@ class Job:
     submit_started_at: float | None = None  # set before the first request to a provider
     lease_owner: str | None = None  # the replica submitting, polling or delivering it now
     lease_until: float = 0.0  # when that lease lapses unless renewed (0: no lease)
+    reason: Reason | None = None  # why it failed, shown in the reader's language
 
     @property
     def is_generating(self) -> bool:

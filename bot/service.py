@@ -25,7 +25,7 @@ from bot import routing, texts
 from bot.access import Gatekeeper
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
-from bot.i18n import Messages, messages
+from bot.i18n import Messages, Reason, messages
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
 from bot.metrics import Metrics
@@ -156,9 +156,9 @@ class VideoService:
         if problem is not None:
             await self.reply(requester, problem)
             return None
-        refusal = self._submitter.refusal(kind, params, prompt)
-        if refusal is not None:
-            await self.reply(requester, texts.localize(refusal, lang))
+        unservable = self._submitter.refusal(kind, params, prompt)
+        if unservable is not None:
+            await self.reply(requester, unservable.text(m))
             return None
         route = routing.order(
             self._submitter.candidates(kind, params, prompt),
@@ -204,7 +204,9 @@ class VideoService:
             message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
         except Forbidden as exc:  # blocked, or removed from the group: nobody to make it for
             log.warning("job %s: cannot write to the chat (%s); not submitting it", job.id, exc)
-            await self._store.transition(job.id, JobState.FAILED, error=exc.message)
+            await self._store.transition(
+                job.id, JobState.FAILED, error=Reason.of("chat_unwritable")
+            )
             return None
         except TelegramError as exc:  # the video still comes; only its status message is lost
             log.warning("job %s: status message failed (%s); submitting anyway", job.id, exc)
@@ -307,14 +309,21 @@ class VideoService:
 
     # --- provider reports ----------------------------------------------------------------------
 
-    async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
-        """Act on a provider's report, once: repeated or late reports change nothing."""
+    async def apply_update(
+        self, job_id: int, update: TaskUpdate, reason: Reason | None = None
+    ) -> None:
+        """Act on a provider's report, once: repeated or late reports change nothing.
+
+        `reason`: why the job failed, when the bot decided it; else the provider's words.
+        """
+        if reason is None and update.error:
+            reason = Reason.of("provider_said", message=update.error)
         job = await self._store.transition(
             job_id,
             update.state,
             progress=update.progress,
             result_url=update.video_url,
-            error=update.error,
+            error=reason,
         )
         if job is None:
             return
@@ -331,7 +340,7 @@ class VideoService:
 
     async def expire(self, job: Job) -> None:
         """Fail a job that ran past the timeout."""
-        await self._fail(job, texts.timed_out(self._options.job_timeout, texts.job_lang(job)))
+        await self._fail(job, Reason.of("timed_out", minutes=round(self._options.job_timeout / 60)))
 
     async def resume(self, now: float, *, startup: bool = False) -> None:
         """Start what is due: unsubmitted jobs and deliveries whose retry time has come.
@@ -390,15 +399,14 @@ class VideoService:
             return
         except TelegramError as exc:
             log.warning("job %s: could not fetch the input photo: %s", job.id, exc)
-            await self._fail(job, texts.PHOTO_DOWNLOAD_FAILED)
+            await self._fail(job, Reason.of("photo_download_failed"))
             return
         # The status message already names the new provider if the job moved (on_failover).
         await self._store.record_submission(job.id, submitted.provider, submitted.task_id)
 
-    async def _fail(self, job: Job, reason: str) -> None:
-        await self.apply_update(
-            job.id, TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=reason)
-        )
+    async def _fail(self, job: Job, reason: Reason) -> None:
+        update = TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=str(reason))
+        await self.apply_update(job.id, update, reason)
 
     # --- delivery ------------------------------------------------------------------------------
 
@@ -445,7 +453,7 @@ class VideoService:
                 attempts,
                 exc.reason,
             )
-            await self._fail(job, texts.could_not_send(exc.reason, texts.job_lang(job)))
+            await self._fail(job, Reason.of("could_not_send", reason=exc.reason))
             return
         delay = DELIVERY_RETRY_BASE * 2 ** (attempts - 1)
         log.warning(

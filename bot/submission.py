@@ -26,7 +26,7 @@ from tenacity import (
     wait_random,
 )
 
-from bot import texts
+from bot.i18n import Reason
 from bot.images import ImageRejected, prepare_image
 from bot.jobs import Job, JobKind
 from bot.metrics import Metrics
@@ -45,6 +45,8 @@ from bot.providers.base import (
 from bot.stores import JobStore
 
 log = logging.getLogger(__name__)
+
+NO_PROVIDER_FOR_IMAGES = Reason.of("no_provider_for_images")
 
 #: Job parameters (set by options and settings) that map onto `VideoRequest` fields.
 REQUEST_PARAMS = ("negative_prompt", "model", "duration", "aspect_ratio", "mode", "cfg_scale")
@@ -69,8 +71,8 @@ class Submitted:
 class SubmitFailed(Exception):
     """No provider took the job; `reason` is for the user."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 
@@ -99,7 +101,7 @@ class Submitter:
             if self._can_serve(provider, shape) is None
         ]
 
-    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> str | None:
+    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> Reason | None:
         """The answer for the user when no provider can serve the request, else None.
 
         The reason given is the first provider's: it is the one the operator prefers.
@@ -108,9 +110,9 @@ class Submitter:
         reasons = [self._can_serve(p, shape) for p in self._providers.values()]
         if not all(reasons) or reasons[0] is None:
             return None
-        if reasons[0] == texts.NO_PROVIDER_FOR_IMAGES:
+        if reasons[0] == NO_PROVIDER_FOR_IMAGES:
             return reasons[0]
-        return texts.cannot_make(reasons[0])
+        return Reason.of("cannot_make", reason=reasons[0])
 
     async def submit(
         self, job: Job, on_failover: Callable[[str, str], Awaitable[None]]
@@ -123,7 +125,7 @@ class Submitter:
             # An earlier process sent this job and stopped before recording a task id: the
             # provider may be making (and charging for) it. Never send it again.
             log.warning("job %s: interrupted while submitting; not sending it again", job.id)
-            raise SubmitFailed(texts.INTERRUPTED_SUBMIT)
+            raise SubmitFailed(Reason.of("interrupted_submit"))
         names = self.candidates(job.kind, job.params, job.prompt)
         if job.provider in names:  # start with the provider the job was created for
             names.remove(job.provider)
@@ -137,10 +139,14 @@ class Submitter:
                 request = await self._video_request(job, name, provider)
                 await self._store.mark_submit_started(job.id)
                 task_id = await self._submit_with_retries(job, name, provider, request)
+            except ImageRejected as exc:  # a photo that passed the check at request time
+                self._metrics.submit_errors.labels(provider=name, kind="invalid_request").inc()
+                log.info("job %s: the photo does not suit %s: %s", job.id, name, exc)
+                raise SubmitFailed(exc.reason) from exc
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
-                raise SubmitFailed(exc.message) from exc
+                raise SubmitFailed(Reason.of("provider_said", message=exc.message)) from exc
             except ProviderError as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 operator_problem = isinstance(exc, AuthFailed | NoCredits)
@@ -148,13 +154,13 @@ class Submitter:
                 log.log(level, "job %s: %s failed on submit: %s", job.id, name, exc.message)
                 last_error = exc
                 if exc.maybe_accepted:  # moving on could pay for the same video twice
-                    raise SubmitFailed(texts.NO_ANSWER) from exc
+                    raise SubmitFailed(Reason.of("no_answer")) from exc
                 continue
             log.info("job %s: submitted to %s as task %s", job.id, name, task_id)
             return Submitted(name, task_id)
         if last_error is None or isinstance(last_error, AuthFailed | NoCredits):
-            raise SubmitFailed(texts.UNAVAILABLE)
-        raise SubmitFailed(f"{last_error.message}. Please try again later.")
+            raise SubmitFailed(Reason.of("unavailable"))
+        raise SubmitFailed(Reason.of("provider_failed", message=last_error.message))
 
     async def _submit_with_retries(
         self, job: Job, name: str, provider: VideoProvider, request: VideoRequest
@@ -193,10 +199,10 @@ class Submitter:
                 return await provider.submit(request)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> str | None:
+    def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> Reason | None:
         caps = provider.capabilities
         if shape.kind is JobKind.IMAGE and caps.image_by_url_only and not self._policy.public_url:
-            return texts.NO_PROVIDER_FOR_IMAGES
+            return NO_PROVIDER_FOR_IMAGES
         return unsupported(caps, shape)
 
     async def _video_request(self, job: Job, name: str, provider: VideoProvider) -> VideoRequest:
@@ -243,10 +249,7 @@ class Submitter:
         Never the Telegram file URL: it contains the bot token.
         """
         data = await self._download(file_id)
-        try:
-            data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
-        except ImageRejected as exc:
-            raise InvalidRequest(str(exc)) from exc
+        data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
         url = None
         if provider.capabilities.image_by_url_only and self._policy.public_url:
             token = secrets.token_urlsafe(24)

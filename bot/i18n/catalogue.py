@@ -41,6 +41,18 @@ class Messages:
     timed_out: str  # {minutes}
     could_not_send: str  # {reason}
     no_reason: str
+    provider_said: str  # {message}: the provider's own words, which we cannot translate
+    provider_failed: str  # {message}
+    chat_unwritable: str
+    no_text_to_video: str
+    no_image_to_video: str
+    prompt_too_long: str  # {limit}
+    negative_prompt_too_long: str  # {limit}
+    choose_model: str  # {choices}
+    choose_mode: str  # {choices}
+    choose_duration: str  # {choices}
+    choose_aspect_ratio: str  # {choices}
+    no_end_frame: str
     too_large_for_telegram: str  # {job_id} {url}
 
     # Access, limits and input checks (each refusal creates no job)

@@ -109,6 +109,18 @@ EN = Messages(
     timed_out="it did not finish within {minutes} minutes",
     could_not_send="could not send the video ({reason})",
     no_reason="the video service gave no reason",
+    provider_said="{message}",
+    provider_failed="{message}. Please try again later.",
+    chat_unwritable="I can't write to this chat",
+    no_text_to_video="this provider does not make text-to-video",
+    no_image_to_video="this provider does not make image-to-video",
+    prompt_too_long="the prompt is too long: keep it under {limit} characters",
+    negative_prompt_too_long="the negative prompt is too long: keep it under {limit} characters",
+    choose_model="choose a model among {choices}",
+    choose_mode="choose a mode among {choices}",
+    choose_duration="choose a duration among {choices} seconds",
+    choose_aspect_ratio="choose an aspect ratio among {choices}",
+    no_end_frame="this provider cannot use an end frame",
     too_large_for_telegram=(
         "Your video #{job_id} is larger than Telegram lets bots upload (50 MB). "
         "Download it here:\n{url}"

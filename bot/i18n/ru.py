@@ -111,6 +111,18 @@ RU = Messages(
     timed_out="оно не было готово за {minutes} мин",
     could_not_send="не удалось отправить видео ({reason})",
     no_reason="видеосервис не назвал причину",
+    provider_said="ответ видеосервиса: {message}",
+    provider_failed="видеосервис ответил ошибкой ({message}). Попробуйте позже.",
+    chat_unwritable="я не могу писать в этот чат",
+    no_text_to_video="этот сервис не делает видео из текста",
+    no_image_to_video="этот сервис не оживляет фото",
+    prompt_too_long="описание слишком длинное: уложитесь в {limit} символов",
+    negative_prompt_too_long="негативный промпт слишком длинный: уложитесь в {limit} символов",
+    choose_model="выберите модель из списка: {choices}",
+    choose_mode="выберите режим из списка: {choices}",
+    choose_duration="выберите длительность из списка: {choices} с",
+    choose_aspect_ratio="выберите соотношение сторон из списка: {choices}",
+    no_end_frame="этот сервис не умеет работать с конечным кадром",
     too_large_for_telegram=(
         "Ваше видео №{job_id} больше, чем Telegram разрешает загружать ботам (50 МБ). "
         "Скачайте его здесь:\n{url}"

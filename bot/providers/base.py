@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 
 
@@ -91,30 +92,30 @@ def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
 
 
-def unsupported(caps: Capabilities, request: VideoRequest) -> str | None:
-    """Why this provider cannot serve the request, in words for the user; None if it can."""
+def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot serve the request, as a message for the user; None if it can."""
     if request.kind not in caps.kinds:
-        return f"this provider does not make {request.kind.value}-to-video"
+        text = request.kind is JobKind.TEXT
+        return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:
-        return f"the prompt is too long: keep it under {caps.max_prompt_length} characters"
+        return Reason.of("prompt_too_long", limit=caps.max_prompt_length)
     negative = request.negative_prompt or ""
     if len(negative) > caps.max_negative_prompt_length:
-        limit = caps.max_negative_prompt_length
-        return f"the negative prompt is too long: keep it under {limit} characters"
+        return Reason.of("negative_prompt_too_long", limit=caps.max_negative_prompt_length)
     if request.model is not None and request.model not in caps.models:
-        return f"choose a model among {', '.join(caps.models)}"
+        return Reason.of("choose_model", choices=", ".join(caps.models))
     if request.mode is not None and request.mode not in caps.modes:
-        return f"choose a mode among {', '.join(sorted(caps.modes))}"
+        return Reason.of("choose_mode", choices=", ".join(sorted(caps.modes)))
     if request.duration is not None and request.duration not in caps.durations:
-        return f"choose a duration among {', '.join(map(str, sorted(caps.durations)))} seconds"
+        return Reason.of("choose_duration", choices=", ".join(map(str, sorted(caps.durations))))
     if request.end_image is not None and not caps.end_frame:
-        return "this provider cannot use an end frame"
+        return Reason.of("no_end_frame")
     if (
         request.kind is JobKind.TEXT
         and request.aspect_ratio is not None
         and request.aspect_ratio not in caps.aspect_ratios
     ):
-        return f"choose an aspect ratio among {', '.join(caps.aspect_ratios)}"
+        return Reason.of("choose_aspect_ratio", choices=", ".join(caps.aspect_ratios))
     return None
 
 

@@ -5,6 +5,7 @@ import io
 import pytest
 from PIL import Image
 
+from bot.i18n import Reason
 from bot.images import ImageRejected, image_mime_type, prepare_image
 from bot.jobs import JobKind
 from bot.providers.base import Capabilities
@@ -59,5 +60,4 @@ def test_heic_sent_as_a_file_is_converted_to_jpeg():
 def test_rejections_name_their_message_for_translation():
     with pytest.raises(ImageRejected) as caught:
         prepare_image(encode("PNG", (200, 800)), CAPS)
-    assert caught.value.key == "image_too_small"
-    assert caught.value.fields == {"width": 200, "height": 800, "side": 300}
+    assert caught.value.reason == Reason.of("image_too_small", width=200, height=800, side=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import texts
+from bot.i18n import Reason
 from bot.jobs import Job, JobKind, JobState, Requester
 from bot.metrics import Metrics
 from bot.providers.base import (
@@ -137,7 +137,7 @@ async def test_maybe_accepted_is_never_sent_again():
     second = StubProvider("second", ["task-2"])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first, second).submit(job(), Moves())
-    assert caught.value.reason == texts.NO_ANSWER
+    assert caught.value.reason == Reason.of("no_answer")
     assert len(first.requests) == 1 and second.requests == []
 
 
@@ -152,7 +152,7 @@ async def test_operator_problems_are_not_shown_to_users():
     first = StubProvider("first", [NoCredits("account 42 has 0 credits")])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first).submit(job(), Moves())
-    assert caught.value.reason == texts.UNAVAILABLE
+    assert caught.value.reason == Reason.of("unavailable")
 
 
 async def test_job_parameters_reach_the_request():
@@ -171,10 +171,10 @@ def test_refusal_names_what_to_change_and_skips_incapable_providers():
     assert s.candidates(JobKind.TEXT, {"duration": 10}, "x") == ["both"]
     assert s.refusal(JobKind.TEXT, {"duration": 10}, "x") is None
     alone = submitter(only5)
-    assert alone.refusal(JobKind.TEXT, {"duration": 10}, "x") == (
+    assert str(alone.refusal(JobKind.TEXT, {"duration": 10}, "x")) == (
         "I can't make that video: choose a duration among 5 seconds."
     )
-    assert alone.refusal(JobKind.IMAGE, {}, "x") == (
+    assert str(alone.refusal(JobKind.IMAGE, {}, "x")) == (
         "I can't make that video: this provider does not make image-to-video."
     )
 
@@ -188,5 +188,5 @@ async def test_job_interrupted_while_submitting_is_never_sent_again():
     first = StubProvider("first", ["task-1"])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first).submit(job(submit_started_at=123.0), Moves())
-    assert caught.value.reason == texts.INTERRUPTED_SUBMIT
+    assert caught.value.reason == Reason.of("interrupted_submit")
     assert first.requests == []
