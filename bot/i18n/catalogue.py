@@ -117,7 +117,7 @@ class Messages:
     settings_title_group: str  # {title}
     settings_group_hint: str
     settings_labels: Mapping[str, str]  # field -> label
-    settings_default: str
+    settings_default_value: str  # {value}: the provider's default, in force while none is chosen
     settings_automatic: str  # {provider}
     settings_delivery: Mapping[str, str]  # video, file
     settings_none: str

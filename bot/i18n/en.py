@@ -192,7 +192,7 @@ EN = Messages(
         "provider": "Provider",
         "delivery": "Results as",
     },
-    settings_default="default",
+    settings_default_value="{value} (default)",
     settings_automatic="automatic ({provider})",
     settings_delivery={"video": "playable video", "file": "file"},
     settings_none="none",

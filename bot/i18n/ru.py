@@ -194,7 +194,7 @@ RU = Messages(
         "provider": "Сервис",
         "delivery": "Результат",
     },
-    settings_default="по умолчанию",
+    settings_default_value="{value} (по умолчанию)",
     settings_automatic="автоматически ({provider})",
     settings_delivery={"video": "видео с плеером", "file": "файл"},
     settings_none="нет",

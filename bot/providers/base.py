@@ -85,6 +85,11 @@ class Capabilities:
     image_max_bytes: int = 10 * MB
     image_types: frozenset[str] = frozenset({"image/jpeg", "image/png"})
     callbacks: bool = False  # reports progress to a callback URL
+    # What the provider makes when a request leaves the option out (Kling's documented
+    # defaults, which the resellers keep); the settings panel shows them as in force.
+    default_mode: str = "std"
+    default_duration: int = 5
+    default_aspect_ratio: str = "16:9"
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

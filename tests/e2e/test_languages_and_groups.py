@@ -50,7 +50,7 @@ async def test_russian_user_gets_russian_texts(telegram, make_settings, start_bo
 
     telegram.send_text(ivan, "/settings")
     panel = await telegram.wait_for("sendMessage", lambda c: "⚙️ Ваши настройки" in text_of(c))
-    assert "Длительность: по умолчанию" in text_of(panel)
+    assert "Длительность: 5 с (по умолчанию)" in text_of(panel)
     telegram.send_text(ivan, "/cancel")
     nothing = await telegram.wait_for("sendMessage", lambda c: "нет видео в работе" in text_of(c))
     assert text_of(nothing) == "У вас нет видео в работе."
