@@ -26,6 +26,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.i18n import Reason
 from bot.jobs import Job
 from bot.keyboards import result_keyboard
 from bot.mp4info import VideoInfo, read_info
@@ -42,8 +43,8 @@ _CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showi
 class DeliveryError(Exception):
     """A delivery attempt failed. `permanent`: retrying cannot help (blocked, chat gone)."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason, *, permanent: bool) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.permanent = permanent
 
@@ -59,16 +60,16 @@ class Delivery:
     async def send(self, job: Job) -> str | None:
         """Deliver the job's video; returns Telegram's file_id for it (None if sent as a link)."""
         if not job.result_url:
-            raise DeliveryError("the provider sent no video", permanent=True)
+            raise DeliveryError(Reason.of("no_video_sent"), permanent=True)
         try:
             async with self._uploading(job):
                 message = await self._send(job, job.result_url)
-        except Forbidden as exc:
-            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
-        except BadRequest as exc:
-            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
+        except (Forbidden, BadRequest) as exc:
+            refused = Reason.of("telegram_refused", message=exc.message)
+            raise DeliveryError(refused, permanent=True) from exc
         except TelegramError as exc:
-            raise DeliveryError(f"Telegram error: {exc.message}", permanent=False) from exc
+            failed = Reason.of("telegram_error", message=exc.message)
+            raise DeliveryError(failed, permanent=False) from exc
         if message is None:
             return None
         video = message.video or message.document
@@ -81,7 +82,7 @@ class Delivery:
             with Path(url2pathname(urlsplit(url).path)).open("rb") as handle:  # noqa: ASYNC230
                 return await self._upload(job, handle)
         if scheme not in ("http", "https"):
-            raise DeliveryError(f"unsupported video address {scheme!r}", permanent=True)
+            raise DeliveryError(Reason.of("video_address", scheme=scheme), permanent=True)
         if not job.params.get(AS_FILE):
             try:
                 return await self._send_media(job, url)
@@ -102,12 +103,11 @@ class Delivery:
         try:
             async with self._http.stream("GET", url) as response:
                 if response.status_code != 200:
-                    raise DeliveryError(
-                        f"the video link answered HTTP {response.status_code}", permanent=False
-                    )
+                    status = Reason.of("video_link_status", status=response.status_code)
+                    raise DeliveryError(status, permanent=False)
                 content_type = response.headers.get("content-type", "")
                 if content_type.startswith("text/"):
-                    raise DeliveryError("the video link served a web page", permanent=False)
+                    raise DeliveryError(Reason.of("video_link_web_page"), permanent=False)
                 declared = int(response.headers.get("content-length") or 0)
                 if declared > UPLOAD_LIMIT:
                     return None
@@ -118,9 +118,8 @@ class Delivery:
                         return None
                     handle.write(chunk)
         except httpx.HTTPError as exc:
-            raise DeliveryError(
-                f"downloading the video failed ({type(exc).__name__})", permanent=False
-            ) from exc
+            failed = Reason.of("video_download_failed", error=type(exc).__name__)
+            raise DeliveryError(failed, permanent=False) from exc
         log.info("job %s: downloaded %d bytes for upload", job.id, size)
         return size
 

@@ -309,15 +309,11 @@ class VideoService:
 
     # --- provider reports ----------------------------------------------------------------------
 
-    async def apply_update(
-        self, job_id: int, update: TaskUpdate, reason: Reason | None = None
-    ) -> None:
-        """Act on a provider's report, once: repeated or late reports change nothing.
-
-        `reason`: why the job failed, when the bot decided it; else the provider's words.
-        """
-        if reason is None and update.error:
-            reason = Reason.of("provider_said", message=update.error)
+    async def apply_update(self, job_id: int, update: TaskUpdate) -> None:
+        """Act on a provider's report, once: repeated or late reports change nothing."""
+        reason = update.error
+        if isinstance(reason, str):  # the provider's own words, shown as they are
+            reason = Reason.of("provider_said", message=reason) if reason else None
         job = await self._store.transition(
             job_id,
             update.state,
@@ -405,8 +401,9 @@ class VideoService:
         await self._store.record_submission(job.id, submitted.provider, submitted.task_id)
 
     async def _fail(self, job: Job, reason: Reason) -> None:
-        update = TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=str(reason))
-        await self.apply_update(job.id, update, reason)
+        await self.apply_update(
+            job.id, TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=reason)
+        )
 
     # --- delivery ------------------------------------------------------------------------------
 

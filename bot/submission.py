@@ -146,7 +146,8 @@ class Submitter:
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
-                raise SubmitFailed(Reason.of("provider_said", message=exc.message)) from exc
+                reason = exc.reason or Reason.of("provider_said", message=exc.message)
+                raise SubmitFailed(reason) from exc
             except ProviderError as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 operator_problem = isinstance(exc, AuthFailed | NoCredits)

@@ -53,6 +53,14 @@ class Messages:
     choose_duration: str  # {choices}
     choose_aspect_ratio: str  # {choices}
     no_end_frame: str
+    no_video_sent: str
+    pro_needs_model: str  # {model}
+    telegram_refused: str  # {message}: Telegram's own words
+    telegram_error: str  # {message}
+    video_address: str  # {scheme}
+    video_link_status: str  # {status}
+    video_link_web_page: str
+    video_download_failed: str  # {error}
     too_large_for_telegram: str  # {job_id} {url}
 
     # Access, limits and input checks (each refusal creates no job)

@@ -121,6 +121,14 @@ EN = Messages(
     choose_duration="choose a duration among {choices} seconds",
     choose_aspect_ratio="choose an aspect ratio among {choices}",
     no_end_frame="this provider cannot use an end frame",
+    no_video_sent="the provider sent no video",
+    pro_needs_model="pro mode needs the model {model} here",
+    telegram_refused="Telegram refused: {message}",
+    telegram_error="Telegram error: {message}",
+    video_address="unsupported video address '{scheme}'",
+    video_link_status="the video link answered HTTP {status}",
+    video_link_web_page="the video link served a web page",
+    video_download_failed="downloading the video failed ({error})",
     too_large_for_telegram=(
         "Your video #{job_id} is larger than Telegram lets bots upload (50 MB). "
         "Download it here:\n{url}"

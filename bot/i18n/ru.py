@@ -123,6 +123,14 @@ RU = Messages(
     choose_duration="выберите длительность из списка: {choices} с",
     choose_aspect_ratio="выберите соотношение сторон из списка: {choices}",
     no_end_frame="этот сервис не умеет работать с конечным кадром",
+    no_video_sent="видеосервис не прислал видео",
+    pro_needs_model="режим pro здесь работает только с моделью {model}",
+    telegram_refused="Telegram отказал: {message}",
+    telegram_error="ошибка Telegram: {message}",
+    video_address="неподдерживаемый адрес видео '{scheme}'",
+    video_link_status="ссылка на видео ответила HTTP {status}",
+    video_link_web_page="по ссылке на видео открылась веб-страница",
+    video_download_failed="не удалось скачать видео ({error})",
     too_large_for_telegram=(
         "Ваше видео №{job_id} больше, чем Telegram разрешает загружать ботам (50 МБ). "
         "Скачайте его здесь:\n{url}"

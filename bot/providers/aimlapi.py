@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
@@ -187,7 +188,7 @@ class AimlapiProvider:
             video = answer.get("video")
             url = video.get("url") if isinstance(video, dict) else None
             if not isinstance(url, str) or not url:
-                return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+                return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
             return TaskUpdate(task_id, state, progress=100, video_url=url)
         if state is JobState.FAILED:
             return TaskUpdate(task_id, state, error=_failure_reason(answer.get("error")))

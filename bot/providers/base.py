@@ -52,7 +52,7 @@ class TaskUpdate:
     state: JobState  # QUEUED, RUNNING, SUCCEEDED or FAILED
     progress: int | None = None
     video_url: str | None = None
-    error: str | None = None
+    error: str | Reason | None = None  # the provider's words, or ours as a message key
 
 
 OUR_MODELS = (
@@ -133,15 +133,22 @@ class AccountStatus:
 
 
 class ProviderError(Exception):
-    """A provider refused or failed a call. `message` is safe to show to the user."""
+    """A provider refused or failed a call. `message` is safe to show to the user; `reason`,
+    when the words are ours rather than the provider's, is the same as a message key."""
 
     retryable = False
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, maybe_accepted: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        maybe_accepted: bool = False,
+        reason: Reason | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
         self.retry_after = retry_after
         # True when the request reached the provider but no answer came back (a read timeout,
         # a dropped connection, a 500): the provider may have started a paid job anyway.

@@ -146,3 +146,15 @@ async def test_failures_read_in_the_readers_language_now_and_in_jobs(
     details = await telegram.wait_for("editMessageText", lambda c: "Почему" in text_of(c))
     assert "Почему не получилось: видеосервис ответил ошибкой (" in text_of(details)
     assert "Please try again" not in text_of(details)
+
+
+async def test_delivery_failures_read_in_russian(telegram, apiframe, apiframe_settings, start_bot):
+    await start_bot(apiframe_settings())
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    telegram.send_text(ivan, "/video лиса")
+    task = await apiframe.wait_for_task()
+    await apiframe.finish(task.task_id, video_url="ftp://videos.example/fox.mp4")
+    notice = await telegram.wait_for("sendMessage", lambda c: "не получилось" in text_of(c))
+    assert text_of(notice) == (
+        "❌ Видео №1 не получилось: не удалось отправить видео (неподдерживаемый адрес видео 'ftp')"
+    )
