@@ -22,7 +22,11 @@ KEYS = frozenset(f.name for f in fields(Messages) if isinstance(getattr(EN, f.na
 @dataclass(frozen=True)
 class Reason:
     """A catalogue `key` and the values of its template's fields (another `Reason` is
-    rendered in the same language: "I can't make that video: <reason>")."""
+    rendered in the same language: "I can't make that video: <reason>").
+
+    Write `Reason.of("key", field=...)` with a literal key: a unit test checks every such
+    call against every language's template (tests/unit/test_i18n_and_texts.py).
+    """
 
     key: str
     fields: Mapping[str, Any] = field(default_factory=dict)

@@ -71,8 +71,8 @@ def test_reasons_render_in_the_readers_language_and_survive_storage():
 
 
 def reasons_in_the_code() -> list[tuple[str, set[str], str]]:
-    """(key, field names, where) of every `Reason.of(...)`, `Reason(...)` and
-    `ImageRejected(...)` written in bot/ and handlers/: keys must be literal strings."""
+    """(key, field names, where) of every `Reason.of(...)` and `ImageRejected(...)` written
+    in bot/ and handlers/: keys must be literal strings."""
     found = []
     root = Path(__file__).parents[2]
     for path in [*root.glob("bot/**/*.py"), *root.glob("handlers/**/*.py")]:
