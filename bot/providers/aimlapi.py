@@ -266,7 +266,7 @@ def _generation_id(answer: Any) -> str | None:
     return None
 
 
-def _failure_reason(error: Any) -> str:
+def _failure_reason(error: Any) -> str | Reason:
     """`error` as a string, `{"name","message"}` or `{"detail":[{"msg",...}]}`."""
     if isinstance(error, str) and error.strip():
         return error.strip()
@@ -284,7 +284,7 @@ def _failure_reason(error: Any) -> str:
         name = error.get("name")
         if isinstance(name, str) and name.strip():
             return name.strip()
-    return "the provider gave no reason"
+    return Reason.of("no_reason")
 
 
 def _is_number(value: Any) -> bool:

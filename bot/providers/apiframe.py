@@ -179,8 +179,8 @@ def _parse_result(result: Any) -> TaskUpdate | None:
             return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
         return TaskUpdate(task_id, state, progress=100, video_url=url)
     if state is JobState.FAILED:
-        reason = result.get("message") or result.get("error") or "the provider gave no reason"
-        return TaskUpdate(task_id, state, error=str(reason))
+        reason = result.get("message") or result.get("error")
+        return TaskUpdate(task_id, state, error=str(reason) if reason else Reason.of("no_reason"))
     return TaskUpdate(task_id, state, progress=progress)
 
 

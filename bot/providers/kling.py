@@ -325,8 +325,8 @@ def task_update(data: Any, task_id: str, label: str) -> TaskUpdate | None:
             return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
         return TaskUpdate(task_id, state, progress=100, video_url=url)
     if state is JobState.FAILED:
-        reason = data.get("task_status_msg") or "the provider gave no reason"
-        return TaskUpdate(task_id, state, error=str(reason))
+        reason = data.get("task_status_msg")
+        return TaskUpdate(task_id, state, error=str(reason) if reason else Reason.of("no_reason"))
     return TaskUpdate(task_id, state)
 
 
