@@ -267,12 +267,21 @@ class VideoService:
         await self._show_status(job, force=True)
         return texts.cancelled(job.id, lang), True
 
-    async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
-        """`/cancel`: stops the one job in progress, or offers a button per job if several."""
+    async def cancel_or_choose(
+        self, user_id: int, lang: str, *, chat_id: int | None = None
+    ) -> Screen:
+        """`/cancel`: stops the one job in progress, or offers a button per job if several.
+
+        With `chat_id` (a group), only the jobs made there: the buttons show their prompts.
+        """
         open_jobs = await self._store.open_jobs(user_id)
+        if chat_id is not None:
+            open_jobs = [job for job in open_jobs if job.requester.chat_id == chat_id]
         if len(open_jobs) > 1:
             return Screen(messages(lang).cancel_which, cancel_choice(open_jobs, lang))
-        return Screen(await self.cancel(user_id, lang=lang))
+        if not open_jobs:
+            return Screen(messages(lang).nothing_to_cancel)
+        return Screen(await self.cancel(user_id, open_jobs[0].id, lang))
 
     async def jobs_page(
         self, user_id: int, page: int = 1, *, chat_id: int | None = None, lang: str = "en"

@@ -47,7 +47,9 @@ class JobHandlers:
             answer = await self._service.cancel(message.from_user.id, job_id, lang)
             await message.reply_text(answer)
             return
-        screen = await self._service.cancel_or_choose(message.from_user.id, lang)
+        screen = await self._service.cancel_or_choose(
+            message.from_user.id, lang, chat_id=_chat_filter(message)
+        )
         await message.reply_text(screen.text, reply_markup=screen.markup)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

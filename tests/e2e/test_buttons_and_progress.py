@@ -245,3 +245,25 @@ async def test_forged_buttons_never_edit_a_message_or_leak_a_prompt(
     for job_id in (diary, here, secret, elsewhere):
         assert (await bot.job(job_id)).state is JobState.QUEUED
     assert await bot.job(elsewhere + 1) is None  # "Again" made nothing
+
+
+async def test_cancel_in_a_group_offers_only_that_groups_videos(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    group = telegram.group(-100400)
+    alice = telegram.user(1001, "Alice")
+    diary = await add_job(bot, 1001, 1001, "alice's private diary")
+    first = await add_job(bot, 1001, group["id"], "a fox in the group")
+    second = await add_job(bot, 1001, group["id"], "a kite in the group")
+    telegram.send_text(alice, "/cancel", chat=group)
+    question = await telegram.wait_for("sendMessage")
+    assert buttons(question) == [f"cancel:{second}", f"cancel:{first}"]
+    labels = [b["text"] for row in question.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert not any("diary" in label for label in labels)
+    telegram.press_button(alice, question.response["result"], f"cancel:{first}")
+    await telegram.wait_for("editMessageText")
+    telegram.send_text(alice, "/cancel", chat=group)  # one left here: stopped at once
+    await telegram.wait_for("sendMessage", lambda c: f"#{second} cancelled" in text_of(c))
+    assert (await bot.job(diary)).state is JobState.QUEUED
+    telegram.send_text(alice, "/cancel", chat=group)
+    await telegram.wait_for("sendMessage", lambda c: "no video in progress" in text_of(c))
+    assert (await bot.job(diary)).state is JobState.QUEUED
