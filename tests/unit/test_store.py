@@ -54,11 +54,12 @@ async def test_upgrades_an_older_database(tmp_path):
 async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_group_ones(
     tmp_path,
 ):
-    """Before version 7 a question did not record who sent the photo: in a private chat that
-    is the chat's user; in a group nobody can tell, so those questions are dropped."""
-    path = tmp_path / "v6.db"
+    """Before the migration that added it, a question did not record who sent the photo: in a
+    private chat that is the chat's user; in a group nobody can tell, so those are dropped."""
+    path = tmp_path / "old.db"
+    before = next(i for i, script in enumerate(MIGRATIONS) if "photo_prompts ADD" in script)
     db = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:6], start=1):
+    for number, script in enumerate(MIGRATIONS[:before], start=1):
         db.executescript(f"{script}; PRAGMA user_version = {number};")
     db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
     db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
