@@ -23,12 +23,15 @@ _MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp
 
 
 class ImageRejected(ValueError):
-    """The image cannot be used: `reason` names the catalogue message and its fields.
+    """The image cannot be used: `key` names the catalogue message, `fields` fill it in;
+    `reason` is both, as the job's failure reason.
 
     `str()` is the English reason, for logs and for the job's stored error.
     """
 
     def __init__(self, key: str, **fields: Any) -> None:
+        self.key = key
+        self.fields = fields
         self.reason = Reason(key, fields)
         super().__init__(str(self.reason))
 

@@ -60,4 +60,6 @@ def test_heic_sent_as_a_file_is_converted_to_jpeg():
 def test_rejections_name_their_message_for_translation():
     with pytest.raises(ImageRejected) as caught:
         prepare_image(encode("PNG", (200, 800)), CAPS)
+    assert caught.value.key == "image_too_small"
+    assert caught.value.fields == {"width": 200, "height": 800, "side": 300}
     assert caught.value.reason == Reason.of("image_too_small", width=200, height=800, side=300)
