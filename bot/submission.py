@@ -139,10 +139,6 @@ class Submitter:
                 request = await self._video_request(job, name, provider)
                 await self._store.mark_submit_started(job.id)
                 task_id = await self._submit_with_retries(job, name, provider, request)
-            except ImageRejected as exc:  # a photo that passed the check at request time
-                self._metrics.submit_errors.labels(provider=name, kind="invalid_request").inc()
-                log.info("job %s: the photo does not suit %s: %s", job.id, name, exc)
-                raise SubmitFailed(exc.reason) from exc
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
@@ -250,7 +246,10 @@ class Submitter:
         Never the Telegram file URL: it contains the bot token.
         """
         data = await self._download(file_id)
-        data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
+        try:
+            data, mime_type = await asyncio.to_thread(prepare_image, data, provider.capabilities)
+        except ImageRejected as exc:
+            raise InvalidRequest(str(exc), reason=exc.reason) from exc
         url = None
         if provider.capabilities.image_by_url_only and self._policy.public_url:
             token = secrets.token_urlsafe(24)

@@ -11,6 +11,7 @@ from bot.providers.base import (
     AccountStatus,
     Capabilities,
     ContentPolicy,
+    InvalidRequest,
     NoCredits,
     ProviderError,
     RateLimited,
@@ -190,3 +191,15 @@ async def test_job_interrupted_while_submitting_is_never_sent_again():
         await submitter(first).submit(job(submit_started_at=123.0), Moves())
     assert caught.value.reason == Reason.of("interrupted_submit")
     assert first.requests == []
+
+
+async def test_refusals_in_our_words_keep_their_key_the_providers_are_quoted():
+    ours = Reason.of("pro_needs_model", model="kling-v1-5")
+    first = StubProvider("first", [InvalidRequest("pro mode needs kling-v1-5", reason=ours)])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(first).submit(job(), Moves())
+    assert caught.value.reason == ours
+    second = StubProvider("second", [ContentPolicy("nsfw content")])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(second).submit(job(provider="second"), Moves())
+    assert caught.value.reason == Reason.of("provider_said", message="nsfw content")
