@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.downloads import Downloader, DownloadFailed
-from bot.i18n import EN
+from bot.i18n import Reason
 from bot.jobs import Job
 from bot.keyboards import result_keyboard
 from bot.mp4info import DamagedVideo, VideoInfo, read_info
@@ -44,8 +44,8 @@ _CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showi
 class DeliveryError(Exception):
     """A delivery attempt failed. `permanent`: retrying cannot help (blocked, chat gone)."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason, *, permanent: bool) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.permanent = permanent
 
@@ -58,29 +58,29 @@ class Delivery:
         self._downloader = downloader
         self._upload_timeout = upload_timeout
 
-    def link_refusal(self, provider: str, url: str) -> str | None:
+    def link_refusal(self, provider: str, url: str) -> Reason | None:
         """Why a video link reported by `provider` will not be used (None: it will). Checked
         when the provider reports the video and again before each delivery."""
         if url == CLIP_REF:
-            return None if provider == SandboxProvider.name else EN.video_link_not_https
+            return None if provider == SandboxProvider.name else Reason.of("video_link_not_https")
         return self._downloader.refusal(url)
 
     async def send(self, job: Job) -> str | None:
         """Deliver the job's video; returns Telegram's file_id for it (None if sent as a link)."""
         if not job.result_url:
-            raise DeliveryError("the provider sent no video", permanent=True)
+            raise DeliveryError(Reason.of("no_video_sent"), permanent=True)
         refusal = self.link_refusal(job.provider, job.result_url)
         if refusal is not None:
             raise DeliveryError(refusal, permanent=True)
         try:
             async with self._uploading(job):
                 message = await self._send(job, job.result_url)
-        except Forbidden as exc:
-            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
-        except BadRequest as exc:
-            raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
+        except (Forbidden, BadRequest) as exc:
+            refused = Reason.of("telegram_refused", message=exc.message)
+            raise DeliveryError(refused, permanent=True) from exc
         except TelegramError as exc:
-            raise DeliveryError(f"Telegram error: {exc.message}", permanent=False) from exc
+            failed = Reason.of("telegram_error", message=exc.message)
+            raise DeliveryError(failed, permanent=False) from exc
         if message is None:
             return None
         video = message.video or message.document
@@ -113,9 +113,8 @@ class Delivery:
         except DownloadFailed as exc:
             raise DeliveryError(exc.reason, permanent=exc.permanent) from exc
         except httpx.HTTPError as exc:
-            raise DeliveryError(
-                f"downloading the video failed ({type(exc).__name__})", permanent=False
-            ) from exc
+            failed = Reason.of("video_download_failed", error=type(exc).__name__)
+            raise DeliveryError(failed, permanent=False) from exc
         if size is not None:
             log.info("job %s: downloaded %d bytes for upload", job.id, size)
         return size
@@ -124,7 +123,7 @@ class Delivery:
         try:
             info = await asyncio.to_thread(read_info, handle)
         except DamagedVideo as exc:  # a cut download may come whole next time
-            raise DeliveryError(EN.video_damaged, permanent=False) from exc
+            raise DeliveryError(Reason.of("video_damaged"), permanent=False) from exc
         media = InputFile(handle, filename=f"video-{job.id}.mp4", read_file_handle=False)
         return await self._send_media(job, media, info)
 

@@ -28,7 +28,7 @@ from typing import IO
 
 import httpx
 
-from bot.i18n import EN
+from bot.i18n import Reason
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
@@ -60,8 +60,8 @@ class DownloadPolicy:
 class DownloadFailed(Exception):
     """The video could not be fetched. `permanent`: fetching it again cannot help."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason, *, permanent: bool) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.permanent = permanent
 
@@ -81,17 +81,17 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{parsed.port or _DEFAULT_PORTS[scheme]}"
 
 
-def link_refusal(url: str, trusted: frozenset[str] = frozenset()) -> str | None:
+def link_refusal(url: str, trusted: frozenset[str] = frozenset()) -> Reason | None:
     """Why the bot will not fetch `url` nor hand it to Telegram (a catalogue reason); None if
     it may. Only the link itself is judged here; names are resolved when fetching."""
     origin = origin_of(url)
     if origin is not None and origin in trusted:
         return None
     if origin is None or not origin.startswith("https://"):
-        return EN.video_link_not_https
+        return Reason.of("video_link_not_https")
     literal = _ip_literal(httpx.URL(url.strip()).raw_host.decode("ascii"))
     if literal is not None and not is_public(literal):
-        return EN.video_link_private
+        return Reason.of("video_link_private")
     return None
 
 
@@ -148,7 +148,7 @@ class Downloader:
         self.policy = policy
         self._resolve = resolver
 
-    def refusal(self, url: str) -> str | None:
+    def refusal(self, url: str) -> Reason | None:
         """`link_refusal` under this policy's trusted origins."""
         return link_refusal(url, self.policy.trusted_origins)
 
@@ -172,9 +172,9 @@ class Downloader:
                         await response.aclose()
         except TimeoutError:
             if timer.expired():
-                raise DownloadFailed(EN.video_link_too_slow, permanent=False) from None
+                raise DownloadFailed(Reason.of("video_link_too_slow"), permanent=False) from None
             raise
-        raise DownloadFailed(EN.video_link_redirects, permanent=True)
+        raise DownloadFailed(Reason.of("video_link_redirects"), permanent=True)
 
     def _cutoff(self, start: float, received: int) -> float:
         """When the download must be over, given what it has received so far."""
@@ -194,11 +194,10 @@ class Downloader:
         try:
             addresses = await self._resolve(host, url.port or 443)
         except OSError as exc:
-            raise DownloadFailed(
-                f"downloading the video failed ({type(exc).__name__})", permanent=False
-            ) from exc
+            failed = Reason.of("video_download_failed", error=type(exc).__name__)
+            raise DownloadFailed(failed, permanent=False) from exc
         if not addresses or not all(is_public(address) for address in addresses):
-            raise DownloadFailed(EN.video_link_private, permanent=True)
+            raise DownloadFailed(Reason.of("video_link_private"), permanent=True)
         failure: httpx.ConnectError | None = None
         for address in addresses:
             request = self._http.build_request(
@@ -223,14 +222,13 @@ class Downloader:
         start: float,
     ) -> int | None:
         if response.status_code != 200:
-            raise DownloadFailed(
-                f"the video link answered HTTP {response.status_code}", permanent=False
-            )
+            status = Reason.of("video_link_status", status=response.status_code)
+            raise DownloadFailed(status, permanent=False)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type.startswith("text/"):
-            raise DownloadFailed(EN.video_link_web_page, permanent=False)
+            raise DownloadFailed(Reason.of("video_link_web_page"), permanent=False)
         if not content_type.startswith("video/"):
-            raise DownloadFailed(EN.video_link_not_video, permanent=False)
+            raise DownloadFailed(Reason.of("video_link_not_video"), permanent=False)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             return None
@@ -239,14 +237,14 @@ class Downloader:
             if len(head) < 8:
                 head += chunk[: 8 - len(head)]
                 if len(head) == 8 and not looks_like_mp4(head):
-                    raise DownloadFailed(EN.video_link_not_video, permanent=False)
+                    raise DownloadFailed(Reason.of("video_link_not_video"), permanent=False)
             size += len(chunk)
             if size > limit:
                 return None
             handle.write(chunk)
             timer.reschedule(self._cutoff(start, size))
         if not looks_like_mp4(head):
-            raise DownloadFailed(EN.video_link_not_video, permanent=False)
+            raise DownloadFailed(Reason.of("video_link_not_video"), permanent=False)
         return size
 
 
@@ -255,7 +253,7 @@ def _parsed(url: str, base: httpx.URL | None = None) -> httpx.URL:
     try:
         return base.join(url) if base is not None else httpx.URL(url)
     except httpx.InvalidURL:
-        raise DownloadFailed(EN.video_link_not_https, permanent=True) from None
+        raise DownloadFailed(Reason.of("video_link_not_https"), permanent=True) from None
 
 
 def _ip_literal(host: str) -> IPAddress | None:

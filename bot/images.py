@@ -22,7 +22,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from bot.i18n import EN, Messages
+from bot.i18n import Messages, Reason
 from bot.providers.base import MB, Capabilities
 
 register_heif_opener()
@@ -52,7 +52,8 @@ class PreparedImage:
 
 
 class ImageRejected(ValueError):
-    """The image cannot be used: `key` names the catalogue message, `fields` fill it in.
+    """The image cannot be used: `key` names the catalogue message, `fields` fill it in;
+    `reason` is both, as the job's failure reason.
 
     `str()` is the English reason, for logs and for the job's stored error.
     """
@@ -60,11 +61,12 @@ class ImageRejected(ValueError):
     def __init__(self, key: str, **fields: Any) -> None:
         self.key = key
         self.fields = fields
-        super().__init__(self.text(EN))
+        self.reason = Reason(key, fields)
+        super().__init__(str(self.reason))
 
     def text(self, m: Messages) -> str:
         """The reason in the language of `m`."""
-        return str(getattr(m, self.key)).format(**self.fields)
+        return self.reason.text(m)
 
 
 def image_mime_type(data: bytes) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.i18n import Reason
+
 
 class JobState(StrEnum):
     QUEUED = "queued"
@@ -102,7 +104,7 @@ class Job:
     status_message_id: int | None
     progress: int | None
     result_url: str | None
-    error: str | None
+    error: str | None  # in English, for operators; users read `reason`
     delivery_attempts: int
     next_attempt_at: float | None
     created_at: float
@@ -119,6 +121,7 @@ class Job:
     # Cancelled, but the provider may still be making it (none has a cancel endpoint): its
     # task is polled, never delivered, and counts against the user's limit until it stops.
     stopping: bool = False
+    reason: Reason | None = None  # why it failed, shown in the reader's language
 
     @property
     def is_generating(self) -> bool:

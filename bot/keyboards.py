@@ -6,6 +6,7 @@ are at most 20 characters each, model names under 20.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ JOB = "job"  # job:<user>:<job>:<page>
 
 CALLBACK_LIMIT = 64  # bytes
 
+#: How many numbers each job button carries after its verb.
+_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, JOBS: 2, JOB: 3}
+_NUMBER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() takes "٣" and refuses "²"
+_INT64 = 2**63  # ids and pages the databases can hold
+
 
 @dataclass(frozen=True)
 class Screen:
@@ -36,6 +42,44 @@ def data(*parts: object) -> str:
     text = ":".join(str(part) for part in parts)
     assert len(text.encode()) <= CALLBACK_LIMIT, text
     return text
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A job button's callback data, parsed: its verb and its numbers."""
+
+    verb: str
+    numbers: tuple[int, ...]
+
+
+def parse(data: str | None) -> Pressed | None:
+    """The job button `data` names, or None unless it has the exact shape the bot makes.
+
+    Callback data is whatever the client sends: verbs, counts and numbers are all checked.
+    """
+    verb, *args = (data or "").split(":")
+    if _SHAPES.get(verb) != len(args):
+        return None
+    numbers = tuple(number(arg) for arg in args)
+    if None in numbers:
+        return None
+    return Pressed(verb, tuple(n for n in numbers if n is not None))
+
+
+def number(text: str) -> int | None:
+    """An id or page number written in ASCII digits that fits the database; else None."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -_INT64 <= value < _INT64 else None
+
+
+def offers(markup: InlineKeyboardMarkup | None, data: str | None) -> bool:
+    """Whether `markup` has a button carrying `data`: the only callback data to trust is what
+    the bot itself put on the message that was pressed."""
+    if markup is None or data is None:
+        return False
+    return any(button.callback_data == data for row in markup.inline_keyboard for button in row)
 
 
 def status_keyboard(job: Job) -> InlineKeyboardMarkup | None:

@@ -25,7 +25,7 @@ from bot import routing, texts
 from bot.access import Gatekeeper, duration
 from bot.config import default_replica_id
 from bot.delivery import Delivery, DeliveryError
-from bot.i18n import EN, Messages, messages
+from bot.i18n import Messages, Reason, messages
 from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
@@ -160,9 +160,9 @@ class VideoService:
         if problem is not None:
             await self.reply(requester, problem)
             return None
-        refusal = self._submitter.refusal(kind, params, prompt)
-        if refusal is not None:
-            await self.reply(requester, texts.localize(refusal, lang))
+        unservable = self._submitter.refusal(kind, params, prompt)
+        if unservable is not None:
+            await self.reply(requester, unservable.text(m))
             return None
         route = routing.order(
             self._submitter.candidates(kind, params, prompt),
@@ -214,7 +214,9 @@ class VideoService:
             message_id = await self.reply(requester, texts.status(job), status_keyboard(job))
         except Forbidden as exc:  # blocked, or removed from the group: nobody to make it for
             log.warning("job %s: cannot write to the chat (%s); not submitting it", job.id, exc)
-            await self._store.transition(job.id, JobState.FAILED, error=exc.message)
+            await self._store.transition(
+                job.id, JobState.FAILED, error=Reason.of("chat_unwritable")
+            )
             return None
         except TelegramError as exc:  # the video still comes; only its status message is lost
             log.warning("job %s: status message failed (%s); submitting anyway", job.id, exc)
@@ -256,6 +258,8 @@ class VideoService:
             return messages(lang).job_gone
         if job.requester.user_id != user_id:
             return messages(lang).not_yours
+        if job.requester.chat_id != requester.chat_id:  # never repost a prompt elsewhere
+            return messages(lang).button_stale
         provider = job.params.get(PROVIDER)
         await self.request_video(
             requester,
@@ -274,11 +278,15 @@ class VideoService:
             if not open_jobs:
                 return messages(lang).nothing_to_cancel
             job_id = open_jobs[0].id
-        elif job_id not in {job.id for job in open_jobs}:
-            return texts.cannot_cancel(job_id, lang)
+        return (await self.try_cancel(user_id, job_id, lang))[0]
+
+    async def try_cancel(self, user_id: int, job_id: int, lang: str = "en") -> tuple[str, bool]:
+        """Stop one of the user's open jobs: (the answer to show, whether it was stopped)."""
+        if job_id not in {job.id for job in await self._store.open_jobs(user_id)}:
+            return texts.cannot_cancel(job_id, lang), False
         job = await self._store.transition(job_id, JobState.CANCELLED)
         if job is None:
-            return texts.cannot_cancel(job_id, lang)
+            return texts.cannot_cancel(job_id, lang), False
         log.info("job %s: cancelled by user %s", job.id, user_id)
         await self._show_status(job, force=True)
         caps = self.capabilities().get(job.provider)
@@ -287,15 +295,24 @@ class VideoService:
         elif job.stopping:  # no remote provider can be told to stop: it may finish the video
             left = job.created_at + self._options.job_timeout - time.time()
             wait = duration(max(0.0, left), lang)
-            return texts.cancelled_stopping(job.id, wait, lang)
-        return texts.cancelled(job.id, lang)
+            return texts.cancelled_stopping(job.id, wait, lang), True
+        return texts.cancelled(job.id, lang), True
 
-    async def cancel_or_choose(self, user_id: int, lang: str) -> Screen:
-        """`/cancel`: stops the one job in progress, or offers a button per job if several."""
+    async def cancel_or_choose(
+        self, user_id: int, lang: str, *, chat_id: int | None = None
+    ) -> Screen:
+        """`/cancel`: stops the one job in progress, or offers a button per job if several.
+
+        With `chat_id` (a group), only the jobs made there: the buttons show their prompts.
+        """
         open_jobs = await self._store.open_jobs(user_id)
+        if chat_id is not None:
+            open_jobs = [job for job in open_jobs if job.requester.chat_id == chat_id]
         if len(open_jobs) > 1:
             return Screen(messages(lang).cancel_which, cancel_choice(open_jobs, lang))
-        return Screen(await self.cancel(user_id, lang=lang))
+        if not open_jobs:
+            return Screen(messages(lang).nothing_to_cancel)
+        return Screen(await self.cancel(user_id, open_jobs[0].id, lang))
 
     async def jobs_page(
         self, user_id: int, page: int = 1, *, chat_id: int | None = None, lang: str = "en"
@@ -312,10 +329,15 @@ class VideoService:
             jobs_keyboard(user_id, shown, page, pages, lang),
         )
 
-    async def job_view(self, user_id: int, job_id: int, page: int, lang: str) -> Screen | None:
-        """One of the user's videos in detail; None if it is not theirs."""
+    async def job_view(
+        self, user_id: int, job_id: int, page: int, lang: str, *, chat_id: int | None = None
+    ) -> Screen | None:
+        """One of the user's videos in detail; None if it is not theirs (or, with `chat_id`,
+        was not made in that chat: a group sees only its own videos)."""
         job = await self._store.get_job(job_id)
         if job is None or job.requester.user_id != user_id:
+            return None
+        if chat_id is not None and job.requester.chat_id != chat_id:
             return None
         return Screen(texts.job_details(job, lang=lang), job_keyboard(job, user_id, page, lang))
 
@@ -331,12 +353,15 @@ class VideoService:
         """Act on a provider's report, once: repeated or late reports change nothing."""
         if update.state is JobState.SUCCEEDED and update.video_url:
             update = await self._refuse_bad_link(job_id, update)
+        reason = update.error
+        if isinstance(reason, str):  # the provider's own words, shown as they are
+            reason = Reason.of("provider_said", message=reason) if reason else None
         job = await self._store.transition(
             job_id,
             update.state,
             progress=update.progress,
             result_url=update.video_url,
-            error=update.error,
+            error=reason,
         )
         if job is None:
             await self._maybe_stopped(job_id, update)
@@ -358,7 +383,7 @@ class VideoService:
         if refusal is None:
             return update
         log.warning("job %s: the provider's video link is refused: %s", job.id, refusal)
-        error = texts.could_not_send(refusal, texts.job_lang(job))
+        error = Reason.of("could_not_send", reason=refusal)
         return replace(update, state=JobState.FAILED, video_url=None, error=error)
 
     async def _maybe_stopped(self, job_id: int, update: TaskUpdate) -> None:
@@ -375,7 +400,7 @@ class VideoService:
 
     async def expire(self, job: Job) -> None:
         """Fail a job that ran past the timeout."""
-        await self._fail(job, texts.timed_out(self._options.job_timeout, texts.job_lang(job)))
+        await self._fail(job, Reason.of("timed_out", minutes=round(self._options.job_timeout / 60)))
 
     async def resume(self, now: float, *, startup: bool = False) -> None:
         """Start what is due: unsubmitted jobs and deliveries whose retry time has come.
@@ -444,7 +469,7 @@ class VideoService:
             return
         except TelegramError as exc:
             log.warning("job %s: could not fetch the input photo: %s", job.id, exc)
-            await self._fail(job, texts.PHOTO_DOWNLOAD_FAILED)
+            await self._fail(job, Reason.of("photo_download_failed"))
             return
         # The status message already names the new provider if the job moved (on_failover).
         await self._store.record_submission(job.id, submitted.provider, submitted.task_id)
@@ -461,9 +486,9 @@ class VideoService:
     async def give_up_reconciling(self, job: Job) -> None:
         """Fail a job whose provider never confirmed it in time, with the plain message."""
         log.warning("job %s: %s never confirmed it; failing it", job.id, job.provider)
-        await self._fail(job, texts.NO_ANSWER)
+        await self._fail(job, Reason.of("no_answer"))
 
-    async def _fail(self, job: Job, reason: str) -> None:
+    async def _fail(self, job: Job, reason: Reason) -> None:
         await self.apply_update(
             job.id, TaskUpdate(job.provider_task_id or "", JobState.FAILED, error=reason)
         )
@@ -496,7 +521,9 @@ class VideoService:
             return
         except Exception:  # a bug or a file nobody foresaw: still an attempt, never a loop
             log.exception("job %s: delivery failed unexpectedly", job.id)
-            await self._delivery_failed(job, DeliveryError(EN.delivery_crashed, permanent=False))
+            await self._delivery_failed(
+                job, DeliveryError(Reason.of("delivery_crashed"), permanent=False)
+            )
             return
         delivered = await self._store.transition(
             job.id, JobState.DELIVERED, video_file_id=file_id, lease_owner=self._options.replica_id
@@ -517,7 +544,7 @@ class VideoService:
                 attempts,
                 exc.reason,
             )
-            await self._fail(job, texts.could_not_send(exc.reason, texts.job_lang(job)))
+            await self._fail(job, Reason.of("could_not_send", reason=exc.reason))
             return
         delay = DELIVERY_RETRY_BASE * 2 ** (attempts - 1)
         log.warning(

@@ -184,11 +184,7 @@ class SettingsPanel:
             for value in self._offered(prefs, name)
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-        default = (
-            m.settings_default
-            if name != "provider"
-            else self._values(replace(prefs, provider=None), m)["provider"]
-        )
+        default = self._values(replace(prefs, **{name: None}), m)[name]
         rows.append(
             [
                 InlineKeyboardButton(
@@ -205,9 +201,20 @@ class SettingsPanel:
         return "\n".join(f"{m.settings_labels[name]}: {values[name]}" for name in m.settings_labels)
 
     def _values(self, prefs: Preferences, m: Messages) -> dict[str, str]:
+        """Each setting as shown: the value chosen, or the provider's default marked as such."""
+        caps = self._caps(prefs)[1]
+        defaults = {
+            "model": caps.models[0],
+            "duration": caps.default_duration,
+            "aspect_ratio": caps.default_aspect_ratio,
+            "mode": caps.default_mode,
+        }
+
         def shown(name: str) -> str:
             value = getattr(prefs, name)
-            return m.settings_default if value is None else self._word(name, value, m)
+            if value is None:
+                return m.settings_default_value.format(value=self._word(name, defaults[name], m))
+            return self._word(name, value, m)
 
         provider = prefs.provider if prefs.provider in self._capabilities else None
         return {

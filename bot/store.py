@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.i18n import Reason
 from bot.jobs import (
     GENERATING,
     Job,
@@ -137,6 +138,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN stopping INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX jobs_stopping ON jobs (user_id) WHERE stopping = 1;
     """,
+    # Who may answer a photo question (in a private chat, the chat's user; a group's old
+    # questions had no owner and are dropped), and why a job failed as a catalogue key.
+    """
+    ALTER TABLE photo_prompts ADD COLUMN user_id INTEGER;
+    UPDATE photo_prompts SET user_id = chat_id WHERE chat_id > 0;
+    DELETE FROM photo_prompts WHERE user_id IS NULL;
+    ALTER TABLE jobs ADD COLUMN error_reason TEXT;
+    """,
 )
 
 INSERT_COLUMNS = (
@@ -170,7 +179,8 @@ JOB_COLUMNS = (
     "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
-    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping"
+    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping,"
+    " error_reason"
 )
 
 #: Jobs that count against a user's limit of videos at once: unfinished ones, and cancelled
@@ -211,6 +221,7 @@ def job_from_row(row: Any) -> Job:
         callback_secret=row["callback_secret"],
         reconcile_since=row["reconcile_since"],
         stopping=bool(row["stopping"]),
+        reason=Reason.from_json(row["error_reason"]),
     )
 
 
@@ -373,7 +384,7 @@ class SqliteStore:
         *,
         progress: int | None = None,
         result_url: str | None = None,
-        error: str | None = None,
+        error: Reason | None = None,
         video_file_id: str | None = None,
         lease_owner: str | None = None,
     ) -> Job | None:
@@ -384,6 +395,7 @@ class SqliteStore:
         With `lease_owner`, only while that replica holds the job's lease: a delivery whose
         lease passed to another replica is not recorded as done. A job that stops generating
         loses its lease: the poller's work is over, and a delivery claims the job afresh.
+        `error` is stored twice: in English (`error`) and as its key (`error_reason`).
         """
         keep_lease = new_state in GENERATING
         cancelling = new_state is JobState.CANCELLED
@@ -398,6 +410,7 @@ class SqliteStore:
             cursor = await self._db.execute(
                 "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"
                 " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
+                " error_reason = COALESCE(?, error_reason),"
                 " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
                 " lease_owner = CASE WHEN ? THEN lease_owner END,"
                 " lease_until = CASE WHEN ? THEN lease_until ELSE 0 END,"
@@ -409,7 +422,8 @@ class SqliteStore:
                     new_state.value,
                     progress,
                     result_url,
-                    error,
+                    None if error is None else str(error),
+                    None if error is None else error.to_json(),
                     video_file_id,
                     keep_lease,
                     keep_lease,
@@ -633,8 +647,18 @@ class SqliteStore:
             row = await cursor.fetchone()
         return str(row[0]) if row else None
 
-    async def purge_expired_media(self, now: float) -> None:
-        await self._db.execute("DELETE FROM media_links WHERE expires_at <= ?", (now,))
+    async def purge_expired(self, now: float, questions_before: float) -> int:
+        """Delete media links expired by `now`, and photo and settings questions asked before
+        `questions_before` and never answered; returns how many rows went."""
+        removed = 0
+        for statement, moment in (
+            ("DELETE FROM media_links WHERE expires_at <= ?", now),
+            ("DELETE FROM photo_prompts WHERE created_at < ?", questions_before),
+            ("DELETE FROM settings_questions WHERE created_at < ?", questions_before),
+        ):
+            cursor = await self._db.execute(statement, (moment,))
+            removed += cursor.rowcount
+        return removed
 
     async def put_job_image(
         self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
@@ -668,20 +692,25 @@ class SqliteStore:
             row = await cursor.fetchone()
         return (bytes(row[0]), str(row[1])) if row else None
 
-    async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
-        """Remember the photo behind the bot's "what should happen?" question."""
+    async def save_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, file_id: str, *, user_id: int
+    ) -> None:
+        """Remember the photo behind the bot's "what should happen?" question, and who sent it:
+        only their answer counts."""
         await self._db.execute(
-            "INSERT OR REPLACE INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (chat_id, prompt_message_id, file_id, time.time()),
+            "INSERT OR REPLACE INTO photo_prompts"
+            " (chat_id, prompt_message_id, file_id, created_at, user_id) VALUES (?, ?, ?, ?, ?)",
+            (chat_id, prompt_message_id, file_id, time.time(), user_id),
         )
 
-    async def take_photo_prompt(self, chat_id: int, prompt_message_id: int) -> str | None:
-        """The photo a question was about, removing it so it starts one job only."""
+    async def take_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> str | None:
+        """The photo a question was about, if `user_id` sent it; taken so it starts one job."""
         async with self._db.execute(
             "DELETE FROM photo_prompts WHERE chat_id = ? AND prompt_message_id = ?"
-            " RETURNING file_id",
-            (chat_id, prompt_message_id),
+            " AND user_id = ? RETURNING file_id",
+            (chat_id, prompt_message_id, user_id),
         ) as cursor:
             row = await cursor.fetchone()
         return str(row[0]) if row else None

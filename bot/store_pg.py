@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from bot.i18n import Reason
 from bot.jobs import GENERATING, Job, JobState, NewJob, Quota, can_transition
 from bot.store import ACTIVE, INSERT_COLUMNS, JOB_COLUMNS, insert_values, job_from_row
 
@@ -133,6 +134,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN stopping BOOLEAN NOT NULL DEFAULT FALSE;
     CREATE INDEX jobs_stopping ON jobs (user_id) WHERE stopping;
+    """,
+    """
+    ALTER TABLE photo_prompts ADD COLUMN user_id BIGINT;
+    UPDATE photo_prompts SET user_id = chat_id WHERE chat_id > 0;
+    DELETE FROM photo_prompts WHERE user_id IS NULL;
+    ALTER TABLE jobs ADD COLUMN error_reason TEXT;
     """,
 )
 
@@ -287,7 +294,7 @@ class PostgresStore:
         *,
         progress: int | None = None,
         result_url: str | None = None,
-        error: str | None = None,
+        error: Reason | None = None,
         video_file_id: str | None = None,
         lease_owner: str | None = None,
     ) -> Job | None:
@@ -304,23 +311,25 @@ class PostgresStore:
             row = await self._pool.fetchrow(
                 "UPDATE jobs SET state = $1, progress = COALESCE($2, progress),"  # noqa: S608 - fixed columns
                 " result_url = COALESCE($3, result_url), error = COALESCE($4, error),"
+                " error_reason = COALESCE($11, error_reason),"
                 " video_file_id = COALESCE($5, video_file_id), next_attempt_at = NULL,"
                 " lease_owner = CASE WHEN $9::boolean THEN lease_owner END,"
                 " lease_until = CASE WHEN $9::boolean THEN lease_until ELSE 0 END,"
-                " stopping = ($11::boolean AND state IN ('queued', 'running')"
+                " stopping = ($12::boolean AND state IN ('queued', 'running')"
                 " AND submit_started_at IS NOT NULL),"
                 " updated_at = $6 WHERE id = $7 AND state = $8"
                 f" AND ($10::text IS NULL OR lease_owner = $10) RETURNING {JOB_COLUMNS}",
                 new_state.value,
                 progress,
                 result_url,
-                error,
+                None if error is None else str(error),
                 video_file_id,
                 time.time(),
                 job_id,
                 job.state.value,
                 keep_lease,
                 lease_owner,
+                None if error is None else error.to_json(),
                 new_state is JobState.CANCELLED,
             )
             if row is not None:
@@ -527,8 +536,17 @@ class PostgresStore:
         )
         return str(value) if value is not None else None
 
-    async def purge_expired_media(self, now: float) -> None:
-        await self._pool.execute("DELETE FROM media_links WHERE expires_at <= $1", now)
+    async def purge_expired(self, now: float, questions_before: float) -> int:
+        """Delete expired media links and unanswered old questions, as the SQLite store."""
+        removed = 0
+        for statement, moment in (
+            ("DELETE FROM media_links WHERE expires_at <= $1", now),
+            ("DELETE FROM photo_prompts WHERE created_at < $1", questions_before),
+            ("DELETE FROM settings_questions WHERE created_at < $1", questions_before),
+        ):
+            status = await self._pool.execute(statement, moment)  # "DELETE <rows>"
+            removed += int(status.split()[-1])
+        return removed
 
     async def put_job_image(
         self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
@@ -563,23 +581,29 @@ class PostgresStore:
         )
         return (bytes(row[0]), str(row[1])) if row else None
 
-    async def save_photo_prompt(self, chat_id: int, prompt_message_id: int, file_id: str) -> None:
+    async def save_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, file_id: str, *, user_id: int
+    ) -> None:
         await self._pool.execute(
-            "INSERT INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id, prompt_message_id)"
-            " DO UPDATE SET file_id = $3, created_at = $4",
+            "INSERT INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at, user_id)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chat_id, prompt_message_id)"
+            " DO UPDATE SET file_id = $3, created_at = $4, user_id = $5",
             chat_id,
             prompt_message_id,
             file_id,
             time.time(),
+            user_id,
         )
 
-    async def take_photo_prompt(self, chat_id: int, prompt_message_id: int) -> str | None:
+    async def take_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> str | None:
         value = await self._pool.fetchval(
             "DELETE FROM photo_prompts WHERE chat_id = $1 AND prompt_message_id = $2"
-            " RETURNING file_id",
+            " AND user_id = $3 RETURNING file_id",
             chat_id,
             prompt_message_id,
+            user_id,
         )
         return str(value) if value is not None else None
 

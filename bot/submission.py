@@ -30,7 +30,7 @@ from tenacity import (
     wait_random,
 )
 
-from bot import texts
+from bot.i18n import Reason
 from bot.images import ImageRejected, PreparedImage, prepare
 from bot.jobs import Job, JobKind
 from bot.metrics import Metrics
@@ -52,6 +52,8 @@ from bot.providers.base import (
 from bot.stores import JobStore
 
 log = logging.getLogger(__name__)
+
+NO_PROVIDER_FOR_IMAGES = Reason.of("no_provider_for_images")
 
 #: Job parameters (set by options and settings) that map onto `VideoRequest` fields.
 REQUEST_PARAMS = ("negative_prompt", "model", "duration", "aspect_ratio", "mode", "cfg_scale")
@@ -76,8 +78,8 @@ class Submitted:
 class SubmitFailed(Exception):
     """No provider took the job; `reason` is for the user."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 
@@ -119,7 +121,7 @@ class Submitter:
             if self._can_serve(provider, shape) is None
         ]
 
-    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> str | None:
+    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> Reason | None:
         """The answer for the user when no provider can serve the request, else None.
 
         The reason given is the first provider's: it is the one the operator prefers.
@@ -128,9 +130,9 @@ class Submitter:
         reasons = [self._can_serve(p, shape) for p in self._providers.values()]
         if not all(reasons) or reasons[0] is None:
             return None
-        if reasons[0] == texts.NO_PROVIDER_FOR_IMAGES:
+        if reasons[0] == NO_PROVIDER_FOR_IMAGES:
             return reasons[0]
-        return texts.cannot_make(reasons[0])
+        return Reason.of("cannot_make", reason=reasons[0])
 
     async def submit(
         self, job: Job, on_failover: Callable[[str, str], Awaitable[None]]
@@ -143,7 +145,7 @@ class Submitter:
             # An earlier process sent this job and stopped before recording a task id: the
             # provider may be making (and charging for) it. Never send it again.
             log.warning("job %s: interrupted while submitting; not sending it again", job.id)
-            raise self._unanswered(job.provider, texts.INTERRUPTED_SUBMIT)
+            raise self._unanswered(job.provider, Reason.of("interrupted_submit"))
         secret = job.callback_secret or secrets.token_urlsafe(24)
         names = self.candidates(job.kind, job.params, job.prompt)
         if job.provider in names:  # start with the provider the job was created for
@@ -162,11 +164,12 @@ class Submitter:
                 # so no provider holds a task for it: its slot is free at once.
                 log.info("job %s: cancelled while being submitted; not sending it", job.id)
                 await self._store.provider_stopped(job.id, None)
-                raise SubmitFailed(texts.UNAVAILABLE) from None  # nobody is told: it is cancelled
+                raise SubmitFailed(Reason.of("unavailable")) from None  # nobody is told: cancelled
             except (InvalidRequest, ContentPolicy) as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 log.info("job %s: %s refused the request: %s", job.id, name, exc.message)
-                raise SubmitFailed(exc.message) from exc
+                reason = exc.reason or Reason.of("provider_said", message=exc.message)
+                raise SubmitFailed(reason) from exc
             except ProviderError as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
                 operator_problem = isinstance(exc, AuthFailed | NoCredits)
@@ -174,13 +177,13 @@ class Submitter:
                 log.log(level, "job %s: %s failed on submit: %s", job.id, name, exc.message)
                 last_error = exc
                 if exc.maybe_accepted:  # moving on could pay for the same video twice
-                    raise self._unanswered(name, texts.NO_ANSWER) from exc
+                    raise self._unanswered(name, Reason.of("no_answer")) from exc
                 continue
             log.info("job %s: submitted to %s as task %s", job.id, name, task_id)
             return Submitted(name, task_id)
         if last_error is None or isinstance(last_error, AuthFailed | NoCredits):
-            raise SubmitFailed(texts.UNAVAILABLE)
-        raise SubmitFailed(f"{last_error.message}. Please try again later.")
+            raise SubmitFailed(Reason.of("unavailable"))
+        raise SubmitFailed(Reason.of("provider_failed", message=last_error.message))
 
     def can_reconcile(self, name: str) -> bool:
         """Whether the bot can learn, after a lost answer, which task `name` made for a job:
@@ -192,7 +195,7 @@ class Submitter:
             self._policy.callbacks and provider.capabilities.callbacks
         )
 
-    def _unanswered(self, name: str, reason: str) -> SubmitUnconfirmed | SubmitFailed:
+    def _unanswered(self, name: str, reason: Reason) -> SubmitUnconfirmed | SubmitFailed:
         """What a submit to `name` whose answer was lost becomes."""
         if self.can_reconcile(name):
             return SubmitUnconfirmed(name)
@@ -247,10 +250,10 @@ class Submitter:
         if not await self._store.mark_submit_started(job.id, name, secret):
             raise _Cancelled
 
-    def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> str | None:
+    def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> Reason | None:
         caps = provider.capabilities
         if shape.kind is JobKind.IMAGE and caps.image_by_url_only and not self._policy.public_url:
-            return texts.NO_PROVIDER_FOR_IMAGES
+            return NO_PROVIDER_FOR_IMAGES
         return unsupported(caps, shape)
 
     async def _video_request(
@@ -320,7 +323,7 @@ class Submitter:
             else:
                 data, mime_type = await prepare(kept[0], caps)
         except ImageRejected as exc:
-            raise InvalidRequest(str(exc)) from exc
+            raise InvalidRequest(str(exc), reason=exc.reason) from exc
         if kept != (data, mime_type):  # the /media/ link serves exactly what is sent
             await self._store.put_job_image(job.id, frame, file_id, data, mime_type)
         url = None

@@ -1,17 +1,14 @@
 """Every user-facing text, composed from the message catalogue in `bot.i18n`.
 
 Functions take the reader's language (`lang`); texts about a job use the language stored with
-it, since they are sent long after the request. The English constants below are for modules
-that only speak English: what they produce is stored (a failure reason) or shown as is, and
-`localize` translates it when it is one of ours.
+it, since they are sent long after the request. Reasons (refusals, failures) are kept as a
+catalogue key and fields (`bot.i18n.Reason`) and rendered here, in the reader's language.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any
 
 from bot.i18n import EN, Messages, messages
@@ -27,11 +24,6 @@ COMMANDS = dict(EN.commands)
 VIDEO_USAGE = EN.video_usage
 PHOTO_QUESTION = EN.photo_question
 PRIVATE_HINT = EN.private_hint
-NO_PROVIDER_FOR_IMAGES = EN.no_provider_for_images
-PHOTO_DOWNLOAD_FAILED = EN.photo_download_failed
-INTERRUPTED_SUBMIT = EN.interrupted_submit
-NO_ANSWER = EN.no_answer
-UNAVAILABLE = EN.unavailable
 NO_JOBS = EN.no_jobs
 NOTHING_TO_CANCEL = EN.nothing_to_cancel
 TOO_LARGE_FOR_TELEGRAM = EN.too_large_for_telegram
@@ -42,50 +34,11 @@ def job_lang(job: Job) -> str:
     return str(job.params.get("lang") or "en")
 
 
-# --- stored English texts, shown in the reader's language ---------------------------------------
-
-
-def localize(text: str, lang: str | None) -> str:
-    """`text` in `lang` when it is one of our English texts (whole, or a template's result)."""
-    m = messages(lang)
-    if m is EN:
-        return text
-    for name in _PLAIN_FIELDS:
-        if text == getattr(EN, name):
-            return str(getattr(m, name))
-    for name in _TEMPLATE_FIELDS:
-        match = _template_pattern(getattr(EN, name)).fullmatch(text)
-        if match:
-            return str(getattr(m, name)).format(**match.groupdict())
-    return text
-
-
-_PLAIN_FIELDS = tuple(
-    f.name
-    for f in fields(EN)
-    if isinstance(getattr(EN, f.name), str) and "{" not in getattr(EN, f.name)
-)
-_TEMPLATE_FIELDS = ("cannot_make", "timed_out", "could_not_send")
-
-
-def _template_pattern(template: str) -> re.Pattern[str]:
-    parts = re.split(r"\{(\w+)\}", template)
-    pattern = "".join(
-        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
-        for index, part in enumerate(parts)
-    )
-    return re.compile(pattern, re.DOTALL)
-
-
 # --- requests and refusals -----------------------------------------------------------------------
 
 
 def commands(lang: str) -> dict[str, str]:
     return dict(messages(lang).commands)
-
-
-def cannot_make(reason: str, lang: str = "en") -> str:
-    return messages(lang).cannot_make.format(reason=reason)
 
 
 def bad_option(error: OptionError, lang: str) -> str:
@@ -134,7 +87,7 @@ def status(job: Job, note: str | None = None, *, now: float | None = None) -> st
     if settings:
         lines.append(settings)
     if note:
-        lines.append(f"({localize(note, job_lang(job))})")
+        lines.append(f"({note})")
     return "\n".join(lines)
 
 
@@ -183,16 +136,15 @@ def confirming(provider: str, lang: str = "en") -> str:
 
 def failed(job: Job) -> str:
     m = messages(job_lang(job))
-    reason = localize(job.error, job_lang(job)) if job.error else m.no_reason
-    return m.failed.format(job_id=job.id, reason=reason)
+    return m.failed.format(job_id=job.id, reason=failure_reason(job, m))
 
 
-def timed_out(seconds: float, lang: str = "en") -> str:
-    return messages(lang).timed_out.format(minutes=round(seconds / 60))
-
-
-def could_not_send(reason: str, lang: str = "en") -> str:
-    return messages(lang).could_not_send.format(reason=localize(reason, lang))
+def failure_reason(job: Job, m: Messages) -> str:
+    """Why the job failed, in the language of `m` (a job failed by an older version of the
+    bot kept only the English words)."""
+    if job.reason is not None:
+        return job.reason.text(m)
+    return job.error or m.no_reason
 
 
 def too_large(job: Job, url: str) -> str:
@@ -248,8 +200,8 @@ def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
         prompt=_cut(job.prompt, 3000),
         settings=f"\n{settings}" if settings else "",
     )
-    if job.state is JobState.FAILED and job.error:
-        text += m.job_error.format(reason=localize(job.error, lang))
+    if job.state is JobState.FAILED and (job.reason or job.error):
+        text += m.job_error.format(reason=failure_reason(job, m))
     return text[:TEXT_LIMIT]
 
 

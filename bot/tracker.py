@@ -10,6 +10,8 @@ by one replica at a time and a dead replica's jobs pass to the others within a l
 
 Each cycle also reconciles jobs whose submit went unanswered: providers that can find a task
 by our id (`FindsTasks`) are asked; a job still unconfirmed after `reconcile_timeout` fails.
+The loop also clears what expires: `/media/` links past their time, and photo and settings
+questions nobody answered within `QUESTION_LIFETIME`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from bot.stores import JobStore, StoreWatch
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # jobs claimed and polled at a time; a multiple of every provider's batch
+PURGE_INTERVAL = 600.0  # seconds between two purges of expired rows (the first cycle purges)
+QUESTION_LIFETIME = 86400.0  # seconds a "what should happen?" or settings question is kept
 
 
 class Tracker:
@@ -70,6 +74,7 @@ class Tracker:
         self._job_timeout = job_timeout
         self._wake = asyncio.Event()
         self._cycles = 0
+        self._last_purge: float | None = None
 
     async def run(self) -> None:
         """Poll forever (until cancelled), one cycle every `interval` seconds.
@@ -113,6 +118,17 @@ class Tracker:
             after_id = page[-1].id
         await self._reconcile(now)
         await self._service.resume(now, startup=startup)
+        await self._purge(now)
+
+    async def _purge(self, now: float) -> None:
+        """Delete expired media links and stale questions, every `PURGE_INTERVAL` seconds."""
+        moment = time.monotonic()
+        if self._last_purge is not None and moment - self._last_purge < PURGE_INTERVAL:
+            return
+        self._last_purge = moment
+        removed = await self._store.purge_expired(now, questions_before=now - QUESTION_LIFETIME)
+        if removed:
+            log.info("purged %d expired media links and unanswered questions", removed)
 
     async def _reconcile(self, now: float) -> None:
         """Find the task of each job whose submit went unanswered, under the job's lease."""

@@ -145,9 +145,10 @@ async def set_descriptions(bot: Bot) -> None:
 
 
 async def _unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A button from an older version of the bot: stop the spinner, do nothing."""
-    if update.callback_query:
-        await update.callback_query.answer()
+    """A button from an older version of the bot, or forged data: say so, do nothing."""
+    query = update.callback_query
+    if query:
+        await query.answer(messages(lang_of(query.from_user)).button_stale)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

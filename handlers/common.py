@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import language
 from bot.jobs import Requester
+from bot.keyboards import offers
 
 _ADMINS = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -105,5 +106,14 @@ async def is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
 
 
 def pressed_message(query: CallbackQuery) -> Message | None:
-    """The bot message a button was pressed under, if Telegram still gives it to us."""
-    return query.message if isinstance(query.message, Message) else None
+    """The bot message a button was pressed under, if Telegram still gives it to us and it
+    carries the pressed button.
+
+    A client can send any callback data under any bot message it sees (say, someone else's
+    list in a group): data the bot did not put on that very message is refused, so a press can
+    only act on, and edit, the message the bot made for it.
+    """
+    message = query.message
+    if not isinstance(message, Message) or not offers(message.reply_markup, query.data):
+        return None
+    return message

@@ -11,7 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import messages
-from bot.keyboards import Screen
+from bot.keyboards import AGAIN, CANCEL, JOBS, STOP, Screen, number, parse
 from bot.service import VideoService
 from handlers.common import command_argument, is_private, lang_of, pressed_message, requester_of
 
@@ -39,62 +39,71 @@ class JobHandlers:
             return
         lang = lang_of(message.from_user)
         argument = command_argument(message).lstrip("#")
-        if argument and not argument.isdigit():
+        job_id = number(argument)
+        if argument and (job_id is None or job_id < 0):
             await message.reply_text(messages(lang).cancel_usage)
             return
-        if argument:
-            answer = await self._service.cancel(message.from_user.id, int(argument), lang)
+        if job_id is not None:
+            answer = await self._service.cancel(message.from_user.id, job_id, lang)
             await message.reply_text(answer)
             return
-        screen = await self._service.cancel_or_choose(message.from_user.id, lang)
+        screen = await self._service.cancel_or_choose(
+            message.from_user.id, lang, chat_id=_chat_filter(message)
+        )
         await message.reply_text(screen.text, reply_markup=screen.markup)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """`stop:`, `cancel:`, `again:`, `jobs:` and `job:` buttons."""
+        """`stop:`, `cancel:`, `again:`, `jobs:` and `job:` buttons.
+
+        Only a button the pressed message carries counts (see `pressed_message`), and each
+        acts for the presser alone: their job, their list, shown in this chat only.
+        """
         query = update.callback_query
-        message = pressed_message(query) if query else None
-        if query is None or query.data is None:
-            return
-        if message is None:  # too old for Telegram to tell us where it was
-            await query.answer()
-            return
-        verb, *args = query.data.split(":")
-        numbers = [int(arg) for arg in args if arg.lstrip("-").isdigit()]
-        if len(numbers) != len(args) or not numbers:
-            await query.answer()
+        if query is None:
             return
         lang = lang_of(query.from_user)
+        message = pressed_message(query)
+        pressed = parse(query.data)
+        if message is None or pressed is None:
+            await query.answer(messages(lang).button_stale)
+            return
+        verb, numbers = pressed.verb, pressed.numbers
         user_id = query.from_user.id
-        if verb == "stop":  # the status message shows the outcome
+        if verb == STOP:  # the status message shows the outcome
             await query.answer(await self._service.cancel(user_id, numbers[0], lang))
-        elif verb == "cancel":
-            answer = await self._service.cancel(user_id, numbers[0], lang)
+        elif verb == CANCEL:
+            answer, cancelled = await self._service.try_cancel(user_id, numbers[0], lang)
+            if not cancelled:  # not the presser's (or over): leave the message alone
+                await query.answer(answer)
+                return
             await query.answer()
             await _edit(message, Screen(answer))
-        elif verb == "again":
+        elif verb == AGAIN:
             requester = requester_of(message, query.from_user)
             refusal = await self._service.again(numbers[0], user_id, requester)
             await query.answer(refusal, show_alert=refusal is not None)
-        elif verb in ("jobs", "job"):
-            await self._browse(query, message, verb, numbers, lang)
         else:
-            await query.answer()
+            await self._browse(query, message, verb, numbers, lang)
 
     async def _browse(
-        self, query: CallbackQuery, message: Message, verb: str, numbers: list[int], lang: str
+        self,
+        query: CallbackQuery,
+        message: Message,
+        verb: str,
+        numbers: tuple[int, ...],
+        lang: str,
     ) -> None:
         owner, *rest = numbers
         if owner != query.from_user.id:
             await query.answer(messages(lang).not_your_list)
             return
-        if verb == "jobs" and len(rest) == 1:
+        chat_id = _chat_filter(message)
+        if verb == JOBS:
             screen: Screen | None = await self._service.jobs_page(
-                owner, rest[0], chat_id=_chat_filter(message), lang=lang
+                owner, rest[0], chat_id=chat_id, lang=lang
             )
-        elif verb == "job" and len(rest) == 2:
-            screen = await self._service.job_view(owner, rest[0], rest[1], lang)
         else:
-            screen = None
+            screen = await self._service.job_view(owner, rest[0], rest[1], lang, chat_id=chat_id)
         if screen is None:
             await query.answer(messages(lang).job_gone)
             return

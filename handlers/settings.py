@@ -36,8 +36,11 @@ class SettingsHandlers:
     async def open(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The Settings button under a video: a new panel, below the video."""
         query = update.callback_query
-        message = pressed_message(query) if query else None
-        if query is None or message is None:
+        if query is None:
+            return
+        message = pressed_message(query)
+        if message is None:
+            await query.answer(messages(lang_of(query.from_user)).button_stale)
             return
         await query.answer()
         await self._send_panel(message, query.from_user.id, lang_of(query.from_user))
@@ -45,10 +48,13 @@ class SettingsHandlers:
     async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A `set:...` button on the panel."""
         query = update.callback_query
-        message = pressed_message(query) if query else None
-        if query is None or message is None or query.data is None:
+        if query is None:
             return
         lang = lang_of(query.from_user)
+        message = pressed_message(query)
+        if message is None or query.data is None:  # not a button of this panel
+            await query.answer(messages(lang).button_stale)
+            return
         private = is_private(message)
         if not private and not await is_admin(context.bot, message.chat.id, query.from_user.id):
             await query.answer(messages(lang).settings_admins_only, show_alert=True)

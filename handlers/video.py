@@ -131,7 +131,10 @@ class VideoHandlers:
             ),
         )
         await self._store.save_photo_prompt(
-            captioned.chat.id, question.message_id, _FILE_IDS_SEPARATOR.join(file_ids)
+            captioned.chat.id,
+            question.message_id,
+            _FILE_IDS_SEPARATOR.join(file_ids),
+            user_id=requester_of(captioned).user_id,
         )
 
     async def _oversized(
@@ -153,7 +156,8 @@ class VideoHandlers:
         if replies_to_bot(message, context.bot.id):
             if await self._settings.answer(message, replied.message_id, context):
                 return
-            stored = await self._store.take_photo_prompt(message.chat.id, replied.message_id)
+            asker = requester_of(message).user_id  # only the photo's sender may answer
+            stored = await self._store.take_photo_prompt(message.chat.id, replied.message_id, asker)
             file_ids = stored.split(_FILE_IDS_SEPARATOR) if stored else []
         lang = lang_of(message.from_user)
         if not file_ids and is_private(message) and (image := image_of(replied)):

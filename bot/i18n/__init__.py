@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.i18n.catalogue import Messages
 from bot.i18n.en import EN
+from bot.i18n.reason import Reason
 from bot.i18n.ru import RU
 
 Lang = Literal["en", "ru"]
@@ -27,4 +28,14 @@ def messages(lang: str | None) -> Messages:
     return next((m for code, m in CATALOGUES.items() if code == lang), EN)
 
 
-__all__ = ["CATALOGUES", "DEFAULT", "EN", "RU", "Lang", "Messages", "language", "messages"]
+__all__ = [
+    "CATALOGUES",
+    "DEFAULT",
+    "EN",
+    "RU",
+    "Lang",
+    "Messages",
+    "Reason",
+    "language",
+    "messages",
+]

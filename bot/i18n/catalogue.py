@@ -43,13 +43,31 @@ class Messages:
     timed_out: str  # {minutes}
     could_not_send: str  # {reason}
     no_reason: str
+    provider_said: str  # {message}: the provider's own words, which we cannot translate
+    provider_failed: str  # {message}
+    chat_unwritable: str
+    no_text_to_video: str
+    no_image_to_video: str
+    prompt_too_long: str  # {limit}
+    negative_prompt_too_long: str  # {limit}
+    choose_model: str  # {choices}
+    choose_mode: str  # {choices}
+    choose_duration: str  # {choices}
+    choose_aspect_ratio: str  # {choices}
+    no_end_frame: str
+    no_video_sent: str
+    pro_needs_model: str  # {model}
+    telegram_refused: str  # {message}: Telegram's own words
+    telegram_error: str  # {message}
+    video_link_status: str  # {status}
+    video_link_web_page: str
+    video_download_failed: str  # {error}
     too_large_for_telegram: str  # {job_id} {url}
 
     # Why a finished video could not be fetched or sent (the {reason} of could_not_send)
     video_link_not_https: str
     video_link_private: str
     video_link_redirects: str
-    video_link_web_page: str
     video_link_not_video: str
     video_link_too_slow: str
     video_damaged: str
@@ -104,6 +122,7 @@ class Messages:
     not_yours: str
     not_your_list: str
     job_gone: str
+    button_stale: str  # a press under a message that does not carry that button
     again_started: str  # {job_id}
     ages: Mapping[str, str]  # now, minutes, hours, days -> template with {n}
 
@@ -120,7 +139,7 @@ class Messages:
     settings_title_group: str  # {title}
     settings_group_hint: str
     settings_labels: Mapping[str, str]  # field -> label
-    settings_default: str
+    settings_default_value: str  # {value}: the provider's default, in force while none is chosen
     settings_automatic: str  # {provider}
     settings_delivery: Mapping[str, str]  # video, file
     settings_none: str

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import httpx
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
@@ -185,7 +186,7 @@ class AimlapiProvider:
             video = answer.get("video")
             url = video.get("url") if isinstance(video, dict) else None
             if not isinstance(url, str) or not url:
-                return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+                return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
             return TaskUpdate(task_id, state, progress=100, video_url=url)
         if state is JobState.FAILED:
             return TaskUpdate(task_id, state, error=_failure_reason(answer.get("error")))
@@ -257,7 +258,7 @@ def _generation_id(answer: Any) -> str | None:
     return None
 
 
-def _failure_reason(error: Any) -> str:
+def _failure_reason(error: Any) -> str | Reason:
     """`error` as a string, `{"name","message"}` or `{"detail":[{"msg",...}]}`."""
     if isinstance(error, str) and error.strip():
         return error.strip()
@@ -275,7 +276,7 @@ def _failure_reason(error: Any) -> str:
         name = error.get("name")
         if isinstance(name, str) and name.strip():
             return name.strip()
-    return "the provider gave no reason"
+    return Reason.of("no_reason")
 
 
 def _is_number(value: Any) -> bool:

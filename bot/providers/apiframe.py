@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
@@ -134,16 +135,25 @@ def _create_body(request: VideoRequest) -> dict[str, Any]:
     }
     if request.kind is JobKind.IMAGE:
         if request.image is None or request.image.url is None:
-            raise InvalidRequest("APIFRAME needs the image as a public link (set PUBLIC_URL)")
+            raise InvalidRequest(
+                "APIFRAME needs the image as a public link (set PUBLIC_URL)",
+                reason=Reason.of("no_provider_for_images"),
+            )
         body["image_url"] = request.image.url
         if request.end_image is not None:
             if request.end_image.url is None:
-                raise InvalidRequest("APIFRAME needs the end frame as a public link")
+                raise InvalidRequest(
+                    "APIFRAME needs the end frame as a public link",
+                    reason=Reason.of("no_provider_for_images"),
+                )
             body["end_image_url"] = request.end_image.url
     elif request.aspect_ratio:
         body["aspect_ratio"] = request.aspect_ratio
     if request.mode == "pro" and request.model != _PRO_MODEL:
-        raise InvalidRequest(f"pro mode on APIFRAME needs the model {_PRO_MODEL}")
+        raise InvalidRequest(
+            f"pro mode on APIFRAME needs the model {_PRO_MODEL}",
+            reason=Reason.of("pro_needs_model", model=_PRO_MODEL),
+        )
     if request.model:
         body["model"] = request.model
     if request.mode:
@@ -173,11 +183,11 @@ def _parse_result(result: Any) -> TaskUpdate | None:
     if state is JobState.SUCCEEDED:
         url = result.get("video_url")
         if not isinstance(url, str) or not url:
-            return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+            return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
         return TaskUpdate(task_id, state, progress=100, video_url=url)
     if state is JobState.FAILED:
-        reason = result.get("message") or result.get("error") or "the provider gave no reason"
-        return TaskUpdate(task_id, state, error=str(reason))
+        reason = result.get("message") or result.get("error")
+        return TaskUpdate(task_id, state, error=str(reason) if reason else Reason.of("no_reason"))
     return TaskUpdate(task_id, state, progress=progress)
 
 

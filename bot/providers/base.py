@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 
 
@@ -54,7 +55,7 @@ class TaskUpdate:
     state: JobState  # QUEUED, RUNNING, SUCCEEDED or FAILED
     progress: int | None = None
     video_url: str | None = None
-    error: str | None = None
+    error: str | Reason | None = None  # the provider's words, or ours as a message key
 
 
 OUR_MODELS = (
@@ -93,6 +94,11 @@ class Capabilities:
     # Nothing keeps running (or billing) once a job is cancelled. No remote provider documents
     # a cancel endpoint, so only the built-in sandbox says so; see `Job.stopping`.
     stops_on_cancel: bool = False
+    # What the provider makes when a request leaves the option out (Kling's documented
+    # defaults, which the resellers keep); the settings panel shows them as in force.
+    default_mode: str = "std"
+    default_duration: int = 5
+    default_aspect_ratio: str = "16:9"
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -100,30 +106,30 @@ def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
 
 
-def unsupported(caps: Capabilities, request: VideoRequest) -> str | None:
-    """Why this provider cannot serve the request, in words for the user; None if it can."""
+def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot serve the request, as a message for the user; None if it can."""
     if request.kind not in caps.kinds:
-        return f"this provider does not make {request.kind.value}-to-video"
+        text = request.kind is JobKind.TEXT
+        return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:
-        return f"the prompt is too long: keep it under {caps.max_prompt_length} characters"
+        return Reason.of("prompt_too_long", limit=caps.max_prompt_length)
     negative = request.negative_prompt or ""
     if len(negative) > caps.max_negative_prompt_length:
-        limit = caps.max_negative_prompt_length
-        return f"the negative prompt is too long: keep it under {limit} characters"
+        return Reason.of("negative_prompt_too_long", limit=caps.max_negative_prompt_length)
     if request.model is not None and request.model not in caps.models:
-        return f"choose a model among {', '.join(caps.models)}"
+        return Reason.of("choose_model", choices=", ".join(caps.models))
     if request.mode is not None and request.mode not in caps.modes:
-        return f"choose a mode among {', '.join(sorted(caps.modes))}"
+        return Reason.of("choose_mode", choices=", ".join(sorted(caps.modes)))
     if request.duration is not None and request.duration not in caps.durations:
-        return f"choose a duration among {', '.join(map(str, sorted(caps.durations)))} seconds"
+        return Reason.of("choose_duration", choices=", ".join(map(str, sorted(caps.durations))))
     if request.end_image is not None and not caps.end_frame:
-        return "this provider cannot use an end frame"
+        return Reason.of("no_end_frame")
     if (
         request.kind is JobKind.TEXT
         and request.aspect_ratio is not None
         and request.aspect_ratio not in caps.aspect_ratios
     ):
-        return f"choose an aspect ratio among {', '.join(caps.aspect_ratios)}"
+        return Reason.of("choose_aspect_ratio", choices=", ".join(caps.aspect_ratios))
     return None
 
 
@@ -136,15 +142,22 @@ class AccountStatus:
 
 
 class ProviderError(Exception):
-    """A provider refused or failed a call. `message` is safe to show to the user."""
+    """A provider refused or failed a call. `message` is safe to show to the user; `reason`,
+    when the words are ours rather than the provider's, is the same as a message key."""
 
     retryable = False
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, maybe_accepted: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        maybe_accepted: bool = False,
+        reason: Reason | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
         self.retry_after = retry_after
         # True when the request reached the provider but no usable answer came back (a read
         # timeout, a 500, 502 or 504, an unreadable 2xx): it may have started a paid job anyway.

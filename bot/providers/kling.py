@@ -36,6 +36,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
@@ -345,11 +346,11 @@ def task_update(data: Any, task_id: str, label: str) -> TaskUpdate | None:
     if state is JobState.SUCCEEDED:
         url = _video_url(data)
         if url is None:
-            return TaskUpdate(task_id, JobState.FAILED, error="the provider sent no video")
+            return TaskUpdate(task_id, JobState.FAILED, error=Reason.of("no_video_sent"))
         return TaskUpdate(task_id, state, progress=100, video_url=url)
     if state is JobState.FAILED:
-        reason = data.get("task_status_msg") or "the provider gave no reason"
-        return TaskUpdate(task_id, state, error=str(reason))
+        reason = data.get("task_status_msg")
+        return TaskUpdate(task_id, state, error=str(reason) if reason else Reason.of("no_reason"))
     return TaskUpdate(task_id, state)
 
 

@@ -63,7 +63,9 @@ async def test_cancel_button_on_the_status_message(
     assert refused.params["text"] == "Video #1 is not one of your videos in progress."
     telegram.press_button(alice, status, "stop:1")
     answer = await telegram.wait_for_count("answerCallbackQuery", 2)
-    assert answer[1].params["text"] == "🚫 Video #1 cancelled. It will not be sent."
+    # APIFRAME already holds the task and cannot be told to stop: the answer says so.
+    assert answer[1].params["text"].startswith("🚫 Video #1 cancelled. It will not be sent.")
+    assert "cannot be stopped" in answer[1].params["text"]
     edit = await telegram.wait_for("editMessageText", lambda c: "Cancelled" in text_of(c))
     assert edit.params["message_id"] == status["message_id"] and "reply_markup" not in edit.params
     assert (await bot.job(1)).state is JobState.CANCELLED
@@ -172,3 +174,98 @@ async def test_cancel_asks_which_when_several_run(telegram, make_settings, start
     assert "reply_markup" not in edit.params
     assert (await bot.job(1)).state is JobState.CANCELLED
     assert (await bot.job(2)).state is JobState.QUEUED
+
+
+async def add_job(bot, user_id: int, chat_id: int, prompt: str) -> int:
+    job = await bot.parts.store.create_job(
+        NewJob(
+            requester=Requester(user_id, chat_id, 100),
+            kind=JobKind.TEXT,
+            prompt=prompt,
+            provider="sandbox",
+        )
+    )
+    return int(job.id)
+
+
+async def test_forged_buttons_never_edit_a_message_or_leak_a_prompt(
+    telegram, make_settings, start_bot
+):
+    """Callback data is whatever a client sends: pressed under Alice's list in a group, data
+    naming other users' jobs, other chats, huge numbers or garbage edits nothing and shows no
+    prompt; each press gets a short answer. A group's list shows only that group's videos."""
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    group = telegram.group(-100400)
+    alice, bob = telegram.user(1001, "Alice"), telegram.user(1002, "Bob")
+    telegram.set_admin(group["id"], alice["id"])
+    diary = await add_job(bot, 1001, 1001, "alice's private diary")
+    here = await add_job(bot, 1001, group["id"], "a fox in the group")
+    secret = await add_job(bot, 1002, 1002, "bob's secret plan")
+    elsewhere = await add_job(bot, 1002, -100500, "bob's other group")
+
+    telegram.send_text(alice, "/jobs", chat=group)
+    listing = await telegram.wait_for("sendMessage")
+    assert "a fox in the group" in text_of(listing) and "diary" not in text_of(listing)
+    assert buttons(listing) == [f"job:1001:{here}:1"]
+    message = listing.response["result"]
+    telegram.press_button(alice, message, f"job:1001:{here}:1")
+    details = await telegram.wait_for("editMessageText")
+    assert "a fox in the group" in text_of(details)
+
+    forged = [
+        (bob, "jobs:1002:1"),
+        (bob, f"job:1002:{secret}:1"),
+        (bob, f"job:1002:{elsewhere}:1"),
+        (bob, f"cancel:{secret}"),
+        (bob, f"stop:{secret}"),
+        (bob, f"again:{secret}"),
+        (bob, f"cancel:{here}"),  # a real button, but not his video
+        (alice, f"job:1001:{diary}:1"),  # her own, but made in another chat
+        (alice, "jobs:1001:2"),  # her own list, but not a button this message shows
+        (alice, "set:main"),  # she administers the group: still not a settings panel
+        (alice, "settings"),
+        (alice, "job:1001:99999999999999999999999:1"),
+        (alice, "jobs:1001:²"),
+        (alice, "job:1001"),
+        (alice, "jobs:1001:1:1:1"),
+        (alice, "💥"),
+    ]
+    for user, data in forged:
+        query = telegram.press_button(user, message, data, strict=False)
+        answer = await telegram.wait_for(
+            "answerCallbackQuery", lambda c, q=query: c.params["callback_query_id"] == q["id"]
+        )
+        assert answer.params.get("text"), data  # a short answer, not silence
+
+    telegram.press_button(alice, message, "jobs:1001:1")  # the real Back button
+    back = await telegram.wait_for_count("editMessageText", 2)
+    assert "Your recent videos" in text_of(back[1])
+    assert len(telegram.calls_to("editMessageText")) == 2  # only Alice's two real presses
+    shown = [text_of(c) for c in telegram.calls_to("sendMessage")]
+    shown += [text_of(c) for c in telegram.calls_to("editMessageText")]
+    assert not any("secret" in text or "diary" in text or "other group" in text for text in shown)
+    for job_id in (diary, here, secret, elsewhere):
+        assert (await bot.job(job_id)).state is JobState.QUEUED
+    assert await bot.job(elsewhere + 1) is None  # "Again" made nothing
+
+
+async def test_cancel_in_a_group_offers_only_that_groups_videos(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    group = telegram.group(-100400)
+    alice = telegram.user(1001, "Alice")
+    diary = await add_job(bot, 1001, 1001, "alice's private diary")
+    first = await add_job(bot, 1001, group["id"], "a fox in the group")
+    second = await add_job(bot, 1001, group["id"], "a kite in the group")
+    telegram.send_text(alice, "/cancel", chat=group)
+    question = await telegram.wait_for("sendMessage")
+    assert buttons(question) == [f"cancel:{second}", f"cancel:{first}"]
+    labels = [b["text"] for row in question.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert not any("diary" in label for label in labels)
+    telegram.press_button(alice, question.response["result"], f"cancel:{first}")
+    await telegram.wait_for("editMessageText")
+    telegram.send_text(alice, "/cancel", chat=group)  # one left here: stopped at once
+    await telegram.wait_for("sendMessage", lambda c: f"#{second} cancelled" in text_of(c))
+    assert (await bot.job(diary)).state is JobState.QUEUED
+    telegram.send_text(alice, "/cancel", chat=group)
+    await telegram.wait_for("sendMessage", lambda c: "no video in progress" in text_of(c))
+    assert (await bot.job(diary)).state is JobState.QUEUED

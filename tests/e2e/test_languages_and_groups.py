@@ -50,7 +50,7 @@ async def test_russian_user_gets_russian_texts(telegram, make_settings, start_bo
 
     telegram.send_text(ivan, "/settings")
     panel = await telegram.wait_for("sendMessage", lambda c: "⚙️ Ваши настройки" in text_of(c))
-    assert "Длительность: по умолчанию" in text_of(panel)
+    assert "Длительность: 5 с (по умолчанию)" in text_of(panel)
     telegram.send_text(ivan, "/cancel")
     nothing = await telegram.wait_for("sendMessage", lambda c: "нет видео в работе" in text_of(c))
     assert text_of(nothing) == "У вас нет видео в работе."
@@ -137,3 +137,52 @@ async def test_start_deep_links_open_help_or_settings(telegram, make_settings, s
     telegram.send_text(ivan, "/start")
     answers = await telegram.wait_for_count("sendMessage", 4)
     assert all(text_of(a).startswith("Я превращаю") for a in answers[1:])
+
+
+async def test_provider_refusals_reach_russian_users_in_russian(telegram, make_settings, start_bot):
+    """Why a provider cannot make a video is a catalogue message, read in the user's language."""
+    bot = await start_bot(make_settings())
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    telegram.send_text(ivan, "/video " + "лиса " * 600)
+    too_long = await telegram.wait_for("sendMessage")
+    assert text_of(too_long) == (
+        "Не получится сделать это видео: описание слишком длинное: уложитесь в 2500 символов."
+    )
+    await bot.parts.store.put_preferences(1001, {"duration": 7})  # saved before a change
+    telegram.send_text(ivan, "/video лиса")
+    duration = await telegram.wait_for_count("sendMessage", 2)
+    assert text_of(duration[1]) == (
+        "Не получится сделать это видео: выберите длительность из списка: 5, 10 с."
+    )
+    assert await bot.job(1) is None
+
+
+async def test_failures_read_in_the_readers_language_now_and_in_jobs(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    """A failure is stored as its message key: the notice and /jobs render it in Russian."""
+    await start_bot(apiframe_settings(submit_attempts=1))
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    apiframe.fail_next("/kling-imagine", status=503)
+    telegram.send_text(ivan, "/video лиса")
+    notice = await telegram.wait_for("sendMessage", lambda c: "не получилось" in text_of(c))
+    assert text_of(notice).startswith("❌ Видео №1 не получилось: видеосервис ответил ошибкой (")
+    assert text_of(notice).endswith("). Попробуйте позже.")
+    telegram.send_text(ivan, "/jobs")
+    listing = await telegram.wait_for("sendMessage", lambda c: "Ваши последние" in text_of(c))
+    telegram.press_button(ivan, listing.response["result"], "job:1001:1:1")
+    details = await telegram.wait_for("editMessageText", lambda c: "Почему" in text_of(c))
+    assert "Почему не получилось: видеосервис ответил ошибкой (" in text_of(details)
+    assert "Please try again" not in text_of(details)
+
+
+async def test_delivery_failures_read_in_russian(telegram, apiframe, apiframe_settings, start_bot):
+    await start_bot(apiframe_settings())
+    ivan = telegram.user(1001, "Иван", language_code="ru")
+    telegram.send_text(ivan, "/video лиса")
+    task = await apiframe.wait_for_task()
+    await apiframe.finish(task.task_id, video_url="ftp://videos.example/fox.mp4")
+    notice = await telegram.wait_for("sendMessage", lambda c: "не получилось" in text_of(c))
+    assert text_of(notice) == (
+        "❌ Видео №1 не получилось: не удалось отправить видео (видеосервис дал ссылку не по https)"
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import httpx
 
+from bot import tracker
 from bot.jobs import JobKind
-from tests.e2e.conftest import jpeg
+from tests.e2e.conftest import jpeg, polls_later
 
 
 async def test_photo_with_caption_animates_it(telegram, apiframe, public_settings, start_bot):
@@ -114,3 +116,54 @@ async def test_sandbox_animates_photos_without_public_url(telegram, make_setting
     telegram.send_photo(telegram.user(1001), jpeg(), caption="wave")
     await telegram.wait_for("sendVideo")
     assert (await bot.job(1)).kind is JobKind.IMAGE
+
+
+async def test_only_the_photos_sender_answers_its_question_in_a_group(
+    telegram, make_settings, start_bot
+):
+    bot = await start_bot(make_settings())
+    group = telegram.group(-100300, "Pets")
+    alice, bob = telegram.user(1001, "Alice"), telegram.user(1002, "Bob")
+    telegram.send_photo(alice, jpeg(), caption="/video@kling_test_bot", chat=group)
+    question = await telegram.wait_for("sendMessage")
+    assert "What should happen" in question.params["text"]
+    asked = question.response["result"]["message_id"]
+    telegram.send_text(bob, "bob's idea", chat=group, reply_to=asked)
+    telegram.send_text(alice, "the cat jumps", chat=group, reply_to=asked)
+    await telegram.wait_for("sendMessage", lambda c: str(c.params["text"]).startswith("🎬"))
+    job = await bot.job(1)
+    assert job.prompt == "the cat jumps" and job.requester.user_id == alice["id"]
+    assert job.kind is JobKind.IMAGE
+    await telegram.wait_for("sendVideo")
+    assert await bot.job(2) is None  # Bob's reply made nothing
+    assert not any("bob" in str(c.params["text"]) for c in telegram.calls_to("sendMessage"))
+
+
+async def test_expired_media_links_and_unanswered_questions_are_purged(
+    telegram, apiframe, public_settings, start_bot, monkeypatch
+):
+    """The poll loop deletes expired `/media/` rows and questions past their lifetime (both
+    made immediate here): the link answers 404, its row is gone, the question is forgotten."""
+    monkeypatch.setattr(tracker, "PURGE_INTERVAL", 0.0)
+    monkeypatch.setattr(tracker, "QUESTION_LIFETIME", 0.0)
+    settings = public_settings(callback_poll_interval=0.05)
+    bot = await start_bot(settings)
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video waves")  # a job in progress keeps the poll loop busy
+    await apiframe.wait_for_task()
+    await bot.parts.store.add_media_link("expired-link", 1, "file-1", time.time() - 1)
+    telegram.send_photo(alice, jpeg())
+    question = await telegram.wait_for("sendMessage", lambda c: "What should" in text_of(c))
+
+    await polls_later(apiframe, 3)  # a whole poll cycle began and ended after both were made
+    assert await bot.parts.store.media_file_id("expired-link", now=0.0) is None
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{settings.public_url}/media/expired-link")).status_code == 404
+    telegram.send_text(alice, "too late", reply_to=question.response["result"]["message_id"])
+    hint = await telegram.wait_for("sendMessage", lambda c: "Send /video" in text_of(c))
+    assert hint.params["chat_id"] == alice["id"]
+    assert len(apiframe.tasks) == 1 and await bot.job(2) is None
+
+
+def text_of(call) -> str:
+    return str(call.params["text"])

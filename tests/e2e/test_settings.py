@@ -61,7 +61,8 @@ async def test_every_button_edits_in_place_and_settings_survive_a_restart(
     alice = telegram.user(1001, "Alice")
     panel = await open_panel(telegram, alice)
     first = telegram.calls_to("sendMessage")[-1]
-    assert "Model: default" in text_of(first) and "Results as: playable video" in text_of(first)
+    assert "Model: kling-v1 (default)" in text_of(first)
+    assert "Results as: playable video" in text_of(first)
     assert {"set:m", "set:d", "set:ar", "set:mo", "set:p", "set:neg", "set:f"} <= set(
         buttons(first)
     )
@@ -144,8 +145,8 @@ async def test_clear_reset_default_and_done(telegram, make_settings, start_bot):
     panel = await open_panel(telegram, alice)
     assert "Negative prompt: none" in text_of(await panel.press("set:neg="))
     await panel.press("set:d")
-    assert "Duration: default" in text_of(await panel.press("set:d="))
-    assert "Model: default" in text_of(await panel.press("set:reset"))
+    assert "Duration: 5 s (default)" in text_of(await panel.press("set:d="))
+    assert "Model: kling-v1 (default)" in text_of(await panel.press("set:reset"))
     assert await bot.parts.store.get_preferences(1001) == {}
     done = await panel.press("set:done")
     assert "reply_markup" not in done.params and "Settings saved." in text_of(done)
@@ -166,7 +167,7 @@ async def test_provider_choice_shows_its_values_and_goes_first(
     assert {"set:p=sandbox", "set:p=apiframe", "set:p="} <= set(buttons(providers))
     chosen = await panel.press("set:p=apiframe")
     assert "Model: not offered by apiframe, back to default." in text_of(chosen)
-    assert "Model: default" in text_of(chosen)
+    assert "Model: kling-v1-6 (default)" in text_of(chosen)  # APIFRAME's first model
     ratios = await panel.press("set:ar")
     assert "set:ar=21:9" in buttons(ratios)  # APIFRAME's own list
     await panel.press("set:main")
@@ -218,3 +219,36 @@ async def test_group_settings_are_set_by_admins_and_apply_to_everyone(
     job = await bot.job(1)
     assert job.params["duration"] == 10  # the group's choice
     assert job.params["aspect_ratio"] == "9:16"  # Bob's own, where the group chose nothing
+
+
+async def test_settings_show_the_values_in_force_in_both_languages(
+    telegram, make_settings, start_bot
+):
+    """An unset setting shows what the provider will use, marked as the default."""
+    await start_bot(make_settings())
+    alice = telegram.user(1001)
+    ivan = telegram.user(1002, "Иван", language_code="ru")
+    panel = await open_panel(telegram, alice)
+    english = text_of(telegram.calls_to("sendMessage")[-1])
+    for line in (
+        "Model: kling-v1 (default)",
+        "Duration: 5 s (default)",
+        "Aspect ratio: 16:9 (default)",
+        "Mode: std (default)",
+        "Provider: automatic (sandbox)",
+    ):
+        assert line in english
+    durations = await panel.press("set:d")
+    labels = [b["text"] for row in durations.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✓ 5 s (default)" in labels
+    assert "Duration: 10 s" in text_of(await panel.press("set:d=10"))
+
+    await open_panel(telegram, ivan, count=2)
+    russian = text_of(telegram.calls_to("sendMessage")[-1])
+    for line in (
+        "Модель: kling-v1 (по умолчанию)",
+        "Длительность: 5 с (по умолчанию)",
+        "Формат кадра: 16:9 (по умолчанию)",
+        "Режим: std (по умолчанию)",
+    ):
+        assert line in russian

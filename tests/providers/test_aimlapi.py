@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.aimlapi import (
     GENERATION_PATH,
@@ -252,7 +253,7 @@ async def test_every_status_maps_to_our_states(fake, provider):
         running: TaskUpdate(running, JobState.RUNNING),
         done: TaskUpdate(done, JobState.SUCCEEDED, progress=100, video_url=video_url),
         failed: TaskUpdate(failed, JobState.FAILED, error="the prompt was refused"),
-        bare: TaskUpdate(bare, JobState.FAILED, error="the provider sent no video"),
+        bare: TaskUpdate(bare, JobState.FAILED, error=Reason.of("no_video_sent")),
     }
 
 
@@ -289,8 +290,8 @@ async def test_errors_without_a_message_still_give_a_reason(fake, provider):
     updates = await provider.poll(ids)
     assert [updates[i].error for i in ids] == [
         "Timeout",
-        "the provider gave no reason",
-        "the provider gave no reason",
+        Reason.of("no_reason"),
+        Reason.of("no_reason"),
     ]
 
 

@@ -10,6 +10,7 @@ import jwt
 import pytest
 import pytest_asyncio
 
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
@@ -305,7 +306,7 @@ async def test_succeeded_without_a_video_is_a_failure(kling, fake):
     task_id = await kling.submit(request())
     await fake.finish(own_id(task_id), video_url="")
     assert (await kling.poll([task_id]))[task_id] == TaskUpdate(
-        task_id, JobState.FAILED, error="the provider sent no video"
+        task_id, JobState.FAILED, error=Reason.of("no_video_sent")
     )
 
 

@@ -1,6 +1,7 @@
 """Allowlists, bans and per-user limits, against a real SQLite store and a fake clock."""
 
 from bot.access import DAY, AccessPolicy, Gatekeeper
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Requester
 
 
@@ -39,7 +40,7 @@ async def test_active_job_limit(store):
     jobs = [await add_job(store) for _ in range(2)]
     refusal = await gate.refuse_new_job(1)
     assert refusal is not None and "2 videos in progress" in refusal
-    await store.transition(jobs[0].id, JobState.FAILED, error="x")
+    await store.transition(jobs[0].id, JobState.FAILED, error=Reason.of("unavailable"))
     assert await gate.refuse_new_job(1) is None
     assert await gate.refuse_new_job(2) is None  # other users unaffected
 
@@ -49,7 +50,7 @@ async def test_daily_limit_says_when_to_come_back(store):
     gate = Gatekeeper(store, AccessPolicy(daily_jobs=2, max_active_jobs=99, cooldown=0), clock)
     for _ in range(2):
         job = await add_job(store)
-        await store.transition(job.id, JobState.FAILED, error="x")
+        await store.transition(job.id, JobState.FAILED, error=Reason.of("unavailable"))
     times = await store.job_times_since(1, 0)
     clock.now = times[0] + DAY - 3 * 3600  # the oldest job leaves the window in 3 hours
     refusal = await gate.refuse_new_job(1)
@@ -73,7 +74,7 @@ async def test_cooldown_and_admin_exemption(store):
 async def test_stats_group_by_day_provider_state(store):
     await add_job(store)
     job = await add_job(store)
-    await store.transition(job.id, JobState.FAILED, error="x")
+    await store.transition(job.id, JobState.FAILED, error=Reason.of("unavailable"))
     rows = await store.job_stats(since=0)
     assert sorted((provider, state, count) for _, provider, state, count in rows) == [
         ("sandbox", "failed", 1),

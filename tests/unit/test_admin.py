@@ -2,6 +2,7 @@
 
 from bot.access import AccessPolicy, Gatekeeper
 from bot.admin import Admin
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Requester
 
 
@@ -11,7 +12,7 @@ async def test_stats_ban_and_unban(store):
     assert await admin.stats() == "No jobs in the last 7 days."
     for provider in ("sandbox", "sandbox", "apiframe"):
         job = await store.create_job(NewJob(Requester(1, 1, 1), JobKind.TEXT, "x", provider))
-    await store.transition(job.id, JobState.FAILED, error="x")
+    await store.transition(job.id, JobState.FAILED, error=Reason.of("unavailable"))
     stats = (await admin.stats()).splitlines()
     assert stats[0] == "Jobs, last 7 days (UTC):"
     assert stats[1].endswith(": 3 (failed 1, queued 2)")

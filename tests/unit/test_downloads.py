@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import downloads, texts
+from bot import downloads
 from bot.downloads import (
     Downloader,
     DownloadFailed,
@@ -26,7 +26,7 @@ from bot.downloads import (
     link_refusal,
     origin_of,
 )
-from bot.i18n import EN
+from bot.i18n import Reason, messages
 from bot.mp4info import DamagedVideo, VideoInfo, read_info
 from bot.providers.sandbox import CLIP_PATH
 from tests.fakes.media import SAMPLE_MP4
@@ -40,22 +40,22 @@ PUBLIC = ipaddress.ip_address("93.184.216.34")
         ("https://cdn.example.com/v.mp4?sig=1", None),
         ("https://93.184.216.34/v.mp4", None),
         ("HTTPS://CDN.example.com:8443/v.mp4", None),
-        ("http://cdn.example.com/v.mp4", EN.video_link_not_https),
-        ("file:///srv/bot/.env", EN.video_link_not_https),
-        ("ftp://cdn.example.com/v.mp4", EN.video_link_not_https),
-        ("data:video/mp4;base64,AAAA", EN.video_link_not_https),
-        ("sandbox:clip", EN.video_link_not_https),
-        ("https:///v.mp4", EN.video_link_not_https),
-        ("not a link", EN.video_link_not_https),
-        ("https://127.0.0.1/v.mp4", EN.video_link_private),
-        ("https://10.1.2.3/v.mp4", EN.video_link_private),
-        ("https://172.16.0.1/v.mp4", EN.video_link_private),
-        ("https://192.168.1.1/v.mp4", EN.video_link_private),
-        ("https://169.254.169.254/latest/meta-data/", EN.video_link_private),
-        ("https://0.0.0.0/v.mp4", EN.video_link_private),
-        ("https://[::1]/v.mp4", EN.video_link_private),
-        ("https://[fd00:ec2::254]/latest/", EN.video_link_private),
-        ("https://[::ffff:169.254.169.254]/", EN.video_link_private),
+        ("http://cdn.example.com/v.mp4", Reason.of("video_link_not_https")),
+        ("file:///srv/bot/.env", Reason.of("video_link_not_https")),
+        ("ftp://cdn.example.com/v.mp4", Reason.of("video_link_not_https")),
+        ("data:video/mp4;base64,AAAA", Reason.of("video_link_not_https")),
+        ("sandbox:clip", Reason.of("video_link_not_https")),
+        ("https:///v.mp4", Reason.of("video_link_not_https")),
+        ("not a link", Reason.of("video_link_not_https")),
+        ("https://127.0.0.1/v.mp4", Reason.of("video_link_private")),
+        ("https://10.1.2.3/v.mp4", Reason.of("video_link_private")),
+        ("https://172.16.0.1/v.mp4", Reason.of("video_link_private")),
+        ("https://192.168.1.1/v.mp4", Reason.of("video_link_private")),
+        ("https://169.254.169.254/latest/meta-data/", Reason.of("video_link_private")),
+        ("https://0.0.0.0/v.mp4", Reason.of("video_link_private")),
+        ("https://[::1]/v.mp4", Reason.of("video_link_private")),
+        ("https://[fd00:ec2::254]/latest/", Reason.of("video_link_private")),
+        ("https://[::ffff:169.254.169.254]/", Reason.of("video_link_private")),
     ],
 )
 def test_only_https_links_to_public_places_are_accepted(url, expected):
@@ -65,9 +65,15 @@ def test_only_https_links_to_public_places_are_accepted(url, expected):
 def test_trusted_origins_are_matched_exactly():
     trusted = frozenset({"http://127.0.0.1:8080"})
     assert link_refusal("http://127.0.0.1:8080/videos/a.mp4", trusted) is None
-    assert link_refusal("http://127.0.0.1:8081/videos/a.mp4", trusted) == EN.video_link_not_https
-    assert link_refusal("https://127.0.0.1:8080/videos/a.mp4", trusted) == EN.video_link_private
-    assert link_refusal("http://localhost:8080/videos/a.mp4", trusted) == EN.video_link_not_https
+    assert link_refusal("http://127.0.0.1:8081/videos/a.mp4", trusted) == Reason.of(
+        "video_link_not_https"
+    )
+    assert link_refusal("https://127.0.0.1:8080/videos/a.mp4", trusted) == Reason.of(
+        "video_link_private"
+    )
+    assert link_refusal("http://localhost:8080/videos/a.mp4", trusted) == Reason.of(
+        "video_link_not_https"
+    )
 
 
 def test_origin_of_fills_in_the_port_and_lowers_the_case():
@@ -158,7 +164,7 @@ async def test_a_name_with_any_internal_address_is_refused_before_any_request():
     network = Network({"rebind.example.com": ["93.184.216.34", "127.0.0.1"]})
     with pytest.raises(DownloadFailed) as failed:
         await network.downloader().fetch("https://rebind.example.com/v.mp4", io.BytesIO(), 10**6)
-    assert failed.value.reason == EN.video_link_private and failed.value.permanent
+    assert failed.value.reason == Reason.of("video_link_private") and failed.value.permanent
     assert network.requests == []
 
 
@@ -167,7 +173,7 @@ async def test_every_redirect_hop_is_checked():
     network.answers = [redirect("https://inside.example/admin")]
     with pytest.raises(DownloadFailed) as failed:
         await network.downloader().fetch("https://cdn.example.com/v.mp4", io.BytesIO(), 10**6)
-    assert failed.value.reason == EN.video_link_private
+    assert failed.value.reason == Reason.of("video_link_private")
     assert len(network.requests) == 1 and network.lookups == ["cdn.example.com", "inside.example"]
 
 
@@ -192,16 +198,16 @@ async def test_redirects_are_followed_a_few_times_only():
         await network.downloader(max_redirects=2).fetch(
             "https://cdn.example.com/v", io.BytesIO(), 10**6
         )
-    assert failed.value.reason == EN.video_link_redirects
+    assert failed.value.reason == Reason.of("video_link_redirects")
 
 
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (video(b"<html>no</html>", "text/html"), EN.video_link_web_page),
-        (video(SAMPLE_MP4, "application/octet-stream"), EN.video_link_not_video),
-        (video(b'{"error": "expired"}'), EN.video_link_not_video),
-        (video(b"ftyp"), EN.video_link_not_video),  # too short to be anything
+        (video(b"<html>no</html>", "text/html"), Reason.of("video_link_web_page")),
+        (video(SAMPLE_MP4, "application/octet-stream"), Reason.of("video_link_not_video")),
+        (video(b'{"error": "expired"}'), Reason.of("video_link_not_video")),
+        (video(b"ftyp"), Reason.of("video_link_not_video")),  # too short to be anything
     ],
 )
 async def test_only_a_video_answer_is_kept(answer, reason):
@@ -238,7 +244,7 @@ async def test_a_download_has_a_total_deadline():
     downloader = network.downloader(deadline=0.1, min_rate=0)
     with pytest.raises(DownloadFailed) as failed:
         await downloader.fetch("https://cdn.example.com/v.mp4", io.BytesIO(), 10**6)
-    assert failed.value.reason == EN.video_link_too_slow and not failed.value.permanent
+    assert failed.value.reason == Reason.of("video_link_too_slow") and not failed.value.permanent
 
 
 async def test_a_download_below_the_minimum_rate_is_cut_after_the_grace(monkeypatch):
@@ -248,7 +254,7 @@ async def test_a_download_below_the_minimum_rate_is_cut_after_the_grace(monkeypa
     downloader = network.downloader(min_rate=1_000_000)  # the deadline stays 300 s
     with pytest.raises(DownloadFailed) as failed:
         await downloader.fetch("https://cdn.example.com/v.mp4", io.BytesIO(), 10**6)
-    assert failed.value.reason == EN.video_link_too_slow
+    assert failed.value.reason == Reason.of("video_link_too_slow")
 
 
 @pytest.fixture
@@ -313,13 +319,12 @@ async def test_over_real_tls_the_checked_address_is_used_and_the_name_verified(
 
 
 def test_refusal_reasons_read_in_the_users_language():
-    assert texts.could_not_send(EN.video_link_too_slow, "ru") == (
+    too_slow = Reason.of("could_not_send", reason=Reason.of("video_link_too_slow"))
+    assert too_slow.text(messages("ru")) == (
         "не удалось отправить видео (ссылка на видео отвечала слишком медленно)"
     )
-    assert (
-        texts.could_not_send(EN.video_damaged)
-        == "could not send the video (the video file is damaged)"
-    )
+    damaged = Reason.of("could_not_send", reason=Reason.of("video_damaged"))
+    assert str(damaged) == "could not send the video (the video file is damaged)"
 
 
 # --- the MP4 reader on damaged files ----------------------------------------------------------

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import string
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import texts
-from bot.i18n import CATALOGUES, EN, RU, language, messages
+from bot.i18n import CATALOGUES, EN, RU, Reason, language, messages
 from bot.jobs import Job, JobKind, JobState, Requester
+from bot.providers.base import Capabilities, VideoRequest, unsupported
 
 
 def placeholders(template: str) -> set[str]:
@@ -55,18 +58,55 @@ def test_unknown_stored_language_reads_english():
     assert messages("xx") is EN and messages(None) is EN and messages("ru") is RU
 
 
-def test_stored_english_reasons_are_shown_in_the_readers_language():
-    assert texts.localize(texts.UNAVAILABLE, "ru") == RU.unavailable
-    assert texts.localize(texts.UNAVAILABLE, "en") == texts.UNAVAILABLE
-    refusal = texts.cannot_make("choose a model among kling-v1")
-    assert (
-        texts.localize(refusal, "ru")
-        == "Не получится сделать это видео: choose a model among kling-v1."
-    )
-    assert texts.localize(texts.timed_out(1800), "ru") == "оно не было готово за 30 мин"
-    assert (
-        texts.localize("Prompt rejected by the provider", "ru") == "Prompt rejected by the provider"
-    )
+def test_reasons_render_in_the_readers_language_and_survive_storage():
+    refusal = Reason.of("cannot_make", reason=Reason.of("choose_model", choices="kling-v1"))
+    assert str(refusal) == "I can't make that video: choose a model among kling-v1."
+    russian = "Не получится сделать это видео: выберите модель из списка: kling-v1."
+    assert refusal.text(RU) == russian
+    assert Reason.from_json(refusal.to_json()) == refusal
+    assert Reason.from_json(None) is None
+    assert Reason.from_json('{"key": "a_key_we_dropped", "fields": {}}') is None
+    with pytest.raises(ValueError, match="no message"):
+        Reason.of("no_such_message")
+
+
+def reasons_in_the_code() -> list[tuple[str, set[str], str]]:
+    """(key, field names, where) of every `Reason.of(...)` and `ImageRejected(...)` written
+    in bot/ and handlers/: keys must be literal strings."""
+    found = []
+    root = Path(__file__).parents[2]
+    for path in [*root.glob("bot/**/*.py"), *root.glob("handlers/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name not in ("Reason.of", "ImageRejected") or not node.args:
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            key = node.args[0]
+            assert isinstance(key, ast.Constant) and isinstance(key.value, str), where
+            found.append((key.value, {k.arg for k in node.keywords if k.arg}, where))
+    return found
+
+
+def test_every_reason_the_code_gives_exists_in_every_language_with_its_fields():
+    used = reasons_in_the_code()
+    assert len(used) > 20  # the scan found the reasons
+    for key, names, where in used:
+        for lang, catalogue in CATALOGUES.items():
+            template = getattr(catalogue, key, None)
+            assert isinstance(template, str), f"{where}: {key!r} missing in {lang}"
+            assert placeholders(template) == names, f"{where}: {key!r} fields in {lang}"
+
+
+def test_provider_refusals_read_in_russian():
+    caps = Capabilities(kinds=frozenset({JobKind.TEXT}), durations=frozenset({5}))
+    request = VideoRequest(job_id=1, kind=JobKind.TEXT, prompt="x", duration=10)
+    reason = unsupported(caps, request)
+    assert reason is not None
+    assert reason.text(RU) == "выберите длительность из списка: 5 с"
+    long = VideoRequest(job_id=1, kind=JobKind.TEXT, prompt="x" * 2501)
+    assert unsupported(caps, long) == Reason.of("prompt_too_long", limit=2500)
 
 
 def job(**changes: Any) -> Job:
@@ -136,7 +176,12 @@ def test_job_list_and_details():
         "",
         "Page 1 of 3",
     ]
-    failed = job(state=JobState.FAILED, error=texts.UNAVAILABLE, params={"duration": 5})
+    failed = job(
+        state=JobState.FAILED,
+        error=EN.unavailable,
+        reason=Reason.of("unavailable"),
+        params={"duration": 5},
+    )
     details = texts.job_details(failed, now=1000 + 7200, lang="ru")
     assert details.startswith("🎬 Видео №3\n❌ Не получилось · sandbox · 2 ч назад\n\na fox\n5 с")
     assert details.endswith(RU.unavailable)

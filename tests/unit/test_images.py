@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from bot import images
+from bot.i18n import Reason
 from bot.images import ImageRejected, image_mime_type, prepare_image
 from bot.jobs import JobKind
 from bot.providers.base import Capabilities
@@ -65,6 +66,7 @@ def test_rejections_name_their_message_for_translation():
         prepare_image(encode("PNG", (200, 800)), CAPS)
     assert caught.value.key == "image_too_small"
     assert caught.value.fields == {"width": 200, "height": 800, "side": 300}
+    assert caught.value.reason == Reason.of("image_too_small", width=200, height=800, side=300)
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow's, then ours

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot import store_pg
+from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
 from bot.store import MIGRATIONS, SqliteStore
 
@@ -47,6 +48,26 @@ async def test_upgrades_an_older_database(tmp_path):
     db.close()
     store = await SqliteStore.open(path)
     assert await store.schema_version() == len(MIGRATIONS)
+    await store.close()
+
+
+async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_group_ones(
+    tmp_path,
+):
+    """Before the migration that added it, a question did not record who sent the photo: in a
+    private chat that is the chat's user; in a group nobody can tell, so those are dropped."""
+    path = tmp_path / "old.db"
+    before = next(i for i, script in enumerate(MIGRATIONS) if "photo_prompts ADD" in script)
+    db = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:before], start=1):
+        db.executescript(f"{script}; PRAGMA user_version = {number};")
+    db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
+    db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
+    db.commit()
+    db.close()
+    store = await SqliteStore.open(path)
+    assert await store.take_photo_prompt(1001, 5, user_id=1001) == "mine"
+    assert await store.take_photo_prompt(-100, 6, user_id=1001) is None
     await store.close()
 
 
@@ -171,7 +192,7 @@ async def test_record_submission_only_while_queued(store):
 async def test_recent_and_open_jobs_are_per_user(store):
     mine = [await store.create_job(new_job(user_id=1, prompt=str(i))) for i in range(12)]
     await store.create_job(new_job(user_id=2))
-    await store.transition(mine[-1].id, JobState.FAILED, error="x")
+    await store.transition(mine[-1].id, JobState.FAILED, error=Reason.of("unavailable"))
     recent = await store.recent_jobs(1, limit=10)
     assert [j.id for j in recent] == [j.id for j in reversed(mine)][:10]
     assert [j.id for j in await store.open_jobs(1)] == [j.id for j in reversed(mine[:-1])]
@@ -183,8 +204,6 @@ async def test_media_links_expire(store):
     assert await store.media_file_id("tok", now=99.0) == "file-1"
     assert await store.media_file_id("tok", now=100.0) is None
     assert await store.media_file_id("other", now=0.0) is None
-    await store.purge_expired_media(now=101.0)
-    assert await store.media_file_id("tok", now=0.0) is None
 
 
 FINISHING = {  # the way to each finished state
@@ -226,10 +245,34 @@ async def test_job_images_are_per_job(store):
     assert await store.job_image(second.id, 0) == (b"two", "image/png")
 
 
-async def test_photo_prompt_is_taken_once(store):
-    await store.save_photo_prompt(1, 55, "file-9")
-    assert await store.take_photo_prompt(1, 55) == "file-9"
-    assert await store.take_photo_prompt(1, 55) is None
+async def test_purge_removes_expired_links_and_unanswered_questions_only(store):
+    job = await store.create_job(new_job())
+    await store.add_media_link("old", job.id, "file-1", expires_at=100.0)
+    await store.add_media_link("new", job.id, "file-2", expires_at=200.0)
+    await store.save_photo_prompt(1, 55, "file-9", user_id=1)
+    await store.save_settings_question(-5, 70, user_id=7, owner_id=-5, panel_message_id=69)
+    asked = time.time()
+    assert await store.purge_expired(now=150.0, questions_before=asked - 3600) == 1
+    assert await store.media_file_id("old", now=0.0) is None  # the row is gone
+    assert await store.media_file_id("new", now=0.0) == "file-2"
+    assert await store.purge_expired(now=150.0, questions_before=asked + 1) == 2
+    assert await store.take_photo_prompt(1, 55, user_id=1) is None
+    assert await store.take_settings_question(-5, 70, user_id=7) is None
+
+
+async def test_photo_prompt_is_taken_once_and_only_by_its_sender(store):
+    await store.save_photo_prompt(-7, 55, "file-9", user_id=1)
+    assert await store.take_photo_prompt(-7, 55, user_id=2) is None
+    assert await store.take_photo_prompt(-7, 55, user_id=1) == "file-9"
+    assert await store.take_photo_prompt(-7, 55, user_id=1) is None
+
+
+async def test_a_failure_reason_is_kept_as_its_key_and_in_english(store):
+    job = await store.create_job(new_job())
+    reason = Reason.of("timed_out", minutes=30)
+    failed = await store.transition(job.id, JobState.FAILED, error=reason)
+    assert failed.reason == reason and failed.error == "it did not finish within 30 minutes"
+    assert (await store.get_job(job.id)).reason == reason
 
 
 async def test_preferences_round_trip_per_owner(store):

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot import texts
+from bot.i18n import Reason
 from bot.jobs import Job, JobKind, JobState, Requester
 from bot.metrics import Metrics
 from bot.providers.base import (
@@ -157,7 +157,7 @@ async def test_maybe_accepted_is_never_sent_again():
     second = StubProvider("second", ["task-2"])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first, second).submit(job(), Moves())
-    assert caught.value.reason == texts.NO_ANSWER
+    assert caught.value.reason == Reason.of("no_answer")
     assert len(first.requests) == 1 and second.requests == []
 
 
@@ -214,7 +214,7 @@ async def test_operator_problems_are_not_shown_to_users():
     first = StubProvider("first", [NoCredits("account 42 has 0 credits")])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first).submit(job(), Moves())
-    assert caught.value.reason == texts.UNAVAILABLE
+    assert caught.value.reason == Reason.of("unavailable")
 
 
 async def test_job_parameters_reach_the_request():
@@ -233,10 +233,10 @@ def test_refusal_names_what_to_change_and_skips_incapable_providers():
     assert s.candidates(JobKind.TEXT, {"duration": 10}, "x") == ["both"]
     assert s.refusal(JobKind.TEXT, {"duration": 10}, "x") is None
     alone = submitter(only5)
-    assert alone.refusal(JobKind.TEXT, {"duration": 10}, "x") == (
+    assert str(alone.refusal(JobKind.TEXT, {"duration": 10}, "x")) == (
         "I can't make that video: choose a duration among 5 seconds."
     )
-    assert alone.refusal(JobKind.IMAGE, {}, "x") == (
+    assert str(alone.refusal(JobKind.IMAGE, {}, "x")) == (
         "I can't make that video: this provider does not make image-to-video."
     )
 
@@ -250,7 +250,7 @@ async def test_job_interrupted_while_submitting_is_never_sent_again():
     first = StubProvider("first", ["task-1"])
     with pytest.raises(SubmitFailed) as caught:
         await submitter(first).submit(job(submit_started_at=123.0), Moves())
-    assert caught.value.reason == texts.INTERRUPTED_SUBMIT
+    assert caught.value.reason == Reason.of("interrupted_submit")
     assert first.requests == []
 
 
@@ -275,7 +275,7 @@ async def test_callbacks_make_a_provider_reconcilable_only_in_webhook_mode():
         await webhook.submit(job(provider="hooks", submit_started_at=1.0), Moves())
     with pytest.raises(SubmitFailed) as caught:
         await polling.submit(job(provider="hooks", submit_started_at=1.0), Moves())
-    assert caught.value.reason == texts.INTERRUPTED_SUBMIT
+    assert caught.value.reason == Reason.of("interrupted_submit")
 
 
 async def test_callback_secret_is_its_own_and_only_for_providers_that_echo_it():
@@ -295,3 +295,15 @@ async def test_callback_secret_is_its_own_and_only_for_providers_that_echo_it():
     # the provider it went to; one secret per job.
     marks = list(dict.fromkeys(store.marked))
     assert marks == [(7, "echoes", sent.callback_secret), (7, "plain", sent.callback_secret)]
+
+
+async def test_refusals_in_our_words_keep_their_key_the_providers_are_quoted():
+    ours = Reason.of("pro_needs_model", model="kling-v1-5")
+    first = StubProvider("first", [InvalidRequest("pro mode needs kling-v1-5", reason=ours)])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(first).submit(job(), Moves())
+    assert caught.value.reason == ours
+    second = StubProvider("second", [ContentPolicy("nsfw content")])
+    with pytest.raises(SubmitFailed) as caught:
+        await submitter(second).submit(job(provider="second"), Moves())
+    assert caught.value.reason == Reason.of("provider_said", message="nsfw content")

@@ -1,0 +1,47 @@
+"""Callback data is hostile: only the exact shapes the bot makes are parsed."""
+
+from __future__ import annotations
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.keyboards import Pressed, offers, parse
+
+
+def test_parses_the_shapes_the_bot_makes():
+    assert parse("stop:12") == Pressed("stop", (12,))
+    assert parse("job:1001:7:2") == Pressed("job", (1001, 7, 2))
+    assert parse("jobs:-1:1") == Pressed("jobs", (-1, 1))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "stop",
+        "stop:",
+        "stop:1:2",
+        "job:1:2",
+        "jobs:1:2:3",
+        "jobs:1:²",
+        "jobs:1:٣",
+        "cancel: 1",
+        "cancel:1.0",
+        "cancel:99999999999999999999",
+        "cancel:9223372036854775808",
+        "again:0x10",
+        "delete:1",
+        "💥",
+    ],
+)
+def test_refuses_everything_else(data):
+    assert parse(data) is None
+
+
+def test_only_data_the_message_carries_is_offered():
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="jobs:1:2")]])
+    assert offers(markup, "jobs:1:2")
+    assert not offers(markup, "jobs:1:3")
+    assert not offers(None, "jobs:1:2")
+    assert not offers(markup, None)
