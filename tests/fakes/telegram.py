@@ -815,20 +815,25 @@ class _Window:
 
 
 class _RateLimiter:
-    """Telegram's broadcast limits: 1/s per chat (+1 burst), 20/min per group, 30/s overall."""
+    """Telegram's broadcast limits: "about one message per second" per chat, taken strictly (no
+    burst: a second message within the second is answered 429), 20/min per group, 30/s overall.
+
+    ``chat_intervals`` makes chosen chats stricter still: "about" leaves Telegram room to count
+    differently than a bot does, and a bot must cope with that after one 429.
+    """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
+        self.chat_intervals: dict[int, float] = {}  # seconds per message, where not 1
         self._chats: dict[int, _Bucket] = {}
         self._groups: dict[int, _Window] = {}
         self._overall = _Window(30, 1.0)
 
     def acquire(self, chat_id: int) -> None:
         now = self.clock()
-        limits: list[_Bucket | _Window] = [
-            self._chats.setdefault(chat_id, _Bucket(2, 1.0, now)),
-            self._overall,
-        ]
+        bucket = self._chats.setdefault(chat_id, _Bucket(1, 1.0, now))
+        bucket.rate = 1.0 / self.chat_intervals.get(chat_id, 1.0)
+        limits: list[_Bucket | _Window] = [bucket, self._overall]
         if chat_id < 0:
             limits.append(self._groups.setdefault(chat_id, _Window(20, 60.0)))
         wait = max(limit.wait_time(now) for limit in limits)
@@ -1303,6 +1308,11 @@ class FakeTelegram:
         return copy.deepcopy(self._commands.get(self._commands_key(scope, language_code), []))
 
     # ----------------------------------------------------------------- faults
+
+    def stricter_chat_limit(self, chat_id: int, interval: float) -> None:
+        """Let the chat take one message per ``interval`` seconds instead of one a second, when
+        rate limits are enforced: Telegram only promises "about" one a second."""
+        self._limiter.chat_intervals[chat_id] = interval
 
     def fail_next(
         self,
