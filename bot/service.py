@@ -84,6 +84,8 @@ class VideoService:
         self._submitting: set[int] = set()
         self._delivering: set[int] = set()
         self._last_status_edit: dict[int, float] = {}
+        self._status_wanted: dict[int, tuple[Job, str | None]] = {}  # newest edit not yet sent
+        self._status_editing: set[int] = set()  # jobs whose status editor is running
         self._preferences = preference_store(store)
 
     # --- requests from chats ------------------------------------------------------------------
@@ -170,9 +172,10 @@ class VideoService:
             await self.reply(requester, texts.end_frame_refusal(route.provider, route.others, lang))
             return None
         if self._gate is not None:
-            refusal = await self._gate.refuse_new_job(requester.user_id, lang)
-            if refusal is not None:
-                await self.reply(requester, refusal)
+            refused = await self._gate.refuse_new_job(requester.user_id, lang)
+            if refused is not None:
+                if refused.answer:  # else the user was told the same a moment ago
+                    await self.reply(requester, refused.text)
                 return None
         if image_file_ids:
             problem = await self._image_problem(image_file_ids, route[0], m)
@@ -494,7 +497,12 @@ class VideoService:
         return message.message_id
 
     async def _show_status(self, job: Job, *, force: bool, note: str | None = None) -> None:
-        """Edit the status message; progress-only edits at most every few seconds."""
+        """Edit the status message; progress-only edits at most every few seconds.
+
+        The edit is sent in the background, one at a time per job, newest wins: the paced edit
+        (it waits behind the chat's videos, see `bot.pacing`) never holds up the poll loop or a
+        delivery, and a status superseded while it waited is never sent.
+        """
         if job.status_message_id is None:
             return
         now = time.monotonic()
@@ -504,6 +512,21 @@ class VideoService:
         self._last_status_edit[job.id] = now
         if not job.is_generating:
             self._last_status_edit.pop(job.id, None)
+        self._status_wanted[job.id] = (job, note)
+        if job.id not in self._status_editing:
+            self._status_editing.add(job.id)
+            self._spawn(job.id, self._edit_status(job.id))
+
+    async def _edit_status(self, job_id: int) -> None:
+        """Send the job's newest wanted status until none is left."""
+        try:
+            while (wanted := self._status_wanted.pop(job_id, None)) is not None:
+                await self._edit_status_message(*wanted)
+        finally:  # no await since the last look: a status wanted from now on starts a new editor
+            self._status_editing.discard(job_id)
+
+    async def _edit_status_message(self, job: Job, note: str | None) -> None:
+        assert job.status_message_id is not None
         try:
             await self._bot.edit_message_text(
                 chat_id=job.requester.chat_id,
@@ -526,15 +549,19 @@ class VideoService:
 
     # --- background work -----------------------------------------------------------------------
 
-    def _spawn(self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int]) -> None:
+    def _spawn(
+        self, job_id: int, work: Coroutine[Any, Any, None], in_flight: set[int] | None = None
+    ) -> None:
         """Run `work` for a job in the background; `in_flight` holds the job id meanwhile."""
-        in_flight.add(job_id)
+        if in_flight is not None:
+            in_flight.add(job_id)
         task = asyncio.create_task(work)
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
-            in_flight.discard(job_id)
+            if in_flight is not None:
+                in_flight.discard(job_id)
             if not t.cancelled() and t.exception() is not None:
                 log.error("job %s: background work failed", job_id, exc_info=t.exception())
 
