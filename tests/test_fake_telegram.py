@@ -510,6 +510,19 @@ async def test_edits_and_not_modified(tg: FakeTelegram, bot: Bot, alice: dict[st
 # --------------------------------------------------------------------------- faults
 
 
+async def test_hold_can_hold_one_chat_only(
+    tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
+) -> None:
+    tg.user(2002)
+    held = tg.hold("sendMessage", chat_id=UID)
+    waiting = asyncio.create_task(bot.send_message(UID, "held"))
+    await held.arrived.wait()
+    assert (await bot.send_message(2002, "not held")).text == "not held"
+    assert not waiting.done()
+    tg.release("sendMessage")
+    assert (await waiting).text == "held"
+
+
 async def test_fail_next_429_raises_retry_after(
     tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
 ) -> None:

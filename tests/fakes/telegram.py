@@ -890,6 +890,10 @@ class Hold:
     arrived: asyncio.Event
     released: asyncio.Event
     dropped: bool = False
+    chat_id: int | None = None  # only requests for this chat are held; None: every request
+
+    def holds(self, raw: JSON) -> bool:
+        return self.chat_id is None or str(raw.get("chat_id")) == str(self.chat_id)
 
 
 class FakeTelegram:
@@ -1344,7 +1348,7 @@ class FakeTelegram:
         files: dict[str, UploadedFile] = {}
         try:
             raw, files = await _read_request(request)
-            if held := self._holds.get(method):
+            if (held := self._holds.get(method)) and held.holds(raw):
                 held.arrived.set()
                 await held.released.wait()
                 if held.dropped:
@@ -1832,12 +1836,13 @@ class FakeTelegram:
             f"Wrong response from the webhook: {response.status_code} {phrase}",
         )
 
-    def hold(self, method: str) -> Hold:
-        """Keep requests to `method` waiting (after their body arrived) until `release()`.
+    def hold(self, method: str, *, chat_id: int | None = None) -> Hold:
+        """Keep requests to `method` (for `chat_id` only, if given) waiting, after their body
+        arrived, until `release()`.
 
         Plays a slow upload on cue: the test knows the request is in flight without sleeping.
         """
-        held = Hold(asyncio.Event(), asyncio.Event())
+        held = Hold(asyncio.Event(), asyncio.Event(), chat_id=chat_id)
         self._holds[method] = held
         return held
 
