@@ -315,7 +315,8 @@ class VideoService:
             self._start_delivery(job.id)  # before the status edit: the video is what counts
         await self._show_status(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.FAILED:
-            await self._notify_failure(job)
+            # In the background: a paced message must not hold up the poll loop (other chats).
+            self._spawn(job.id, self._notify_failure(job))
 
     async def on_callback(self, callback: ProviderCallback, context: object) -> None:
         """A provider callback from the update queue (see `bot.web`): same path as a poll."""
