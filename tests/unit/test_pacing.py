@@ -482,3 +482,22 @@ async def test_cancelled_sender_frees_its_place() -> None:
     await asyncio.gather(first, third)
     assert second.cancelled()
     assert recorder.finished == ["first", "third"]
+
+
+async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.held["status"] = asyncio.Event()
+    tasks = [call(limiter, recorder, "status", "sendMessage", 1)]
+    await asyncio.sleep(0)
+    tasks += [
+        call(limiter, recorder, name, endpoint, 1)
+        for name, endpoint in (
+            ("progress", "editMessageText"),
+            ("video", "sendVideo"),
+            ("done", "editMessageText"),
+        )
+    ]
+    await asyncio.sleep(0)
+    recorder.held["status"].set()
+    await asyncio.gather(*tasks)
+    assert recorder.finished == ["status", "video", "progress", "done"]
