@@ -2,19 +2,52 @@
 
 Every count comes from the store (not from memory) except the few-seconds cooldown, so
 limits hold across restarts. Admins are exempt from limits and cooldown.
+
+Refusals and hints are given to each user at most once a while (`REPEAT_QUIET`, or until the
+cooldown ends): every answer is a paced message in the user's chat, so answering each message
+of a flood would only queue a dozen copies of the same sentence.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.i18n import messages
 from bot.jobs import Quota
 from bot.stores import JobStore
 
 DAY = 86400.0
+REPEAT_QUIET = 60.0  # seconds during which the same refusal or hint is not given again
+_REMEMBERED = 10_000  # past this many entries, the expired ones are forgotten
+
+
+class Refusal(NamedTuple):
+    text: str
+    answer: bool  # False: the user was told the same a moment ago; stay silent
+
+
+class RepeatGuard:
+    """Which answers to give: the first of a kind to a user, then silence for a while."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._quiet_until: dict[tuple[int, str], float] = {}
+
+    def first(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
+        """True if this user was not given this kind of answer in the last `quiet` seconds
+        (and, answering now, starts that quiet)."""
+        now = self._clock()
+        key = (user_id, kind)
+        if self._quiet_until.get(key, -math.inf) > now:
+            return False
+        self._quiet_until[key] = now + quiet
+        if len(self._quiet_until) > _REMEMBERED:  # memory follows recent answers only
+            self._quiet_until = {k: t for k, t in self._quiet_until.items() if t > now}
+        return True
 
 
 @dataclass(frozen=True)
@@ -35,6 +68,7 @@ class Gatekeeper:
         self._policy = policy
         self._clock = clock
         self._last_request: dict[int, float] = {}
+        self._repeats = RepeatGuard(clock)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self._policy.admin_user_ids
@@ -54,6 +88,11 @@ class Gatekeeper:
             return False
         return self.is_admin(user_id) or not await self._store.is_banned(user_id)
 
+    def should_answer(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
+        """Whether to give this user this kind of answer (a refusal, a hint) now; at most once
+        per `quiet` seconds, the rest of a flood is ignored silently."""
+        return self._repeats.first(user_id, kind, quiet)
+
     def quota(self, user_id: int) -> Quota | None:
         """The limits the store enforces when it creates this user's job; None for admins."""
         if self.is_admin(user_id):
@@ -61,11 +100,12 @@ class Gatekeeper:
         policy = self._policy
         return Quota(policy.max_active_jobs, policy.daily_jobs, since=self._clock() - DAY)
 
-    async def refuse_new_job(self, user_id: int, lang: str = "en") -> str | None:
+    async def refuse_new_job(self, user_id: int, lang: str = "en") -> Refusal | None:
         """Why the user cannot start another job right now (saying when they can), or None.
 
         Passing starts the user's cooldown. The store checks the counts again, atomically,
         when it creates the job (`quota`): this answer is for the user, that one is the rule.
+        A refusal repeated within its quiet time comes with `answer=False`.
         """
         if self.is_admin(user_id):
             return None
@@ -74,11 +114,20 @@ class Gatekeeper:
         m = messages(lang)
         last = self._last_request.get(user_id)
         if last is not None and now - last < policy.cooldown:
-            return m.cooldown.format(wait=duration(policy.cooldown - (now - last), lang))
+            left = policy.cooldown - (now - last)
+            text = m.cooldown.format(wait=duration(left, lang))
+            return Refusal(text, self.should_answer(user_id, "cooldown", quiet=left))
+        # Claimed before the counts are awaited: updates of other chats run concurrently, and a
+        # request of the same user from another chat must see the cooldown.
+        self._last_request[user_id] = now
         refusal = await self.over_limit(user_id, lang)
         if refusal is not None:
-            return refusal
-        self._last_request[user_id] = now
+            if self._last_request.get(user_id) == now:  # not counted as a request after all
+                if last is None:
+                    del self._last_request[user_id]
+                else:
+                    self._last_request[user_id] = last
+            return Refusal(refusal, self.should_answer(user_id, "limit"))
         if len(self._last_request) > 10_000:  # keep memory bounded: forget cooled-down users
             cutoff = now - policy.cooldown
             self._last_request = {u: t for u, t in self._last_request.items() if t > cutoff}

@@ -38,6 +38,7 @@ from bot.store import SqliteStore
 from bot.stores import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
+from bot.updates import ChatOrderedProcessor
 from bot.web import (
     EmbeddedServer,
     ProviderCallback,
@@ -71,6 +72,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
             )
         )
         .rate_limiter(PacingRateLimiter())  # per chat, per group and overall; see bot.pacing
+        .concurrent_updates(ChatOrderedProcessor())  # chats side by side, each in order
     )
     if settings.webhook_mode:
         builder = builder.updater(None)

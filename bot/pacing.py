@@ -6,7 +6,8 @@ so a burst of finished videos is answered with 429s. Here every call that puts o
 message in a chat (sends, edits, copies, forwards; not `sendChatAction`, `getFile`,
 `answerCallbackQuery`, `getUpdates`, ...) waits for its turn under Telegram's three limits:
 
-- per chat: 1 message a second, a quiet chat may take 2 back to back (a GCRA token bucket);
+- per chat: 1 message a second, no burst (a GCRA token bucket): Telegram documents "about
+  one message a second" and answers a second message within that second with a 429;
 - per group (negative or `@name` chat ids): 20 messages a minute (a sliding window);
 - overall: 30 messages a second (a sliding window).
 
@@ -14,11 +15,18 @@ A message counts from the moment it is sent until a window's length after its an
 back: Telegram counts it somewhere in between, so counting from the answer keeps the bot under
 the limit whatever the network latency is, at the cost of a few milliseconds per window. A
 chat has at most one message in flight, which also keeps its messages in the order they were
-asked for. Chats take turns first come, first served. A 429 pauses only that chat for
-`retry_after` and puts the message back at the head of its queue, up to `max_retries` times;
-nothing is ever dropped. The state of a chat is forgotten as soon as it no longer constrains
-anything (a second for a private chat, a minute for a group), so memory follows the chats
-active in the last minute, not every chat ever seen. One timer serves the whole limiter.
+asked for, except that within a chat new content (videos, files, messages) goes before edits
+of messages the user already has (progress bars, buttons): a burst of finished videos is not
+held up by cosmetic status edits. Chats take turns first come, first served.
+
+A 429 pauses only that chat for `retry_after` and puts the message back at the head of its
+queue, up to `max_retries` times; nothing is ever dropped. It also doubles that chat's interval
+(up to `max_slowdown` times), halving back after each `slowdown_decay` seconds without another
+429: Telegram's limit is "about" one a second, and a chat where it counts stricter than we do
+must not get the next message straight into the same limit. The state of a chat is forgotten as
+soon as it no longer constrains anything (a second for a private chat, a minute for a group,
+longer while slowed down), so memory follows the chats active recently, not every chat ever
+seen. One timer serves the whole limiter.
 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
@@ -37,7 +45,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -66,11 +74,25 @@ class Limits:
     """Telegram's documented limits; the defaults are the ones for ordinary bots."""
 
     chat_interval: float = 1.0  # seconds per message in one chat, sustained
-    chat_burst: int = 2  # messages a quiet chat may take back to back
+    chat_burst: int = 1  # messages a quiet chat may take back to back (Telegram allows no burst)
     group_limit: int = 20
     group_period: float = 60.0
     overall_limit: int = 30
     overall_period: float = 1.0
+    max_slowdown: int = 8  # a chat's interval doubles per 429, up to this many times (power of 2)
+    slowdown_decay: float = 60.0  # seconds without a 429 after which a slowdown halves
+
+
+class Priority(IntEnum):
+    """Which of a chat's waiting messages go first; the same priority keeps its order."""
+
+    CONTENT = 0  # something new for the user: a video, a file, a message
+    EDIT = 1  # a change to a message the user already has: progress, buttons
+
+
+def priority(endpoint: str) -> Priority:
+    """Edits are cosmetic next to new content: they wait while a video is waiting."""
+    return Priority.EDIT if endpoint.startswith("edit") else Priority.CONTENT
 
 
 class TicketState(Enum):
@@ -82,12 +104,15 @@ class TicketState(Enum):
 class Ticket:
     """One message waiting for, or holding, its turn. `waiter` belongs to the async layer."""
 
-    __slots__ = ("chat", "enqueued_at", "seq", "state", "waiter")
+    __slots__ = ("chat", "enqueued_at", "priority", "seq", "state", "waiter")
 
-    def __init__(self, chat: _Chat, enqueued_at: float, seq: int) -> None:
+    def __init__(
+        self, chat: _Chat, enqueued_at: float, seq: int, priority: Priority = Priority.CONTENT
+    ) -> None:
         self.chat = chat
         self.enqueued_at = enqueued_at
         self.seq = seq
+        self.priority = priority
         self.state = TicketState.QUEUED
         self.waiter: asyncio.Future[None] | None = None
 
@@ -96,22 +121,42 @@ class Ticket:
         return self.chat.key
 
 
-_Entry = tuple[float, int, int, "_Chat"]  # (ready at, head seq, unique, chat)
+_Entry = tuple[float, int, int, int, "_Chat"]  # (ready at, head priority, head seq, unique, chat)
 
 
 class _Chat:
-    """What one chat's limits remember: its queue, its bucket and, for groups, its window."""
+    """What one chat's limits remember: its queues, its bucket, its slowdown and, for groups,
+    its window."""
 
-    __slots__ = ("busy", "entry", "key", "paused_until", "queue", "sent", "tat")
+    __slots__ = (
+        "busy",
+        "entry",
+        "key",
+        "paused_until",
+        "queues",
+        "sent",
+        "slowdown",
+        "slowed_at",
+        "tat",
+    )
 
     def __init__(self, key: ChatKey, is_group: bool) -> None:
         self.key = key
-        self.queue: deque[Ticket] = deque()
+        self.queues: tuple[deque[Ticket], ...] = tuple(deque() for _ in Priority)
         self.busy = False  # a message of this chat is in flight
         self.tat = -math.inf  # GCRA "theoretical arrival time" of the next message
         self.paused_until = -math.inf  # a 429's retry_after
+        self.slowdown = 1  # the chat's interval is `chat_interval * slowdown`
+        self.slowed_at = -math.inf  # the last 429 (or the last halving of the slowdown)
         self.sent: deque[float] | None = deque() if is_group else None  # answer times
         self.entry: _Entry | None = None  # its current place in the ready heap
+
+    def head(self) -> Ticket | None:
+        """The message that goes next: the oldest of the most urgent priority."""
+        return next((queue[0] for queue in self.queues if queue), None)
+
+    def waiting(self) -> int:
+        return sum(len(queue) for queue in self.queues)
 
 
 def is_group(chat: ChatKey) -> bool:
@@ -147,14 +192,28 @@ class Schedule:
     def in_flight(self) -> int:
         return self._in_flight
 
-    def enqueue(self, chat_key: ChatKey, now: float) -> Ticket:
+    def queued(self, chat_key: ChatKey, priority: Priority | None = None) -> int:
+        """Messages waiting for their turn in the chat (of one priority, if given)."""
+        chat = self._chats.get(chat_key)
+        if chat is None:
+            return 0
+        return chat.waiting() if priority is None else len(chat.queues[priority])
+
+    def interval(self, chat_key: ChatKey, now: float) -> float:
+        """The chat's current interval between two messages (longer after a 429)."""
+        chat = self._chats.get(chat_key)
+        return self.limits.chat_interval if chat is None else self._interval(chat, now)
+
+    def enqueue(
+        self, chat_key: ChatKey, now: float, priority: Priority = Priority.CONTENT
+    ) -> Ticket:
         """A message for `chat_key` wants to go; it waits until `grant` hands it out."""
         chat = self._chats.get(chat_key)
         if chat is None:
             chat = self._chats[chat_key] = _Chat(chat_key, is_group(chat_key))
-        ticket = Ticket(chat, now, next(self._seq))
-        chat.queue.append(ticket)
-        if len(chat.queue) == 1 and not chat.busy:
+        ticket = Ticket(chat, now, next(self._seq), priority)
+        chat.queues[priority].append(ticket)
+        if not chat.busy and chat.head() is ticket:  # first in line now: (re)place the chat
             self._make_ready(chat)
         return ticket
 
@@ -170,7 +229,9 @@ class Schedule:
             heapq.heappop(self._ready)
             chat = entry[-1]
             chat.entry = None
-            ticket = chat.queue.popleft()
+            ticket = chat.head()
+            assert ticket is not None  # a chat is only in the ready heap with a message waiting
+            chat.queues[ticket.priority].popleft()
             ticket.state = TicketState.SENDING
             chat.busy = True
             self._in_flight += 1
@@ -185,8 +246,8 @@ class Schedule:
         """The message was answered (or failed, or its sender gave up while it waited)."""
         chat = ticket.chat
         if ticket.state is TicketState.QUEUED:
-            was_head = chat.queue[0] is ticket
-            chat.queue.remove(ticket)
+            was_head = chat.head() is ticket
+            chat.queues[ticket.priority].remove(ticket)
             ticket.state = TicketState.DONE
             if was_head and not chat.busy:
                 self._make_ready(chat)
@@ -194,26 +255,30 @@ class Schedule:
             self._answered(chat, now)
             ticket.state = TicketState.DONE
             self._make_ready(chat)
-        if not chat.busy and not chat.queue:
-            entry = (self._recovered_at(chat), 0, next(self._seq), chat)
+        if not chat.busy and not chat.waiting():
+            entry = (self._recovered_at(chat), 0, 0, next(self._seq), chat)
             heapq.heappush(self._expiry, entry)
 
     def retry(self, ticket: Ticket, now: float, after: float) -> None:
-        """Telegram answered 429: pause the chat for `after` seconds, message first in line."""
+        """Telegram answered 429: pause the chat for `after` seconds, message first in line,
+        and double the chat's interval so the messages after it do not hit the limit again."""
         assert ticket.state is TicketState.SENDING, ticket.state
         chat = ticket.chat
+        self._interval(chat, now)  # let an old slowdown decay before doubling it
+        chat.slowdown = min(chat.slowdown * 2, self.limits.max_slowdown)
+        chat.slowed_at = now
         self._answered(chat, now)
         chat.paused_until = max(chat.paused_until, now + max(0.0, after))
         ticket.state = TicketState.QUEUED
-        chat.queue.appendleft(ticket)
+        chat.queues[ticket.priority].appendleft(ticket)
         self._make_ready(chat)
 
     def release_all(self) -> list[Ticket]:
         """Every queued message, marked as sending: for shutdown, where nothing may hang."""
         released: list[Ticket] = []
         for chat in self._chats.values():
-            while chat.queue:
-                ticket = chat.queue.popleft()
+            while (ticket := chat.head()) is not None:
+                chat.queues[ticket.priority].popleft()
                 ticket.state = TicketState.SENDING
                 self._in_flight += 1
                 released.append(ticket)
@@ -228,7 +293,7 @@ class Schedule:
         chat.busy = False
         self._in_flight -= 1
         self._sent.append(now)
-        chat.tat = max(chat.tat, now) + limits.chat_interval
+        chat.tat = max(chat.tat, now) + self._interval(chat, now)
         if chat.sent is not None:
             chat.sent.append(now)
             while chat.sent and chat.sent[0] <= now - limits.group_period:
@@ -237,10 +302,10 @@ class Schedule:
     def _make_ready(self, chat: _Chat) -> None:
         """Put the chat in the ready heap at the time its head message may go."""
         chat.entry = None
-        if chat.busy or not chat.queue:
+        head = chat.head()
+        if chat.busy or head is None:
             return
         limits = self.limits
-        head = chat.queue[0]
         at = max(
             head.enqueued_at,
             chat.paused_until,
@@ -248,8 +313,16 @@ class Schedule:
         )
         if chat.sent is not None and len(chat.sent) >= limits.group_limit:
             at = max(at, chat.sent[len(chat.sent) - limits.group_limit] + limits.group_period)
-        chat.entry = (at, head.seq, next(self._seq), chat)
+        chat.entry = (at, head.priority, head.seq, next(self._seq), chat)
         heapq.heappush(self._ready, chat.entry)
+
+    def _interval(self, chat: _Chat, now: float) -> float:
+        """The chat's interval at `now`: its slowdown halves every quiet `slowdown_decay`."""
+        limits = self.limits
+        while chat.slowdown > 1 and now >= chat.slowed_at + limits.slowdown_decay:
+            chat.slowdown //= 2
+            chat.slowed_at += limits.slowdown_decay
+        return limits.chat_interval * chat.slowdown
 
     def _peek(self) -> _Entry | None:
         """The earliest ready chat, dropping entries made stale by a retry or a give-up."""
@@ -271,14 +344,17 @@ class Schedule:
         return self._sent[must_expire - 1] + limits.overall_period
 
     def _recovered_at(self, chat: _Chat) -> float:
-        """From when forgetting the chat changes nothing: bucket full, no pause, window empty."""
+        """From when forgetting the chat changes nothing: bucket full, no pause, window empty,
+        no slowdown left."""
         last_in_window = chat.sent[-1] + self.limits.group_period if chat.sent else -math.inf
-        return max(chat.tat, chat.paused_until, last_in_window)
+        halvings = chat.slowdown.bit_length() - 1
+        slowed = chat.slowed_at + halvings * self.limits.slowdown_decay if halvings else -math.inf
+        return max(chat.tat, chat.paused_until, last_in_window, slowed)
 
     def _forget_idle(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] <= now:
             chat = heapq.heappop(self._expiry)[-1]
-            idle = not chat.busy and not chat.queue
+            idle = not chat.busy and not chat.waiting()
             if idle and self._recovered_at(chat) <= now and self._chats.get(chat.key) is chat:
                 del self._chats[chat.key]
 
@@ -356,7 +432,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         key = chat_key(endpoint, data)
         if key is None:
             return await self._unpaced(callback, args, kwargs, endpoint, retries)
-        ticket = self._schedule.enqueue(key, self._clock())
+        ticket = self._schedule.enqueue(key, self._clock(), priority(endpoint))
         try:
             attempt = 0
             while True:

@@ -88,6 +88,8 @@ class VideoService:
         self._submitting: set[int] = set()
         self._delivering: set[int] = set()
         self._last_status_edit: dict[int, float] = {}
+        self._status_wanted: dict[int, tuple[Job, str | None]] = {}  # newest edit not yet sent
+        self._status_editing: set[int] = set()  # jobs whose status editor is running
         self._preferences = preference_store(store)
 
     # --- requests from chats ------------------------------------------------------------------
@@ -174,9 +176,10 @@ class VideoService:
             await self.reply(requester, texts.end_frame_refusal(route.provider, route.others, lang))
             return None
         if self._gate is not None:
-            refusal = await self._gate.refuse_new_job(requester.user_id, lang)
-            if refusal is not None:
-                await self.reply(requester, refusal)
+            refused = await self._gate.refuse_new_job(requester.user_id, lang)
+            if refused is not None:
+                if refused.answer:  # else the user was told the same a moment ago
+                    await self.reply(requester, refused.text)
                 return None
         prepared: list[PreparedImage] = []
         if image_file_ids:
@@ -371,7 +374,8 @@ class VideoService:
             self._start_delivery(job.id)  # before the status edit: the video is what counts
         await self._show_status(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.FAILED:
-            await self._notify_failure(job)
+            # In the background: a paced message must not hold up the poll loop (other chats).
+            self._spawn(job.id, self._notify_failure(job))
 
     async def _refuse_bad_link(self, job_id: int, update: TaskUpdate) -> TaskUpdate:
         """A "finished" report whose video link the bot will not use (not https, a private
@@ -604,7 +608,12 @@ class VideoService:
         return message.message_id
 
     async def _show_status(self, job: Job, *, force: bool, note: str | None = None) -> None:
-        """Edit the status message; progress-only edits at most every few seconds."""
+        """Edit the status message; progress-only edits at most every few seconds.
+
+        The edit is sent in the background, one at a time per job, newest wins: the paced edit
+        (it waits behind the chat's videos, see `bot.pacing`) never holds up the poll loop or a
+        delivery, and a status superseded while it waited is never sent.
+        """
         if job.status_message_id is None:
             return
         now = time.monotonic()
@@ -614,6 +623,21 @@ class VideoService:
         self._last_status_edit[job.id] = now
         if not job.is_generating:
             self._last_status_edit.pop(job.id, None)
+        self._status_wanted[job.id] = (job, note)
+        if job.id not in self._status_editing:
+            self._status_editing.add(job.id)
+            self._spawn(job.id, self._edit_status(job.id))
+
+    async def _edit_status(self, job_id: int) -> None:
+        """Send the job's newest wanted status until none is left."""
+        try:
+            while (wanted := self._status_wanted.pop(job_id, None)) is not None:
+                await self._edit_status_message(*wanted)
+        finally:  # no await since the last look: a status wanted from now on starts a new editor
+            self._status_editing.discard(job_id)
+
+    async def _edit_status_message(self, job: Job, note: str | None) -> None:
+        assert job.status_message_id is not None
         try:
             await self._bot.edit_message_text(
                 chat_id=job.requester.chat_id,
@@ -640,25 +664,28 @@ class VideoService:
         self,
         job_id: int,
         work: Coroutine[Any, Any, None],
-        in_flight: set[int],
+        in_flight: set[int] | None = None,
         *,
-        again: Callable[[int], None],
+        again: Callable[[int], None] | None = None,
     ) -> None:
         """Run `work` for a job in the background; `in_flight` holds the job id meanwhile.
-        `again` starts the same work anew, after a database outage interrupted it."""
-        in_flight.add(job_id)
+        `again` starts the same work anew after a database outage interrupted it (None: work
+        not worth repeating, such as a status edit)."""
+        if in_flight is not None:
+            in_flight.add(job_id)
         task = asyncio.create_task(self._guarded(job_id, work, again))
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
-            in_flight.discard(job_id)
+            if in_flight is not None:
+                in_flight.discard(job_id)
             work.close()  # a no-op once run; if cancelled before it started, no warning
 
         task.add_done_callback(finished)
 
     async def _guarded(
-        self, job_id: int, work: Coroutine[Any, Any, None], again: Callable[[int], None]
+        self, job_id: int, work: Coroutine[Any, Any, None], again: Callable[[int], None] | None
     ) -> None:
         """Run a job's background work; a database outage ends it with one line instead of
         a traceback, and the work starts again once the database answers."""
@@ -666,8 +693,9 @@ class VideoService:
             await work
         except Exception:
             if self._watch is not None and await self._watch.failed():
-                log.info("job %s: interrupted by the database outage; resumed after it", job_id)
-                self._watch.after_outage(_call(again, job_id))
+                log.info("job %s: interrupted by the database outage", job_id)
+                if again is not None:
+                    self._watch.after_outage(_call(again, job_id))
             else:
                 log.exception("job %s: background work failed", job_id)
 

@@ -76,6 +76,7 @@ def register(
         bot=application.bot,
         album_wait=albums.ALBUM_WAIT if album_wait is None else album_wait,
         spawn=spawn,
+        gatekeeper=gatekeeper,
     )
     jobs = JobHandlers(service)
     application.bot_data["albums"] = video.albums

@@ -2,7 +2,8 @@
 
 The gate runs before every other handler (group -1) and stops updates from banned users and,
 when the operator set allowlists, from people and chats not on them: banned users get
-silence, people outside the allowlist get one short answer in private chats.
+silence, people outside the allowlist get one short answer in private chats (once a while,
+however many messages they send).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ class AdminHandlers:
             return
         if not self._gate.allowlisted(user.id, chat_id):
             answer = messages(lang_of(user)).not_allowed
-            if update.callback_query:
-                await update.callback_query.answer(answer, show_alert=True)
-            elif update.effective_message and chat and chat.type == ChatType.PRIVATE:
+            first = self._gate.should_answer(user.id, "not_allowed")
+            if update.callback_query:  # always answered: it stops the button's spinner
+                await update.callback_query.answer(answer if first else None, show_alert=first)
+            elif first and update.effective_message and chat and chat.type == ChatType.PRIVATE:
                 await update.effective_message.reply_text(answer)
         raise ApplicationHandlerStop
 
@@ -63,7 +65,8 @@ class AdminHandlers:
         if message is None or user is None:
             return None
         if not self._admin.allowed(user.id):
-            await message.reply_text(messages(lang_of(user)).admins_only)
+            if self._gate.should_answer(user.id, "admins_only"):
+                await message.reply_text(messages(lang_of(user)).admins_only)
             return None
         return message
 

@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.access import Gatekeeper
 from bot.i18n import messages
 from bot.service import VideoService
 from bot.stores import JobStore
@@ -50,7 +51,10 @@ class VideoHandlers:
         bot: Bot,
         album_wait: float = ALBUM_WAIT,
         spawn: Spawn | None = None,
+        gatekeeper: Gatekeeper | None = None,
     ) -> None:
+        """`gatekeeper`: to give hints once a while rather than to every message of a flood."""
+        self._gate = gatekeeper
         self._service = service
         self._store = store
         self._settings = settings
@@ -168,13 +172,14 @@ class VideoHandlers:
             await self._service.request_from_text(
                 requester_of(message), message.text or "", file_ids, lang=lang
             )
-        elif is_private(message):
+        elif is_private(message) and self._first(message, "hint"):
             await message.reply_text(messages(lang).private_hint)
 
     async def chat_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Plain text in a private chat: say how to ask for a video."""
+        """Plain text in a private chat: say how to ask for a video (once a while: chatter
+        gets one hint, not one per message)."""
         message = update.effective_message
-        if message:
+        if message and self._first(message, "hint"):
             await message.reply_text(messages(lang_of(message.from_user)).private_hint)
 
     async def other_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -192,7 +197,13 @@ class VideoHandlers:
             replying = replies_to_bot(message, context.bot.id) and kind != "sticker"
             if not (named or replying):
                 return
-        await message.reply_text(texts.unsupported_media(kind, lang_of(message.from_user)))
+        if self._first(message, f"media:{kind}"):
+            await message.reply_text(texts.unsupported_media(kind, lang_of(message.from_user)))
+
+    def _first(self, message: Message, kind: str) -> bool:
+        """Whether to give the sender this kind of hint now (see `Gatekeeper.should_answer`)."""
+        user = message.from_user
+        return self._gate is None or user is None or self._gate.should_answer(user.id, kind)
 
 
 def _media_kind(message: Message) -> str:

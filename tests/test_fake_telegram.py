@@ -510,6 +510,19 @@ async def test_edits_and_not_modified(tg: FakeTelegram, bot: Bot, alice: dict[st
 # --------------------------------------------------------------------------- faults
 
 
+async def test_hold_can_hold_one_chat_only(
+    tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
+) -> None:
+    tg.user(2002)
+    held = tg.hold("sendMessage", chat_id=UID)
+    waiting = asyncio.create_task(bot.send_message(UID, "held"))
+    await held.arrived.wait()
+    assert (await bot.send_message(2002, "not held")).text == "not held"
+    assert not waiting.done()
+    tg.release("sendMessage")
+    assert (await waiting).text == "held"
+
+
 async def test_fail_next_429_raises_retry_after(
     tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
 ) -> None:
@@ -545,15 +558,21 @@ async def test_rate_limits_when_enforced(alice: dict[str, Any]) -> None:
         tg.clock = lambda: now[0]
         for uid in range(1, 32):
             tg.user(uid)
-        # Per chat: 1 per second plus one message of burst; chat actions are free.
+        # Per chat: 1 per second and no burst, even after a quiet while; chat actions are free.
         await bot.send_message(1, "a")
-        await bot.send_message(1, "b")
         with pytest.raises(RetryAfter):
-            await bot.send_message(1, "c")
+            await bot.send_message(1, "b")
         assert tg.calls[-1].response["parameters"]["retry_after"] >= 1
         assert await bot.send_chat_action(1, ChatAction.TYPING)
-        now[0] += 1
+        now[0] += 0.999
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1, "b")
+        now[0] += 0.001
+        await bot.send_message(1, "b")
+        now[0] += 30
         await bot.send_message(1, "c")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1, "d")
         # Overall: 30 per second.
         now[0] += 60
         for uid in range(2, 32):
@@ -569,7 +588,25 @@ async def test_rate_limits_when_enforced(alice: dict[str, Any]) -> None:
         with pytest.raises(RetryAfter):
             await bot.send_message(-100500, "g")
         assert tg.calls[-1].response["parameters"]["retry_after"] == 40
-        assert tg.rate_limited_responses == 3
+        assert tg.rate_limited_responses == 5
+
+
+async def test_a_chat_can_be_made_stricter_than_one_a_second() -> None:
+    now = [1000.0]
+    async with FakeTelegram(enforce_rate_limits=True) as tg, make_bot(tg) as bot:
+        tg.clock = lambda: now[0]
+        tg.user(1), tg.user(2)
+        tg.stricter_chat_limit(1, 2.5)
+        await bot.send_message(1, "a")
+        await bot.send_message(2, "a")
+        now[0] += 2
+        await bot.send_message(2, "b")  # other chats keep the documented pace
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1, "b")
+        assert tg.calls[-1].response["parameters"]["retry_after"] == 1
+        now[0] += 0.5
+        await bot.send_message(1, "b")
+        assert tg.rate_limited_responses == 1
 
 
 # --------------------------------------------------------------------------- webhook

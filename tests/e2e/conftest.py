@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
@@ -28,6 +29,15 @@ WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
 #: Telegram's limits divided by 100: the pacing code stays on every test's path, but a test
 #: sending five messages to one chat takes 50 ms instead of five seconds.
 FAST_LIMITS = Limits(chat_interval=0.01, group_period=0.6, overall_period=0.01)
+FAST_FACTOR = 100
+
+
+def enforce_fast_limits(telegram: FakeTelegram) -> None:
+    """The fake enforces Telegram's real limits in the bot's `FAST_LIMITS` time (its clock runs
+    100 times faster): dozens of messages to one chat take a fraction of a second, and anything
+    the pacing lets through too early is still answered 429, as Telegram would."""
+    telegram.enforce_rate_limits = True
+    telegram.clock = lambda: time.monotonic() * FAST_FACTOR
 
 
 @pytest.fixture(autouse=True)

@@ -54,8 +54,9 @@ async def test_jobs_lists_recent_jobs(telegram, make_settings, start_bot):
     telegram.send_text(alice, "/jobs")
     listing = await telegram.wait_for("sendMessage", lambda c: "recent" in c.params["text"])
     lines = listing.params["text"].splitlines()
-    assert lines[1].startswith("#2 · queued") and lines[1].endswith("second fox")
-    assert lines[2].startswith("#1 · queued") and lines[2].endswith("first fox")
+    # Job numbers depend on which chat's update ran first (chats are handled side by side).
+    assert " · queued · " in lines[1] and lines[1].endswith("second fox")
+    assert " · queued · " in lines[2] and lines[2].endswith("first fox")
     assert len(lines) == 3
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import JobState
+from tests.e2e.conftest import enforce_fast_limits
 
 
 @pytest.mark.telegram_limits
 async def test_a_whole_job_in_one_chat_stays_under_telegrams_limits(
     telegram, make_settings, start_bot
 ):
-    telegram.enforce_rate_limits = True  # 1 message a second per chat (+1 burst), as Telegram
+    telegram.enforce_rate_limits = True  # 1 message a second per chat, no burst, as Telegram
     bot = await start_bot(make_settings())
     alice = telegram.user(1001)
     telegram.send_text(alice, "/video a corgi surfing at sunset")
@@ -22,4 +23,65 @@ async def test_a_whole_job_in_one_chat_stays_under_telegrams_limits(
     assert (await bot.job(1)).state is JobState.DELIVERED
     paced = [c for c in telegram.calls if c.method.startswith(("send", "edit"))]
     assert len(paced) >= 4
+    assert telegram.rate_limited_responses == 0
+
+
+async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    enforce_fast_limits(telegram)
+    bot = await start_bot(apiframe_settings())
+    alice = telegram.user(1001)
+    for n in range(10):
+        telegram.send_text(alice, f"/video fox number {n}")
+    tasks = [await apiframe.wait_for_task() for _ in range(10)]
+
+    # A progress edit is held at Telegram, so the chat's other messages queue up behind it.
+    held = telegram.hold("editMessageText", chat_id=1001)
+    try:
+        for task in tasks:
+            await apiframe.set_processing(task.task_id, 40)
+        await held.arrived.wait()
+        for task in tasks:
+            await apiframe.finish(task.task_id)
+        # Each delivery shows "sending video" after waiting a second: all ten videos are queued.
+        await telegram.wait_for_count(
+            "sendChatAction", 10, lambda c: c.params["action"] == "upload_video"
+        )
+        released_at = len(telegram.calls)
+    finally:
+        telegram.release("editMessageText")  # a held request would keep the fake from stopping
+
+    await telegram.wait_for_count("editMessageText", 10, lambda c: "Done" in str(c.params["text"]))
+    paced = [
+        c.method
+        for c in telegram.calls[released_at:]
+        if c.method in ("sendVideo", "editMessageText")
+    ]
+    assert paced[0] == "editMessageText"  # the held one
+    assert paced[1:11] == ["sendVideo"] * 10  # then the videos, before any waiting edit
+    assert telegram.rate_limited_responses == 0
+    for job_id in range(1, 11):
+        assert (await bot.job(job_id)).state is JobState.DELIVERED
+
+
+@pytest.mark.telegram_limits
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter's
+async def test_after_a_429_the_chat_slows_down_and_provokes_no_second(
+    telegram, make_settings, start_bot
+):
+    telegram.enforce_rate_limits = True
+    # Telegram's 429 says it counts this chat stricter than one a second ("about" one).
+    telegram.fail_next(
+        "sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    telegram.stricter_chat_limit(1001, 1.5)
+    await start_bot(make_settings())
+    alice = telegram.user(1001)
+    for _ in range(3):
+        telegram.send_text(alice, "/help")
+
+    await telegram.wait_for_count("sendMessage", 3, lambda c: c.ok, timeout=20)
+    statuses = [c.http_status for c in telegram.calls_to("sendMessage")]
+    assert statuses == [429, 200, 200, 200]  # the injected 429, and no other
     assert telegram.rate_limited_responses == 0

@@ -819,20 +819,25 @@ class _Window:
 
 
 class _RateLimiter:
-    """Telegram's broadcast limits: 1/s per chat (+1 burst), 20/min per group, 30/s overall."""
+    """Telegram's broadcast limits: "about one message per second" per chat, taken strictly (no
+    burst: a second message within the second is answered 429), 20/min per group, 30/s overall.
+
+    ``chat_intervals`` makes chosen chats stricter still: "about" leaves Telegram room to count
+    differently than a bot does, and a bot must cope with that after one 429.
+    """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
+        self.chat_intervals: dict[int, float] = {}  # seconds per message, where not 1
         self._chats: dict[int, _Bucket] = {}
         self._groups: dict[int, _Window] = {}
         self._overall = _Window(30, 1.0)
 
     def acquire(self, chat_id: int) -> None:
         now = self.clock()
-        limits: list[_Bucket | _Window] = [
-            self._chats.setdefault(chat_id, _Bucket(2, 1.0, now)),
-            self._overall,
-        ]
+        bucket = self._chats.setdefault(chat_id, _Bucket(1, 1.0, now))
+        bucket.rate = 1.0 / self.chat_intervals.get(chat_id, 1.0)
+        limits: list[_Bucket | _Window] = [bucket, self._overall]
         if chat_id < 0:
             limits.append(self._groups.setdefault(chat_id, _Window(20, 60.0)))
         wait = max(limit.wait_time(now) for limit in limits)
@@ -889,6 +894,10 @@ class Hold:
     arrived: asyncio.Event
     released: asyncio.Event
     dropped: bool = False
+    chat_id: int | None = None  # only requests for this chat are held; None: every request
+
+    def holds(self, raw: JSON) -> bool:
+        return self.chat_id is None or str(raw.get("chat_id")) == str(self.chat_id)
 
 
 class FakeTelegram:
@@ -1315,6 +1324,11 @@ class FakeTelegram:
 
     # ----------------------------------------------------------------- faults
 
+    def stricter_chat_limit(self, chat_id: int, interval: float) -> None:
+        """Let the chat take one message per ``interval`` seconds instead of one a second, when
+        rate limits are enforced: Telegram only promises "about" one a second."""
+        self._limiter.chat_intervals[chat_id] = interval
+
     def fail_next(
         self,
         method: str,
@@ -1345,7 +1359,7 @@ class FakeTelegram:
         files: dict[str, UploadedFile] = {}
         try:
             raw, files = await _read_request(request)
-            if held := self._holds.get(method):
+            if (held := self._holds.get(method)) and held.holds(raw):
                 held.arrived.set()
                 await held.released.wait()
                 if held.dropped:
@@ -1833,12 +1847,13 @@ class FakeTelegram:
             f"Wrong response from the webhook: {response.status_code} {phrase}",
         )
 
-    def hold(self, method: str) -> Hold:
-        """Keep requests to `method` waiting (after their body arrived) until `release()`.
+    def hold(self, method: str, *, chat_id: int | None = None) -> Hold:
+        """Keep requests to `method` (for `chat_id` only, if given) waiting, after their body
+        arrived, until `release()`.
 
         Plays a slow upload on cue: the test knows the request is in flight without sleeping.
         """
-        held = Hold(asyncio.Event(), asyncio.Event())
+        held = Hold(asyncio.Event(), asyncio.Event(), chat_id=chat_id)
         self._holds[method] = held
         return held
 

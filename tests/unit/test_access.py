@@ -1,6 +1,8 @@
 """Allowlists, bans and per-user limits, against a real SQLite store and a fake clock."""
 
-from bot.access import DAY, AccessPolicy, Gatekeeper
+import asyncio
+
+from bot.access import DAY, REPEAT_QUIET, AccessPolicy, Gatekeeper, Refusal, RepeatGuard
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Requester
 
@@ -39,7 +41,7 @@ async def test_active_job_limit(store):
     gate = Gatekeeper(store, AccessPolicy(max_active_jobs=2, cooldown=0), clock)
     jobs = [await add_job(store) for _ in range(2)]
     refusal = await gate.refuse_new_job(1)
-    assert refusal is not None and "2 videos in progress" in refusal
+    assert refusal is not None and "2 videos in progress" in refusal.text and refusal.answer
     await store.transition(jobs[0].id, JobState.FAILED, error=Reason.of("unavailable"))
     assert await gate.refuse_new_job(1) is None
     assert await gate.refuse_new_job(2) is None  # other users unaffected
@@ -54,7 +56,7 @@ async def test_daily_limit_says_when_to_come_back(store):
     times = await store.job_times_since(1, 0)
     clock.now = times[0] + DAY - 3 * 3600  # the oldest job leaves the window in 3 hours
     refusal = await gate.refuse_new_job(1)
-    assert refusal is not None and "daily limit" in refusal and "3 h 0 min" in refusal
+    assert refusal is not None and "daily limit" in refusal.text and "3 h 0 min" in refusal.text
     clock.now = times[0] + DAY + 1
     assert await gate.refuse_new_job(1) is None
 
@@ -64,11 +66,74 @@ async def test_cooldown_and_admin_exemption(store):
     gate = Gatekeeper(store, AccessPolicy(cooldown=5, admin_user_ids=frozenset({7})), clock)
     assert await gate.refuse_new_job(1) is None
     clock.now += 2
-    assert await gate.refuse_new_job(1) == "Please wait 3 s before asking for the next video."
+    assert await gate.refuse_new_job(1) == Refusal(
+        "Please wait 3 s before asking for the next video.", answer=True
+    )
     clock.now += 3
     assert await gate.refuse_new_job(1) is None
     for _ in range(5):
         assert await gate.refuse_new_job(7) is None
+
+
+async def test_a_cooldown_flood_is_answered_once_per_cooldown(store):
+    clock = Clock(500.0)
+    gate = Gatekeeper(store, AccessPolicy(cooldown=5), clock)
+    assert await gate.refuse_new_job(1) is None
+    answered = []
+    for _ in range(4):
+        clock.now += 0.5
+        refusal = await gate.refuse_new_job(1)
+        assert refusal is not None
+        answered.append(refusal.answer)
+    assert answered == [True, False, False, False]
+    clock.now = 505.0  # the cooldown is over: the next request goes through
+    assert await gate.refuse_new_job(1) is None
+    clock.now += 1  # a new cooldown, a new answer
+    refusal = await gate.refuse_new_job(1)
+    assert refusal is not None and refusal.answer
+
+
+async def test_a_limit_refusal_is_answered_once_a_while_and_starts_no_cooldown(store):
+    clock = Clock(1_000_000.0)
+    gate = Gatekeeper(store, AccessPolicy(max_active_jobs=1, cooldown=5), clock)
+    await add_job(store)
+    first, second = await gate.refuse_new_job(1), await gate.refuse_new_job(1)
+    assert first is not None and first.answer and "1 videos in progress" in first.text
+    assert second is not None and not second.answer and second.text == first.text
+    clock.now += REPEAT_QUIET
+    again = await gate.refuse_new_job(1)
+    assert again is not None and again.answer
+
+
+async def test_concurrent_requests_of_one_user_pass_the_cooldown_once(store):
+    gate = Gatekeeper(store, AccessPolicy(cooldown=5), Clock(500.0))
+    refusals = await asyncio.gather(*(gate.refuse_new_job(1) for _ in range(3)))
+    assert sum(refusal is None for refusal in refusals) == 1
+
+
+def test_repeat_guard_answers_each_user_and_kind_once_a_while():
+    clock = Clock(0.0)
+    guard = RepeatGuard(clock)
+    assert guard.first(1, "hint") and not guard.first(1, "hint")
+    assert guard.first(1, "not_allowed")  # another kind of answer
+    assert guard.first(2, "hint")  # another user
+    clock.now = REPEAT_QUIET - 0.1
+    assert not guard.first(1, "hint")
+    clock.now = REPEAT_QUIET
+    assert guard.first(1, "hint")
+    assert guard.first(3, "cooldown", quiet=2) and not guard.first(3, "cooldown", quiet=2)
+    clock.now += 2
+    assert guard.first(3, "cooldown", quiet=2)
+
+
+def test_repeat_guard_memory_follows_recent_answers():
+    clock = Clock(0.0)
+    guard = RepeatGuard(clock)
+    for user in range(10_001):
+        guard.first(user, "hint")
+    clock.now = REPEAT_QUIET + 1
+    guard.first(-1, "hint")
+    assert len(guard._quiet_until) == 1
 
 
 async def test_stats_group_by_day_provider_state(store):

@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.pacing import Limits, PacingRateLimiter, Schedule, Ticket, chat_key, retry_seconds
+from bot.pacing import (
+    Limits,
+    PacingRateLimiter,
+    Priority,
+    Schedule,
+    Ticket,
+    chat_key,
+    priority,
+    retry_seconds,
+)
 
 # RetryAfter's constructor reads its own deprecated int-or-timedelta property.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -47,12 +56,22 @@ def keys(tickets: list[Ticket]) -> list[Any]:
 # --- per chat -------------------------------------------------------------------------------
 
 
-def test_private_chat_takes_two_at_once_then_one_a_second() -> None:
+def test_private_chat_takes_one_a_second_and_no_burst() -> None:
     schedule = Schedule()
     for _ in range(6):
         schedule.enqueue(1001, 0.0)
-    counts = [len(send_all(schedule, t)) for t in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)]
-    assert counts == [2, 0, 1, 0, 1, 1, 1]
+    counts = [len(send_all(schedule, t)) for t in (0.0, 0.5, 0.99, 1.0, 1.5, 2.0, 3.0, 4.0)]
+    assert counts == [1, 0, 0, 1, 0, 1, 1, 1]
+
+
+def test_a_quiet_chat_gets_no_burst_either() -> None:
+    schedule = Schedule()
+    schedule.enqueue(1001, 0.0)
+    send_all(schedule, 0.0)
+    schedule.enqueue(1001, 50.0)
+    schedule.enqueue(1001, 50.0)
+    assert len(send_all(schedule, 50.0)) == 1  # Telegram answers a second one with 429
+    assert len(send_all(schedule, 51.0)) == 1
 
 
 def test_one_message_per_chat_in_flight_keeps_order() -> None:
@@ -60,11 +79,21 @@ def test_one_message_per_chat_in_flight_keeps_order() -> None:
     first, second, third = (schedule.enqueue(1001, 0.0) for _ in range(3))
     granted, _ = schedule.grant(0.0)
     assert granted == [first]
-    assert schedule.grant(0.0)[0] == []  # the first is not answered yet
-    schedule.done(first, 0.0)
-    assert schedule.grant(0.0)[0] == [second]
-    schedule.done(second, 0.0)
-    assert schedule.grant(5.0)[0] == [third]
+    assert schedule.grant(5.0)[0] == []  # the first is not answered yet
+    schedule.done(first, 5.0)
+    assert schedule.grant(6.0)[0] == [second]
+    schedule.done(second, 6.0)
+    assert schedule.grant(7.0)[0] == [third]
+
+
+def test_the_interval_counts_from_the_answer() -> None:
+    schedule = Schedule()
+    first, _ = schedule.enqueue(1001, 0.0), schedule.enqueue(1001, 0.0)
+    schedule.grant(0.0)
+    schedule.done(first, 0.4)  # a slow answer: Telegram may have counted it late
+    assert schedule.grant(1.0)[0] == []
+    _, wake = schedule.grant(1.0)
+    assert wake == 1.4
 
 
 def test_other_chats_are_not_held_up_by_a_busy_chat() -> None:
@@ -85,7 +114,7 @@ def test_group_gets_twenty_a_minute() -> None:
         schedule.enqueue(-100123, 0.0)
     first_minute = sum(len(send_all(schedule, float(t))) for t in range(60))
     assert first_minute == 20
-    assert len(send_all(schedule, 60.0)) == 2  # the two sent at 0 s have left the window
+    assert len(send_all(schedule, 60.0)) == 1  # the one sent at 0 s has left the window
 
 
 def test_channel_username_counts_as_group() -> None:
@@ -139,11 +168,53 @@ def test_retry_after_pauses_only_that_chat_and_keeps_the_message_first() -> None
     assert granted == [a1, b1]
     schedule.retry(a1, 0.0, after=5.0)
     schedule.done(b1, 0.0)
-    assert schedule.grant(0.0)[0] == [b2]
-    assert [schedule.grant(float(t))[0] for t in range(1, 5)] == [[], [], [], []]
+    assert schedule.grant(1.0)[0] == [b2]
+    assert [schedule.grant(float(t))[0] for t in range(2, 5)] == [[], [], []]
     assert schedule.grant(5.0)[0] == [a1]
     schedule.done(a1, 5.0)
-    assert schedule.grant(5.0)[0] == [a2]
+    assert schedule.grant(6.0)[0] == []  # the chat is slowed down: two seconds now
+    assert schedule.grant(7.0)[0] == [a2]
+
+
+def test_a_429_doubles_the_chats_interval_until_it_decays() -> None:
+    limits = Limits(slowdown_decay=60.0)
+    schedule = Schedule(limits)
+    first = schedule.enqueue(1, 0.0)
+    schedule.grant(0.0)
+    schedule.retry(first, 0.0, after=1.0)
+    assert schedule.interval(1, 0.0) == 2.0
+    assert schedule.interval(2, 0.0) == 1.0  # other chats keep Telegram's pace
+    assert schedule.grant(1.9)[0] == []  # retry_after has passed, the slower pace has not
+    assert schedule.grant(2.0)[0] == [first]
+    schedule.retry(first, 2.0, after=1.0)  # a second 429 in a row: slower still
+    assert schedule.interval(1, 2.0) == 4.0
+    assert schedule.grant(6.0)[0] == [first]
+    schedule.done(first, 6.0)
+    assert schedule.interval(1, 61.0) == 4.0
+    assert schedule.interval(1, 62.0) == 2.0  # a minute without a 429 halves it
+    assert schedule.interval(1, 122.0) == 1.0
+
+
+def test_the_slowdown_has_a_ceiling() -> None:
+    schedule = Schedule(Limits(max_slowdown=4))
+    ticket = schedule.enqueue(1, 0.0)
+    for attempt in range(5):
+        schedule.grant(float(attempt * 10))
+        schedule.retry(ticket, float(attempt * 10), after=0.0)
+    assert schedule.interval(1, 40.0) == 4.0
+
+
+def test_messages_after_a_429_keep_the_slower_pace() -> None:
+    schedule = Schedule()
+    tickets = [schedule.enqueue(1, 0.0) for _ in range(4)]
+    schedule.grant(0.0)
+    schedule.retry(tickets[0], 0.0, after=1.0)
+    sent_at = []
+    for step in range(40):
+        now = step * 0.25
+        for ticket in send_all(schedule, now):
+            sent_at.append((tickets.index(ticket), now))
+    assert sent_at == [(0, 2.0), (1, 4.0), (2, 6.0), (3, 8.0)]
 
 
 def test_a_message_given_up_while_waiting_leaves_the_queue() -> None:
@@ -152,9 +223,67 @@ def test_a_message_given_up_while_waiting_leaves_the_queue() -> None:
     assert schedule.grant(0.0)[0] == [first]
     schedule.done(second, 0.0)  # its sender was cancelled
     schedule.done(first, 0.0)
-    assert schedule.grant(0.0)[0] == [third]
-    schedule.done(third, 0.0)
+    assert schedule.grant(1.0)[0] == [third]
+    schedule.done(third, 1.0)
     assert schedule.grant(10.0)[0] == []
+
+
+# --- priority within a chat -----------------------------------------------------------------
+
+
+def test_content_goes_before_edits_and_each_keeps_its_order() -> None:
+    schedule = Schedule()
+    names: dict[Ticket, str] = {}
+    for name, kind in (
+        ("edit1", Priority.EDIT),
+        ("edit2", Priority.EDIT),
+        ("video1", Priority.CONTENT),
+        ("edit3", Priority.EDIT),
+        ("video2", Priority.CONTENT),
+    ):
+        names[schedule.enqueue(1, 0.0, kind)] = name
+    order = [names[t] for step in range(6) for t in send_all(schedule, float(step))]
+    assert order == ["video1", "video2", "edit1", "edit2", "edit3"]
+
+
+def test_a_video_arriving_behind_a_waiting_edit_overtakes_it() -> None:
+    schedule = Schedule()
+    first = schedule.enqueue(1, 0.0)
+    schedule.grant(0.0)
+    edit = schedule.enqueue(1, 0.1, Priority.EDIT)
+    schedule.done(first, 0.2)
+    video = schedule.enqueue(1, 0.5, Priority.CONTENT)  # while the edit waits for its turn
+    assert schedule.grant(1.2)[0] == [video]
+    schedule.done(video, 1.3)
+    assert schedule.grant(2.3)[0] == [edit]
+
+
+def test_an_edit_retried_after_a_429_still_lets_content_first() -> None:
+    schedule = Schedule()
+    edit = schedule.enqueue(1, 0.0, Priority.EDIT)
+    schedule.grant(0.0)
+    video = schedule.enqueue(1, 0.0, Priority.CONTENT)
+    schedule.retry(edit, 0.0, after=1.0)
+    assert schedule.queued(1) == 2 and schedule.queued(1, Priority.EDIT) == 1
+    assert schedule.grant(2.0)[0] == [video]
+    schedule.done(video, 2.0)
+    assert schedule.grant(4.0)[0] == [edit]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("sendVideo", Priority.CONTENT),
+        ("sendDocument", Priority.CONTENT),
+        ("sendMessage", Priority.CONTENT),
+        ("copyMessage", Priority.CONTENT),
+        ("editMessageText", Priority.EDIT),
+        ("editMessageReplyMarkup", Priority.EDIT),
+        ("editMessageCaption", Priority.EDIT),
+    ],
+)
+def test_priority_of_calls(endpoint: str, expected: Priority) -> None:
+    assert priority(endpoint) is expected
 
 
 def test_release_all_lets_every_waiting_message_go() -> None:
@@ -186,6 +315,19 @@ def test_group_state_is_kept_for_a_minute_then_forgotten() -> None:
     send_all(schedule, 0.0)
     schedule.grant(59.0)
     assert schedule.tracked_chats == 1
+    schedule.grant(60.0)
+    assert schedule.tracked_chats == 0
+
+
+def test_a_slowed_down_chat_is_remembered_until_its_slowdown_decayed() -> None:
+    schedule = Schedule(Limits(slowdown_decay=60.0))
+    ticket = schedule.enqueue(1, 0.0)
+    schedule.grant(0.0)
+    schedule.retry(ticket, 0.0, after=1.0)
+    schedule.grant(2.0)
+    schedule.done(ticket, 2.0)
+    schedule.grant(59.0)
+    assert schedule.tracked_chats == 1  # forgetting it would forget the slowdown
     schedule.grant(60.0)
     assert schedule.tracked_chats == 0
 
@@ -340,3 +482,22 @@ async def test_cancelled_sender_frees_its_place() -> None:
     await asyncio.gather(first, third)
     assert second.cancelled()
     assert recorder.finished == ["first", "third"]
+
+
+async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
+    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    recorder.held["status"] = asyncio.Event()
+    tasks = [call(limiter, recorder, "status", "sendMessage", 1)]
+    await asyncio.sleep(0)
+    tasks += [
+        call(limiter, recorder, name, endpoint, 1)
+        for name, endpoint in (
+            ("progress", "editMessageText"),
+            ("video", "sendVideo"),
+            ("done", "editMessageText"),
+        )
+    ]
+    await asyncio.sleep(0)
+    recorder.held["status"].set()
+    await asyncio.gather(*tasks)
+    assert recorder.finished == ["status", "video", "progress", "done"]
