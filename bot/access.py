@@ -127,7 +127,9 @@ class Gatekeeper:
                     del self._last_request[user_id]
                 else:
                     self._last_request[user_id] = last
-            return Refusal(refusal, self.should_answer(user_id, "limit"))
+            # Keyed by its words: the same refusal is not repeated to a flood, but a changed
+            # one (a slot freed, then taken again) is said.
+            return Refusal(refusal, self.should_answer(user_id, f"limit:{refusal}"))
         if len(self._last_request) > 10_000:  # keep memory bounded: forget cooled-down users
             cutoff = now - policy.cooldown
             self._last_request = {u: t for u, t in self._last_request.items() if t > cutoff}
