@@ -145,11 +145,13 @@ class SettingsPanel:
         def button(param: Param, text: str) -> InlineKeyboardButton:
             return InlineKeyboardButton(text, callback_data=data(PREFIX, param.code))
 
-        choices = [button(p, f"{label[p.name]}: {value[p.name]}") for p in CHOICES.values()]
+        choices = [
+            button(p, f"{label[p.label_key]}: {value[p.label_key]}") for p in CHOICES.values()
+        ]
         negative = [button(_TEXT, label[_TEXT.label_key])]
         if prefs.negative_prompt:
             negative.append(
-                InlineKeyboardButton(m.settings_clear, callback_data=data(PREFIX, "neg="))
+                InlineKeyboardButton(m.settings_clear, callback_data=data(PREFIX, f"{_TEXT.code}="))
             )
         delivery = _TOGGLE.label_key
         rows = [
