@@ -9,11 +9,21 @@ naming the option, the value and the choices instead of a failed job.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.params import CFG_ALLOWED, FLAGS, OPTION_NAMES, PARAM, TEXT_ALLOWED, Param, listed, ratio
+from bot.params import (
+    CFG_ALLOWED,
+    FLAGS,
+    OPTION_NAMES,
+    PARAM,
+    PARAMS,
+    TEXT_ALLOWED,
+    Param,
+    listed,
+    ratio,
+)
 from bot.providers.base import Capabilities
 
 __all__ = ["CFG_ALLOWED", "OPTION_NAMES", "TEXT_ALLOWED", "OptionError", "OptionSpace"]
@@ -36,14 +46,9 @@ class OptionSpace:
 
     @classmethod
     def of(cls, capabilities: Mapping[str, Capabilities]) -> OptionSpace:
-        caps = list(capabilities.values())
-        values: dict[str, tuple[Any, ...]] = {"provider": tuple(capabilities)}
-        for param in PARAM.values():
-            if param.offered:
-                union = _union(listed(param, c) for c in caps)
-                sets = caps and not isinstance(getattr(caps[0], param.offered), tuple)
-                values[param.name] = tuple(sorted(union)) if sets else union
-        return cls(values)
+        caps = capabilities.values()
+        values = {p.name: listed(p, *caps) for p in PARAMS if p.offered}
+        return cls({**values, "provider": tuple(capabilities)})
 
 
 @dataclass(frozen=True)
@@ -58,17 +63,25 @@ class ParsedRequest:
 class OptionError(ValueError):
     """An option the user got wrong. `value` is None when it is missing; `allowed` the choices.
 
-    `unknown` marks a flag we do not have (then `allowed` lists the options).
+    `unknown` marks a flag we do not have (then `allowed` lists the options); `wording` is the
+    message key that words the choices when they are no list (a range, any text).
     """
 
     def __init__(
-        self, option: str, value: str | None, allowed: tuple[str, ...], *, unknown: bool = False
+        self,
+        option: str,
+        value: str | None,
+        allowed: tuple[str, ...],
+        *,
+        unknown: bool = False,
+        wording: str = "",
     ) -> None:
         super().__init__(f"{option}: {value!r} not in {allowed}")
         self.option = option
         self.value = value
         self.allowed = allowed
         self.unknown = unknown
+        self.wording = wording
 
 
 def parse_request(text: str, space: OptionSpace) -> ParsedRequest:
@@ -147,7 +160,7 @@ def _check(param: Param, option: str, value: str | None, space: OptionSpace) -> 
     if param.convert is not None:  # a free value: a number in range, any text
         converted = None if value is None else param.convert(value)
         if converted is None:
-            raise OptionError(option, value, param.allowed)
+            raise OptionError(option, value, param.allowed, wording=param.wording)
         return converted
     offered = {str(choice): choice for choice in space.values.get(param.name, ())}
     if value is not None and param.normalise(value) in offered:
@@ -172,11 +185,3 @@ def _without(text: str, cut: list[tuple[int, int]]) -> str:
                 continue
         lines.append(line)
     return "\n".join(lines).strip()
-
-
-def _union(groups: Iterable[Iterable[Any]]) -> tuple[Any, ...]:
-    """Every value once, in first-seen order."""
-    seen: dict[Any, None] = {}
-    for group in groups:
-        seen.update(dict.fromkeys(group))
-    return tuple(seen)

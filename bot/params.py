@@ -14,12 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.i18n import Messages
 from bot.jobs import JobKind
 
-#: `OptionError.allowed` for `--cfg` (a range) and `--neg` (any text): texts word them.
+if TYPE_CHECKING:  # providers.base checks requests through this table
+    from bot.providers.base import Capabilities
+
+#: `OptionError.allowed` for `--cfg` (a range) and `--neg` (any text), worded by a message.
 CFG_ALLOWED = ("0…1",)
 TEXT_ALLOWED: tuple[str, ...] = ()
 
@@ -50,9 +53,11 @@ class Param:
     # A written value in the form it is offered in ("1.6" -> "kling-v1-6"); for choices.
     normalise: Callable[[str], str] = str.lower
     # For free values (not a list of choices): the value read, or None when it will not do;
-    # `allowed` is then what `OptionError` reports as the choices.
+    # `allowed` is then what `OptionError` reports as the choices, `wording` the message key
+    # that words them for the user.
     convert: Callable[[str], Any] | None = None
     allowed: tuple[str, ...] = ()
+    wording: str = ""
     offered: str | None = None  # the `Capabilities` field listing the values a provider takes
     default: str | None = None  # the `Capabilities` field with what it makes when left unset
     refusal: str = ""  # the message key ({choices}) when a provider does not offer the value
@@ -78,7 +83,7 @@ class Param:
         return (self.line or self.word)(value, m)
 
 
-def model_name(value: str) -> str:
+def _model_name(value: str) -> str:
     """Our model name from shorthand: "1.6", "v1-6", "kling-v1.6" -> "kling-v1-6"."""
     name = value.strip().lower().replace(".", "-").replace("_", "-")
     name = name.removeprefix("kling-").removeprefix("kling")
@@ -120,7 +125,7 @@ PARAMS: tuple[Param, ...] = (
         "model",
         str,
         flags=("--model", "-m"),
-        normalise=model_name,
+        normalise=_model_name,
         offered="models",
         default="default_model",
         refusal="choose_model",
@@ -171,6 +176,7 @@ PARAMS: tuple[Param, ...] = (
         flags=("--cfg", "-c"),
         convert=_cfg,
         allowed=CFG_ALLOWED,
+        wording="cfg_range",
         setting=False,
         shown="status",
         line=lambda value, m: f"cfg {value}",
@@ -181,6 +187,7 @@ PARAMS: tuple[Param, ...] = (
         flags=("--neg", "--negative", "-n"),
         convert=_text,
         allowed=TEXT_ALLOWED,
+        wording="any_text",
         limit="max_negative_prompt_length",
         too_long="negative_prompt_too_long",
         code="neg",
@@ -214,14 +221,17 @@ PARAM: Mapping[str, Param] = {param.name: param for param in PARAMS}
 CHOICES: Mapping[str, Param] = {p.code: p for p in PARAMS if p.panel == "choice"}
 #: Option flag -> parameter (the preferred provider is one, kept apart from job params).
 FLAGS: Mapping[str, Param] = {flag: param for param in PARAMS for flag in param.flags}
-#: The long form of each option, for "options: ..." answers.
+#: The long form of each option, for "options: ..." answers, in the order users have always
+#: seen (a unit test holds it to the rows' flags).
 OPTION_NAMES = ("--ar", "--duration", "--model", "--mode", "--neg", "--cfg", "--provider")
 
 
-def listed(param: Param, caps: object) -> tuple[Any, ...]:
-    """The values `caps` offers for `param`, in its order (a set's in sorted order)."""
-    values = getattr(caps, param.offered or "")
-    return tuple(values) if isinstance(values, tuple) else tuple(sorted(values))
+def listed(param: Param, *caps: Capabilities) -> tuple[Any, ...]:
+    """The values any of `caps` offers for `param`: in the order listed, or sorted where the
+    field is a set."""
+    groups = [getattr(c, param.offered or "") for c in caps]
+    union = tuple(dict.fromkeys(value for group in groups for value in group))
+    return union if all(isinstance(group, tuple) for group in groups) else tuple(sorted(union))
 
 
 def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.i18n import EN, Messages, messages
 from bot.jobs import Job, JobState
-from bot.options import CFG_ALLOWED, TEXT_ALLOWED, OptionError
+from bot.options import OptionError
 from bot.params import PARAMS
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit, in characters
@@ -47,12 +47,7 @@ def bad_option(error: OptionError, lang: str) -> str:
     m = messages(lang)
     if error.unknown:
         return m.unknown_option.format(option=error.option, known=", ".join(error.allowed))
-    if error.allowed == CFG_ALLOWED:
-        allowed = m.cfg_range
-    elif error.allowed == TEXT_ALLOWED:
-        allowed = m.any_text
-    else:
-        allowed = ", ".join(error.allowed)
+    allowed = getattr(m, error.wording) if error.wording else ", ".join(error.allowed)
     if error.value is None or error.value == "":
         return m.missing_option_value.format(option=error.option, allowed=allowed)
     return m.bad_option_value.format(option=error.option, value=error.value, allowed=allowed)

@@ -44,6 +44,8 @@ def test_every_row_has_its_messages(lang):
             assert placeholders(getattr(m, param.refusal)) == {"choices"}
         if param.limit:
             assert placeholders(getattr(m, param.too_long)) == {"limit"}
+        if param.convert:
+            assert isinstance(getattr(m, param.wording), str)
 
 
 def test_flags_and_codes_are_each_used_once():
