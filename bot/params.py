@@ -115,84 +115,84 @@ def _text(value: str) -> str | None:
     return value or None
 
 
+def _cfg_line(value: Any, m: Messages) -> str:
+    return f"cfg {value}"
+
+
 def _without(value: Any, m: Messages) -> str:
     text = str(value)
     return m.without.format(negative=text if len(text) <= 40 else text[:39] + "…")
 
 
+def _limited(name: str, kind: type, flags: tuple[str, ...], code: str, **row: Any) -> Param:
+    """A setting chosen from the values each provider offers, by convention: `Capabilities`
+    lists them in `<name>s`, holds its default in `default_<name>`, and the refusal is the
+    message `choose_<name>`; a unit test checks all three exist. Shown in the caption unless
+    `row` says otherwise."""
+    row = {"shown": "caption", **row}
+    return Param(
+        name,
+        kind,
+        flags,
+        offered=f"{name}s",
+        default=f"default_{name}",
+        refusal=f"choose_{name}",
+        code=code,
+        panel="choice",
+        **row,
+    )
+
+
+def _free(
+    name: str,
+    kind: type,
+    flags: tuple[str, ...],
+    convert: Callable[[str], Any],
+    allowed: tuple[str, ...],
+    wording: str,
+    **row: Any,
+) -> Param:
+    """A value not chosen from a list (a number in a range, any text): `convert` reads it;
+    `allowed` is what `OptionError` reports and the message `wording` says what will do.
+    Shown in the status line only."""
+    return Param(
+        name, kind, flags, convert=convert, allowed=allowed, wording=wording, shown="status", **row
+    )
+
+
 PARAMS: tuple[Param, ...] = (
-    Param(
-        "model",
-        str,
-        flags=("--model", "-m"),
-        normalise=_model_name,
-        offered="models",
-        default="default_model",
-        refusal="choose_model",
-        code="m",
-        panel="choice",
-        shown="caption",
-    ),
-    Param(
-        "duration",
-        int,
-        flags=("--duration", "-d"),
-        normalise=_duration,
-        offered="durations",
-        default="default_duration",
-        refusal="choose_duration",
-        code="d",
-        panel="choice",
-        word=_seconds,
-        shown="caption",
-    ),
-    Param(
+    _limited("model", str, ("--model", "-m"), "m", normalise=_model_name),
+    _limited("duration", int, ("--duration", "-d"), "d", normalise=_duration, word=_seconds),
+    _limited(
         "aspect_ratio",
         str,
-        flags=("--ar", "--aspect", "--ratio", "-a"),
+        ("--ar", "--aspect", "--ratio", "-a"),
+        "ar",
         normalise=ratio,
-        offered="aspect_ratios",
-        default="default_aspect_ratio",
-        refusal="choose_aspect_ratio",
         only_for=JobKind.TEXT,
-        code="ar",
-        panel="choice",
-        shown="caption",
     ),
-    Param(
-        "mode",
-        str,
-        flags=("--mode",),
-        offered="modes",
-        default="default_mode",
-        refusal="choose_mode",
-        code="mo",
-        panel="choice",
-        shown="status",
-    ),
-    Param(
+    _limited("mode", str, ("--mode",), "mo", shown="status"),
+    _free(
         "cfg_scale",
         float,
-        flags=("--cfg", "-c"),
-        convert=_cfg,
-        allowed=CFG_ALLOWED,
-        wording="cfg_range",
+        ("--cfg", "-c"),
+        _cfg,
+        CFG_ALLOWED,
+        "cfg_range",
         setting=False,
-        shown="status",
-        line=lambda value, m: f"cfg {value}",
+        line=_cfg_line,
     ),
-    Param(
+    _free(
         "negative_prompt",
         str,
-        flags=("--neg", "--negative", "-n"),
-        convert=_text,
-        allowed=TEXT_ALLOWED,
-        wording="any_text",
+        ("--neg", "--negative", "-n"),
+        _text,
+        TEXT_ALLOWED,
+        "any_text",
         limit="max_negative_prompt_length",
         too_long="negative_prompt_too_long",
         code="neg",
         panel="text",
-        shown="status",
         line=_without,
     ),
     Param(
