@@ -38,7 +38,7 @@ from bot.providers.base import (
     transport_error,
     unreadable_answer,
 )
-from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
 
 log = logging.getLogger(__name__)
 
@@ -310,17 +310,14 @@ def _error_message(response: httpx.Response) -> str:
     return message.strip() if isinstance(message, str) else ""
 
 
-class AimlapiSettings(ProviderSettings):
+class AimlapiSettings(ApiKeySettings):
     """`AIMLAPI_API_KEY`, `AIMLAPI_BASE_URL`."""
 
     model_config = SettingsConfigDict(env_prefix="AIMLAPI_")
 
-    api_key: Credential = None
     base_url: HttpUrl = "https://api.aimlapi.com"
 
 
-def _build(settings: AimlapiSettings, common: Common) -> AimlapiProvider:
-    return AimlapiProvider(reveal(settings.api_key), settings.base_url, timeout=common.timeout)
-
-
-SPEC = ProviderSpec("aimlapi", AimlapiSettings, AimlapiProvider.capabilities, _build)
+SPEC = ProviderSpec(
+    "aimlapi", AimlapiSettings, AimlapiProvider.capabilities, with_api_key(AimlapiProvider)
+)

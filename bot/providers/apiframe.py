@@ -29,7 +29,7 @@ from bot.providers.base import (
     transport_error,
     unreadable_answer,
 )
-from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
 
 log = logging.getLogger(__name__)
 
@@ -222,17 +222,14 @@ def _error_message(response: httpx.Response) -> str:
     return ""
 
 
-class ApiframeSettings(ProviderSettings):
+class ApiframeSettings(ApiKeySettings):
     """`APIFRAME_API_KEY`, `APIFRAME_BASE_URL`."""
 
     model_config = SettingsConfigDict(env_prefix="APIFRAME_")
 
-    api_key: Credential = None
     base_url: HttpUrl = "https://api.apiframe.pro"
 
 
-def _build(settings: ApiframeSettings, common: Common) -> ApiframeProvider:
-    return ApiframeProvider(reveal(settings.api_key), settings.base_url, timeout=common.timeout)
-
-
-SPEC = ProviderSpec("apiframe", ApiframeSettings, ApiframeProvider.capabilities, _build)
+SPEC = ProviderSpec(
+    "apiframe", ApiframeSettings, ApiframeProvider.capabilities, with_api_key(ApiframeProvider)
+)

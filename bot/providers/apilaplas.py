@@ -6,20 +6,17 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from bot.providers.aimlapi import ApilaplasProvider
-from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
 
 
-class ApilaplasSettings(ProviderSettings):
+class ApilaplasSettings(ApiKeySettings):
     """`APILAPLAS_API_KEY`, `APILAPLAS_BASE_URL`."""
 
     model_config = SettingsConfigDict(env_prefix="APILAPLAS_")
 
-    api_key: Credential = None
     base_url: HttpUrl = "https://api.apilaplas.com"
 
 
-def _build(settings: ApilaplasSettings, common: Common) -> ApilaplasProvider:
-    return ApilaplasProvider(reveal(settings.api_key), settings.base_url, timeout=common.timeout)
-
-
-SPEC = ProviderSpec("apilaplas", ApilaplasSettings, ApilaplasProvider.capabilities, _build)
+SPEC = ProviderSpec(
+    "apilaplas", ApilaplasSettings, ApilaplasProvider.capabilities, with_api_key(ApilaplasProvider)
+)

@@ -44,20 +44,13 @@ from bot.providers.kling import (
     kind_of,
     poll_each,
 )
-from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.providers.spec import ApiKeySettings, Common, HttpUrl, ProviderSpec, reveal
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_PATH = "/api/v1/kling/{kind}/get_kling/{task_id}"
 # No task has this id, so asking for it proves the key without starting (or paying for) a job.
 _PROBE_TASK_ID = "kling-bot-credential-check"
-
-
-def poll_path_template(path: str) -> str:
-    """`path` if it can name a task (`MAKEVID_POLL_PATH`'s rule); else `ValueError`."""
-    if not path.startswith("/") or "{task_id}" not in path:
-        raise ValueError("must start with / and contain {task_id} (and may contain {kind})")
-    return path
 
 
 class MakevidProvider:
@@ -124,12 +117,18 @@ class MakevidProvider:
         return self._poll_path.format(kind=kind, task_id=quote(task_id, safe=""))
 
 
-class MakevidSettings(ProviderSettings):
+def poll_path_template(path: str) -> str:
+    """`path` if it can name a task (`MAKEVID_POLL_PATH`'s rule); else `ValueError`."""
+    if not path.startswith("/") or "{task_id}" not in path:
+        raise ValueError("must start with / and contain {task_id} (and may contain {kind})")
+    return path
+
+
+class MakevidSettings(ApiKeySettings):
     """`MAKEVID_API_KEY`, `MAKEVID_BASE_URL`, `MAKEVID_POLL_PATH`."""
 
     model_config = SettingsConfigDict(env_prefix="MAKEVID_")
 
-    api_key: Credential = None
     base_url: HttpUrl = "https://makevid.ai"
     poll_path: Annotated[str, AfterValidator(poll_path_template)] = DEFAULT_POLL_PATH
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -67,6 +67,14 @@ class ProviderSettings(BaseSettings):
         return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
 
 
+class ApiKeySettings(ProviderSettings):
+    """What most providers need: an API key and an API root (`<PREFIX>API_KEY`,
+    `<PREFIX>BASE_URL`). Subclasses set the prefix and give `base_url` its default."""
+
+    api_key: Credential = None
+    base_url: HttpUrl
+
+
 def reveal(credential: SecretStr | None) -> str:
     """A credential's value for a client; `bot.config` refuses a named provider without it."""
     assert credential is not None
@@ -78,6 +86,23 @@ class Common:
     """What every provider client is built with, from the bot's own settings."""
 
     timeout: httpx.Timeout
+
+
+class ApiKeyClient(Protocol):
+    """A provider client made from an API key and a root, as most are."""
+
+    def __call__(self, api_key: str, base_url: str, *, timeout: httpx.Timeout) -> VideoProvider:
+        """A client for the API at `base_url`."""
+        ...
+
+
+def with_api_key(client: ApiKeyClient) -> Callable[[ApiKeySettings, Common], VideoProvider]:
+    """The build function of a provider whose client takes only its key and root."""
+
+    def build(settings: ApiKeySettings, common: Common) -> VideoProvider:
+        return client(reveal(settings.api_key), settings.base_url, timeout=common.timeout)
+
+    return build
 
 
 S = TypeVar("S", bound=ProviderSettings)

@@ -37,8 +37,9 @@ def unset(name: str) -> ProviderSettings:
 
 def documented_variables() -> set[str]:
     """Every variable named in the first column of the README's configuration table."""
-    table = README.read_text().split("## Configuration", 1)[1].split("\n\n")[2]
-    first_cells = (line.split("|")[1] for line in table.splitlines() if line.startswith("| `"))
+    section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = (line for line in section.splitlines() if line.startswith("| `"))
+    first_cells = (row.split("|")[1] for row in rows)
     return {name for cell in first_cells for name in re.findall(r"`([A-Z_]+)`", cell)}
 
 
