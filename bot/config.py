@@ -106,14 +106,16 @@ class Settings(BaseSettings):
     _provider_settings: dict[str, ProviderSettings] = PrivateAttr(default_factory=dict)
 
     def __init__(self, _env_file: DotenvType | None = ENV_FILE_SENTINEL, **values: Any) -> None:
-        # Each provider reads its own variables, from the same environment and `.env`; its
-        # keyword arguments (`apiframe_api_key=...`) are taken out of `values` for it.
+        # The bot's own settings first, then each provider's from the same environment and
+        # `.env`, with the keyword arguments spelt with its prefix (`apiframe_api_key=...`).
+        keywords = {name: _take_keywords(spec, values) for name, spec in REGISTRY.items()}
+        super().__init__(_env_file=_env_file, **values)
         own = _env_file is ENV_FILE_SENTINEL
         env_file = self.model_config.get("env_file") if own else _env_file
-        loaded = {name: _load_provider(spec, env_file, values) for name, spec in REGISTRY.items()}
-        super().__init__(_env_file=_env_file, **values)
-        self._provider_settings = loaded
-        self.video_providers = _chosen_providers(self.video_providers, loaded)
+        self._provider_settings = {
+            name: _load_provider(spec, env_file, keywords[name]) for name, spec in REGISTRY.items()
+        }
+        self.video_providers = _chosen_providers(self.video_providers, self._provider_settings)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -284,22 +286,23 @@ def _config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
     return ConfigError(variable, problem)
 
 
-def _load_provider(
-    spec: ProviderSpec[Any], env_file: DotenvType | None, values: dict[str, Any]
-) -> ProviderSettings:
-    """A provider's settings from the environment and `env_file`, under keyword arguments
-    spelt with its prefix (`apiframe_api_key`), which are taken out of `values`."""
+def _take_keywords(spec: ProviderSpec[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments spelt with the provider's prefix, taken out of `values`, by
+    field name: `apiframe_api_key` is the APIFRAME settings' `api_key`."""
     prefix = spec.settings.prefix().lower()
-    mine = {
-        key[len(prefix) :]: values.pop(key)
-        for key in list(values)
-        if key.lower().startswith(prefix)
-    }
+    mine = [key for key in values if key.lower().startswith(prefix)]
+    return {key[len(prefix) :]: values.pop(key) for key in mine}
+
+
+def _load_provider(
+    spec: ProviderSpec[Any], env_file: DotenvType | None, keywords: dict[str, Any]
+) -> ProviderSettings:
+    """A provider's settings from the environment and `env_file`, under `keywords`."""
     try:
-        settings: ProviderSettings = spec.settings(_env_file=env_file, **mine)
+        settings: ProviderSettings = spec.settings(_env_file=env_file, **keywords)
         return settings
     except ValidationError as exc:
-        raise _config_error(exc, prefix) from None
+        raise _config_error(exc, spec.settings.prefix()) from None
 
 
 def _chosen_providers(named: list[str], loaded: dict[str, ProviderSettings]) -> list[str]:

@@ -53,12 +53,12 @@ class ProviderSettings(BaseSettings):
         return cls.model_config.get("env_prefix", "").upper()
 
     def missing(self) -> list[str]:
-        """The variables of the credentials left unset, e.g. `["APIFRAME_API_KEY"]`."""
+        """The variables of the credentials left unset or empty, e.g. `["APIFRAME_API_KEY"]`."""
         return [
             f"{self.prefix()}{name.upper()}"
             for name, field in type(self).model_fields.items()
             if any(isinstance(mark, _RequiredWhenNamed) for mark in field.metadata)
-            and getattr(self, name) is None
+            and not getattr(self, name)
         ]
 
     def secrets(self) -> list[str]:

@@ -128,6 +128,14 @@ def test_only_apiframe_credentials_make_apiframe_the_default():
     ]
 
 
+def test_an_empty_key_is_no_key(monkeypatch):
+    monkeypatch.setenv("APIFRAME_API_KEY", "")
+    assert load_settings(telegram_bot_token=TOKEN).video_providers == ["sandbox"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN, video_providers="apiframe")
+    assert caught.value.variable == "APIFRAME_API_KEY"
+
+
 @pytest.mark.parametrize(
     ("overrides", "variable", "words"),
     [
