@@ -105,7 +105,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         # One process per SQLite file: a lease found at start is an earlier run's, killed
         # before it could release it; waiting for it to lapse would only delay that work.
         await store.release_leases()
-    providers = build_providers(settings)
+    providers = build_providers(settings.providers, settings.provider_common)
     metrics = Metrics()
     # Video downloads only: redirects are followed (and checked) by the Downloader, no proxy
     # from the environment (it would resolve names out of our checks), and no kept

@@ -69,7 +69,7 @@ async def _run(settings: Settings) -> None:
 
 async def check(settings: Settings) -> int:
     """One authenticated call per configured provider, printed as a table."""
-    providers = build_providers(settings)
+    providers = build_providers(settings.providers, settings.provider_common)
     rows = [("provider", "reachable", "auth ok", "balance", "checked")]
     failed = False
     for name, provider in providers.items():

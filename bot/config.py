@@ -1,7 +1,9 @@
 """The configuration contract: environment variables (and `.env`) read once at start.
 
 The variable names are fixed because operators' deployments depend on them. Any invalid value
-stops the bot with one line naming the variable (see `load_settings`).
+stops the bot with one line naming the variable (see `load_settings`). The bot's own settings
+are declared here; each provider's (`APIFRAME_API_KEY`, ...) in its module's `ProviderSettings`,
+composed here from `bot.providers.REGISTRY`.
 """
 
 from __future__ import annotations
@@ -14,30 +16,24 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+import httpx
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.sources import ENV_FILE_SENTINEL, DotenvType
 
 from bot.downloads import origin_of
+from bot.providers import REGISTRY
+from bot.providers.spec import Common, HttpUrl, ProviderSettings, ProviderSpec, http_url
 
-#: Provider name -> settings that must be set to use it. The single list of known providers.
-PROVIDER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "sandbox": (),
-    "apiframe": ("apiframe_api_key",),
-    "makevid": ("makevid_api_key",),
-    "aimlapi": ("aimlapi_api_key",),
-    "apilaplas": ("apilaplas_api_key",),
-    "kling": ("kling_access_key", "kling_secret_key"),
-}
-_SECRET_FIELDS = (
-    "telegram_bot_token",
-    "webhook_secret",
-    "apiframe_api_key",
-    "makevid_api_key",
-    "aimlapi_api_key",
-    "apilaplas_api_key",
-    "kling_access_key",
-    "kling_secret_key",
-)
+#: `VIDEO_PROVIDERS` left unset: this provider if its credentials are set, else the fallback.
+_DEFAULT_PROVIDER, _FALLBACK_PROVIDER = "apiframe", "sandbox"
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram allows 1-256 of these
@@ -57,34 +53,16 @@ def default_replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    return value.rstrip("/")
-
-
 class Settings(BaseSettings):
-    """Every setting the bot reads. Field `foo_bar` is environment variable `FOO_BAR`."""
+    """Every setting the bot reads. Field `foo_bar` is environment variable `FOO_BAR`; each
+    registered provider's settings come along (keyword `apiframe_api_key` is its `api_key`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     telegram_bot_token: SecretStr
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: HttpUrl = "https://api.telegram.org"
     video_providers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    apiframe_api_key: SecretStr | None = None
-    apiframe_base_url: str = "https://api.apiframe.pro"
-    makevid_api_key: SecretStr | None = None
-    makevid_base_url: str = "https://makevid.ai"
-    makevid_poll_path: str = "/api/v1/kling/{kind}/get_kling/{task_id}"
-    aimlapi_api_key: SecretStr | None = None
-    aimlapi_base_url: str = "https://api.aimlapi.com"
-    apilaplas_api_key: SecretStr | None = None
-    apilaplas_base_url: str = "https://api.apilaplas.com"
-    kling_access_key: SecretStr | None = None
-    kling_secret_key: SecretStr | None = None
-    kling_base_url: str = "https://api-singapore.klingai.com"
     provider_timeout: float = Field(default=30.0, gt=0)
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     submit_attempts: int = Field(default=3, ge=1, le=10)
@@ -122,9 +100,22 @@ class Settings(BaseSettings):
     video_download_timeout: float = Field(default=300.0, gt=0)
     video_download_min_rate: float = Field(default=64 * 1024, ge=0)
 
-    sandbox_delay: float = Field(default=8.0, ge=0)
     status_edit_interval: float = Field(default=3.0, ge=0)
     media_link_ttl: float = Field(default=3600.0, gt=0)
+
+    _provider_settings: dict[str, ProviderSettings] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, _env_file: DotenvType | None = ENV_FILE_SENTINEL, **values: Any) -> None:
+        # The bot's own settings first, then each provider's from the same environment and
+        # `.env`, with the keyword arguments spelt with its prefix (`apiframe_api_key=...`).
+        keywords = {name: _take_keywords(spec, values) for name, spec in REGISTRY.items()}
+        super().__init__(_env_file=_env_file, **values)
+        own = _env_file is ENV_FILE_SENTINEL
+        env_file = self.model_config.get("env_file") if own else _env_file
+        self._provider_settings = {
+            name: _load_provider(spec, env_file, keywords[name]) for name, spec in REGISTRY.items()
+        }
+        self.video_providers = _chosen_providers(self.video_providers, self._provider_settings)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -133,22 +124,10 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (expected <digits>:<secret>)")
         return value
 
-    @field_validator(
-        "telegram_api_url",
-        "apiframe_base_url",
-        "makevid_base_url",
-        "aimlapi_base_url",
-        "apilaplas_base_url",
-        "kling_base_url",
-    )
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _http_url(value)
-
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
-        return _http_url(value) if value else None
+        return http_url(value) if value else None
 
     @field_validator("webhook_secret")
     @classmethod
@@ -162,13 +141,6 @@ class Settings(BaseSettings):
     def _check_webhook_path(cls, value: str) -> str:
         if not re.match(r"^/[A-Za-z0-9_/-]*$", value):
             raise ValueError("must be a path like /telegram")
-        return value
-
-    @field_validator("makevid_poll_path")
-    @classmethod
-    def _check_poll_path(cls, value: str) -> str:
-        if not value.startswith("/") or "{task_id}" not in value:
-            raise ValueError("must start with / and contain {task_id} (and may contain {kind})")
         return value
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
@@ -253,21 +225,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _resolve_providers(self) -> Settings:
-        if not self.video_providers:
-            self.video_providers = ["apiframe"] if self.apiframe_api_key else ["sandbox"]
-        for name in self.video_providers:
-            if name not in PROVIDER_REQUIREMENTS:
-                known = ", ".join(PROVIDER_REQUIREMENTS)
-                raise ConfigError("VIDEO_PROVIDERS", f"unknown provider {name!r} (known: {known})")
-            for required in PROVIDER_REQUIREMENTS[name]:
-                if not getattr(self, required):
-                    raise ConfigError(required.upper(), f"required when {name!r} is a provider")
-        if len(set(self.video_providers)) != len(self.video_providers):
-            raise ConfigError("VIDEO_PROVIDERS", "names a provider twice")
-        return self
-
     @property
     def database_path(self) -> Path:
         """`sqlite:///data/bot.db` -> data/bot.db; `sqlite:////srv/bot.db` -> /srv/bot.db."""
@@ -286,11 +243,24 @@ class Settings(BaseSettings):
         host, _, port = self.metrics_listen.rpartition(":")
         return host.strip("[]"), int(port)
 
+    @property
+    def providers(self) -> dict[str, ProviderSettings]:
+        """The settings of each provider in `VIDEO_PROVIDERS`, in failover order."""
+        return {name: self._provider_settings[name] for name in self.video_providers}
+
+    @property
+    def provider_common(self) -> Common:
+        """What every provider client is built with."""
+        return Common(httpx.Timeout(self.provider_timeout, connect=self.provider_connect_timeout))
+
     def secrets(self) -> list[str]:
-        """Every configured secret value, for log masking and leak checks: the token's
-        secret half and the database password too, since either may show up on its own."""
-        values = (getattr(self, name) for name in _SECRET_FIELDS)
-        found = [value.get_secret_value() for value in values if value is not None]
+        """Every configured secret value, for log masking and leak checks: each `SecretStr`
+        setting, every provider's included, the token's secret half and the database
+        password too, since either may show up on its own."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        found = [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+        for provider in self._provider_settings.values():
+            found.extend(provider.secrets())
         found.append(self.telegram_bot_token.get_secret_value().split(":", 1)[1])
         password = urlsplit(self.database_url).password
         if password:
@@ -302,12 +272,51 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning any problem into a `ConfigError` naming the variable."""
     try:
         return Settings(**overrides)
-    except ConfigError:
-        raise
     except ValidationError as exc:
-        first = exc.errors()[0]
-        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
-        problem = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            problem = "is required"
-        raise ConfigError(variable, problem) from None
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
+    """The first problem of a validation, naming its variable (`prefix` + the field)."""
+    first = exc.errors()[0]
+    variable = f"{prefix}{first['loc'][0]}".upper() if first["loc"] else "configuration"
+    problem = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        problem = "is required"
+    return ConfigError(variable, problem)
+
+
+def _take_keywords(spec: ProviderSpec[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments spelt with the provider's prefix, taken out of `values`, by
+    field name: `apiframe_api_key` is the APIFRAME settings' `api_key`."""
+    prefix = spec.settings.prefix().lower()
+    mine = [key for key in values if key.lower().startswith(prefix)]
+    return {key[len(prefix) :]: values.pop(key) for key in mine}
+
+
+def _load_provider(
+    spec: ProviderSpec[Any], env_file: DotenvType | None, keywords: dict[str, Any]
+) -> ProviderSettings:
+    """A provider's settings from the environment and `env_file`, under `keywords`."""
+    try:
+        settings: ProviderSettings = spec.settings(_env_file=env_file, **keywords)
+        return settings
+    except ValidationError as exc:
+        raise _config_error(exc, spec.settings.prefix()) from None
+
+
+def _chosen_providers(named: list[str], loaded: dict[str, ProviderSettings]) -> list[str]:
+    """`VIDEO_PROVIDERS` checked against the registry, each named provider's credentials set;
+    when unset, the default provider if its credentials are set, else the fallback."""
+    if not named:
+        default_ready = not loaded[_DEFAULT_PROVIDER].missing()
+        named = [_DEFAULT_PROVIDER if default_ready else _FALLBACK_PROVIDER]
+    for name in named:
+        if name not in REGISTRY:
+            known = ", ".join(REGISTRY)
+            raise ConfigError("VIDEO_PROVIDERS", f"unknown provider {name!r} (known: {known})")
+        for variable in loaded[name].missing():
+            raise ConfigError(variable, f"required when {name!r} is a provider")
+    if len(set(named)) != len(named):
+        raise ConfigError("VIDEO_PROVIDERS", "names a provider twice")
+    return named

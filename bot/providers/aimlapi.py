@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
+from pydantic_settings import SettingsConfigDict
 
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
@@ -37,6 +38,7 @@ from bot.providers.base import (
     transport_error,
     unreadable_answer,
 )
+from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
 
 log = logging.getLogger(__name__)
 
@@ -306,3 +308,16 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(message, list):
         return "; ".join(str(m) for m in message if m)
     return message.strip() if isinstance(message, str) else ""
+
+
+class AimlapiSettings(ApiKeySettings):
+    """`AIMLAPI_API_KEY`, `AIMLAPI_BASE_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="AIMLAPI_")
+
+    base_url: HttpUrl = "https://api.aimlapi.com"
+
+
+SPEC = ProviderSpec(
+    "aimlapi", AimlapiSettings, AimlapiProvider.capabilities, with_api_key(AimlapiProvider)
+)

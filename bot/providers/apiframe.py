@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from pydantic_settings import SettingsConfigDict
 
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
@@ -28,6 +29,7 @@ from bot.providers.base import (
     transport_error,
     unreadable_answer,
 )
+from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
 
 log = logging.getLogger(__name__)
 
@@ -218,3 +220,16 @@ def _error_message(response: httpx.Response) -> str:
         messages = [str(e.get("msg")) for e in errors if isinstance(e, dict) and e.get("msg")]
         return "; ".join(messages)
     return ""
+
+
+class ApiframeSettings(ApiKeySettings):
+    """`APIFRAME_API_KEY`, `APIFRAME_BASE_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="APIFRAME_")
+
+    base_url: HttpUrl = "https://api.apiframe.pro"
+
+
+SPEC = ProviderSpec(
+    "apiframe", ApiframeSettings, ApiframeProvider.capabilities, with_api_key(ApiframeProvider)
+)

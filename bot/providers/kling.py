@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import httpx
 import jwt
+from pydantic_settings import SettingsConfigDict
 
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
@@ -55,6 +56,7 @@ from bot.providers.base import (
     transport_error,
     unreadable_answer,
 )
+from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
 
 log = logging.getLogger(__name__)
 
@@ -446,3 +448,25 @@ def _remaining(data: dict[str, Any]) -> str | None:
     if not numbers:
         return None
     return f"{sum(numbers):g} units left in {len(numbers)} resource pack(s)"
+
+
+class KlingSettings(ProviderSettings):
+    """`KLING_ACCESS_KEY`, `KLING_SECRET_KEY`, `KLING_BASE_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="KLING_")
+
+    access_key: Credential = None
+    secret_key: Credential = None
+    base_url: HttpUrl = "https://api-singapore.klingai.com"
+
+
+def _build(settings: KlingSettings, common: Common) -> KlingProvider:
+    return KlingProvider(
+        reveal(settings.access_key),
+        reveal(settings.secret_key),
+        settings.base_url,
+        timeout=common.timeout,
+    )
+
+
+SPEC = ProviderSpec("kling", KlingSettings, KlingProvider.capabilities, _build)

@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import AfterValidator
+from pydantic_settings import SettingsConfigDict
 
 from bot.jobs import JobKind
 from bot.providers.base import (
@@ -42,6 +44,7 @@ from bot.providers.kling import (
     kind_of,
     poll_each,
 )
+from bot.providers.spec import ApiKeySettings, Common, HttpUrl, ProviderSpec, reveal
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +72,7 @@ class MakevidProvider:
         poll_path: str = DEFAULT_POLL_PATH,
         timeout: float | httpx.Timeout = 30.0,
     ) -> None:
-        if not poll_path.startswith("/") or "{task_id}" not in poll_path:
-            raise ValueError("poll_path must start with / and contain {task_id}")
-        self._poll_path = poll_path
+        self._poll_path = poll_path_template(poll_path)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}"},
@@ -114,3 +115,31 @@ class MakevidProvider:
 
     def _path(self, kind: str, task_id: str) -> str:
         return self._poll_path.format(kind=kind, task_id=quote(task_id, safe=""))
+
+
+def poll_path_template(path: str) -> str:
+    """`path` if it can name a task (`MAKEVID_POLL_PATH`'s rule); else `ValueError`."""
+    if not path.startswith("/") or "{task_id}" not in path:
+        raise ValueError("must start with / and contain {task_id} (and may contain {kind})")
+    return path
+
+
+class MakevidSettings(ApiKeySettings):
+    """`MAKEVID_API_KEY`, `MAKEVID_BASE_URL`, `MAKEVID_POLL_PATH`."""
+
+    model_config = SettingsConfigDict(env_prefix="MAKEVID_")
+
+    base_url: HttpUrl = "https://makevid.ai"
+    poll_path: Annotated[str, AfterValidator(poll_path_template)] = DEFAULT_POLL_PATH
+
+
+def _build(settings: MakevidSettings, common: Common) -> MakevidProvider:
+    return MakevidProvider(
+        reveal(settings.api_key),
+        settings.base_url,
+        poll_path=settings.poll_path,
+        timeout=common.timeout,
+    )
+
+
+SPEC = ProviderSpec("makevid", MakevidSettings, MakevidProvider.capabilities, _build)

@@ -15,6 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     OUR_MODELS,
@@ -24,6 +27,7 @@ from bot.providers.base import (
     TaskUpdate,
     VideoRequest,
 )
+from bot.providers.spec import Common, ProviderSettings, ProviderSpec
 
 CLIP_PATH = Path(__file__).with_name("sandbox_clip.mp4")
 #: The sandbox's video "link": delivery uploads CLIP_PATH for it, for sandbox jobs only.
@@ -86,3 +90,18 @@ def _started_at(task_id: str) -> float | None:
         return float(stamp)
     except ValueError:
         return None
+
+
+class SandboxSettings(ProviderSettings):
+    """`SANDBOX_DELAY`."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_")
+
+    delay: float = Field(default=8.0, ge=0)
+
+
+def _build(settings: SandboxSettings, common: Common) -> SandboxProvider:
+    return SandboxProvider(delay=settings.delay)
+
+
+SPEC = ProviderSpec("sandbox", SandboxSettings, SandboxProvider.capabilities, _build)

@@ -170,7 +170,7 @@ def make_settings(
             "video_trusted_origins": ",".join(media_origins),
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return make
 

@@ -154,7 +154,7 @@ def test_provider_clients_use_the_configured_read_and_connect_timeouts():
         provider_timeout=45,
         provider_connect_timeout=2.5,
     )
-    provider = build_providers(settings)["apiframe"]
+    provider = build_providers(settings.providers, settings.provider_common)["apiframe"]
     timeout = provider._client.timeout  # type: ignore[attr-defined]
     assert (timeout.read, timeout.connect) == (45, 2.5)
 
