@@ -19,8 +19,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Messages, messages
 from bot.keyboards import Screen, data
-from bot.preferences import Preferences, PreferenceStore, load
+from bot.preferences import Preferences, load
 from bot.providers.base import Capabilities
+from bot.store import PreferenceStore
 
 PREFIX = "set"
 FIELDS = {"m": "model", "d": "duration", "ar": "aspect_ratio", "mo": "mode", "p": "provider"}

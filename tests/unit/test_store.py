@@ -7,10 +7,9 @@ import time
 
 import pytest
 
-from bot import store_pg
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
-from bot.store import MIGRATIONS, SqliteStore
+from bot.store import SqliteStore, migrations
 
 
 def new_job(user_id=1, prompt="a fox"):
@@ -24,7 +23,7 @@ def new_job(user_id=1, prompt="a fox"):
 
 async def test_fresh_database_is_at_latest_version_in_wal_mode(tmp_path):
     store = await SqliteStore.open(tmp_path / "sub" / "bot.db")
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
     db = sqlite3.connect(tmp_path / "sub" / "bot.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -37,7 +36,7 @@ async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
     await store.close()
     store = await SqliteStore.open(tmp_path / "bot.db")
     assert (await store.get_job(job.id)) == job
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
 
 
@@ -47,7 +46,7 @@ async def test_upgrades_an_older_database(tmp_path):
     db.execute("PRAGMA user_version = 0")
     db.close()
     store = await SqliteStore.open(path)
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
 
 
@@ -57,9 +56,9 @@ async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_gr
     """Before the migration that added it, a question did not record who sent the photo: in a
     private chat that is the chat's user; in a group nobody can tell, so those are dropped."""
     path = tmp_path / "old.db"
-    before = next(i for i, script in enumerate(MIGRATIONS) if "photo_prompts ADD" in script)
+    before = next(i for i, script in enumerate(migrations.SQLITE) if "photo_prompts ADD" in script)
     db = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:before], start=1):
+    for number, script in enumerate(migrations.SQLITE[:before], start=1):
         db.executescript(f"{script}; PRAGMA user_version = {number};")
     db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
     db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
@@ -74,7 +73,7 @@ async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_gr
 async def test_refuses_a_database_from_a_newer_bot(tmp_path):
     path = tmp_path / "new.db"
     db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.execute(f"PRAGMA user_version = {len(migrations.SQLITE) + 1}")
     db.close()
     with pytest.raises(RuntimeError, match="newer"):
         await SqliteStore.open(path)
@@ -293,7 +292,7 @@ async def test_settings_question_is_taken_once_and_only_by_its_asker(store):
 
 
 def test_both_backends_have_the_same_migrations():
-    assert len(store_pg.MIGRATIONS) == len(MIGRATIONS)
+    assert len(migrations.POSTGRES) == len(migrations.SQLITE)
 
 
 async def test_quota_refuses_past_open_and_recent_limits(store):
