@@ -10,7 +10,7 @@ import abc
 import asyncio
 import json
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from bot.i18n import Reason
 from bot.jobs import GENERATING, Job, JobKind, JobState, NewJob, Quota, Requester, can_transition
@@ -120,6 +120,15 @@ class SqlStore(abc.ABC):
 
     @abc.abstractmethod
     async def migrate(self) -> None: ...
+
+    async def _migrated(self) -> Self:
+        """This store, migrated to the latest version; closed if that fails."""
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+        return self
 
     async def release_orphaned_leases(self) -> None:
         return None

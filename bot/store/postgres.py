@@ -38,13 +38,7 @@ class PostgresStore(SqlStore):
         # No connection floor: asyncpg would keep reconnecting it through a database outage, with
         # a traceback each time; connections are made as needed, and `StoreWatch` notices.
         pool = await asyncpg.create_pool(url, min_size=0, max_size=10, server_settings=settings)
-        store = cls(pool)
-        try:
-            await store.migrate()
-        except BaseException:
-            await pool.close()
-            raise
-        return store
+        return await cls(pool)._migrated()
 
     def _claimable(self, candidates: str) -> str:
         # ARRAY(...) runs the locking SELECT once, before the UPDATE, whatever the plan.

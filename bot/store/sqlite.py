@@ -37,13 +37,7 @@ class SqliteStore(SqlStore):
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
-        store = cls(db)
-        try:
-            await store.migrate()
-        except BaseException:
-            await db.close()
-            raise
-        return store
+        return await cls(db)._migrated()
 
     async def release_orphaned_leases(self) -> None:
         """One process per SQLite file: a lease found at start is an earlier run's, killed
