@@ -131,6 +131,7 @@ class SqlStore(abc.ABC):
         return self
 
     async def release_orphaned_leases(self) -> None:
+        """Nothing by default: with replicas, a lease found at start is another one's."""
         return None
 
     async def close(self) -> None:

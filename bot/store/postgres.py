@@ -27,9 +27,10 @@ class PostgresStore(SqlStore):
     DAY = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     STOPPING = "stopping"
 
+    _db: PostgresDriver
+
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = PostgresDriver(pool)
-        super().__init__(self._pool)
+        super().__init__(PostgresDriver(pool))
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
@@ -47,7 +48,7 @@ class PostgresStore(SqlStore):
     async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
         """A per-user advisory lock serialises the count-and-insert of one user's requests
         across every replica; other users' requests do not wait."""
-        async with self._pool.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "SELECT pg_advisory_xact_lock(?, hashtext(?))",
                 _QUOTA_LOCK,
@@ -59,7 +60,7 @@ class PostgresStore(SqlStore):
         return await _version(self._db)
 
     async def migrate(self) -> None:
-        async with self._pool.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute("SELECT pg_advisory_xact_lock(?)", _MIGRATION_LOCK)
             await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             for number, script in migrations.pending(await _version(db), migrations.POSTGRES):

@@ -14,6 +14,8 @@ from bot.jobs import Job, JobState, NewJob, Quota
 
 
 class Pings(Protocol):
+    """What `StoreWatch` needs to tell an outage."""
+
     async def ping(self) -> bool:
         """Whether the database answers, within seconds: the health check must not hang."""
         ...

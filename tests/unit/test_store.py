@@ -5,11 +5,14 @@ import math
 import sqlite3
 import time
 
+import asyncpg
 import pytest
 
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
-from bot.store import SqliteStore, migrations
+from bot.store import PostgresStore, SqliteStore, migrations
+from bot.store.driver import numbered
+from tests.stores import postgres_schema
 
 
 def new_job(user_id=1, prompt="a fox"):
@@ -68,6 +71,36 @@ async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_gr
     assert await store.take_photo_prompt(1001, 5, user_id=1001) == "mine"
     assert await store.take_photo_prompt(-100, 6, user_id=1001) is None
     await store.close()
+
+
+async def test_postgres_upgrades_an_older_schema_and_keeps_its_rows():
+    """The same upgrade on PostgreSQL: a schema a released bot left at an older version."""
+    before = next(
+        i for i, script in enumerate(migrations.POSTGRES) if "photo_prompts ADD" in script
+    )
+    async with postgres_schema() as (url, schema):
+        db = await asyncpg.connect(url, server_settings={"search_path": schema})
+        try:
+            for script in migrations.POSTGRES[:before]:
+                await db.execute(script)
+            await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            await db.execute("INSERT INTO schema_version VALUES ($1)", before)
+            await db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
+            await db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
+        finally:
+            await db.close()
+        store = await PostgresStore.open(url, schema=schema)
+        try:
+            assert await store.schema_version() == len(migrations.POSTGRES)
+            assert await store.take_photo_prompt(1001, 5, user_id=1001) == "mine"
+            assert await store.take_photo_prompt(-100, 6, user_id=1001) is None
+        finally:
+            await store.close()
+
+
+def test_queries_are_numbered_for_postgres_outside_quoted_text():
+    sql = "UPDATE t SET a = ?, b = 'why?' WHERE c = ? AND d IN ('x', ?)"
+    assert numbered(sql) == "UPDATE t SET a = $1, b = 'why?' WHERE c = $2 AND d IN ('x', $3)"
 
 
 async def test_refuses_a_database_from_a_newer_bot(tmp_path):
@@ -433,6 +466,19 @@ async def test_release_hands_jobs_over(store):
     assert [j.id for j in await store.claim_jobs_to_poll("c", 60)] == [second.id, third.id]
     await store.release_leases()  # every lease
     assert len(await store.claim_jobs_to_poll("d", 60)) == 3
+
+
+async def test_leases_found_at_start_are_released_only_where_one_process_owns_the_database(
+    store,
+):
+    job = await submitted_job(store)
+    await store.claim_jobs_to_poll("earlier-run", 60)
+    await store.release_orphaned_leases()
+    taken = await store.claim_job(job.id, "this-run", 60)
+    if isinstance(store, SqliteStore):  # the earlier run was this bot, killed: resume at once
+        assert taken is not None and taken.lease_owner == "this-run"
+    else:  # another replica, alive: its lease stands until it lapses
+        assert taken is None
 
 
 async def test_a_job_that_stops_generating_loses_its_poll_lease(store):
