@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from bot.i18n import messages
 from bot.jobs import Quota
-from bot.stores import JobStore
+from bot.store import JobStore
 
 DAY = 86400.0
 REPEAT_QUIET = 60.0  # seconds during which the same refusal or hint is not given again

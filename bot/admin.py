@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 
 from bot.access import DAY, Gatekeeper
-from bot.stores import JobStore
+from bot.store import JobStore
 
 STATS_DAYS = 7
 

@@ -34,8 +34,7 @@ from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
 from bot.service import ServiceOptions, VideoService
-from bot.store import SqliteStore
-from bot.stores import JobStore, StoreWatch, open_store
+from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
@@ -101,10 +100,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
     """Build every part; close them all on exit."""
     store = await open_store(settings.database_url, wait=settings.database_wait)
     watch = StoreWatch(store)
-    if isinstance(store, SqliteStore):
-        # One process per SQLite file: a lease found at start is an earlier run's, killed
-        # before it could release it; waiting for it to lapse would only delay that work.
-        await store.release_leases()
+    await store.release_orphaned_leases()
     providers = build_providers(settings.providers, settings.provider_common)
     metrics = Metrics()
     # Video downloads only: redirects are followed (and checked) by the Downloader, no proxy

@@ -15,7 +15,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
-from bot.stores import DatabaseUnavailable
+from bot.store import DatabaseUnavailable
 
 EXIT_CONFIG = 2
 EXIT_CHECK_FAILED = 1

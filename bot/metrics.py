@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.stores import JobStore
+from bot.store import JobStore
 
 
 class Metrics:

@@ -11,10 +11,11 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from bot.params import PARAM, PARAMS, listed
 from bot.providers.base import Capabilities
+from bot.store import PreferenceStore
 
 log = logging.getLogger(__name__)
 
@@ -22,29 +23,6 @@ log = logging.getLogger(__name__)
 AS_FILE = "as_file"  # True: send the result as a document
 LANG = "lang"  # the requester's language, for messages sent later
 PROVIDER = "provider"  # the preferred provider, for "Again"
-
-
-@runtime_checkable
-class PreferenceStore(Protocol):
-    """The part of the job store that keeps settings and the questions asked for them."""
-
-    async def get_preferences(self, owner_id: int) -> dict[str, Any]: ...
-
-    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None: ...
-
-    async def save_settings_question(
-        self,
-        chat_id: int,
-        prompt_message_id: int,
-        *,
-        user_id: int,
-        owner_id: int,
-        panel_message_id: int | None,
-    ) -> None: ...
-
-    async def take_settings_question(
-        self, chat_id: int, prompt_message_id: int, user_id: int
-    ) -> tuple[int, int | None] | None: ...
 
 
 class MemoryPreferences:

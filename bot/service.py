@@ -31,9 +31,9 @@ from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard, status_keyboard
 from bot.metrics import Metrics
 from bot.options import OptionError, OptionSpace, parse_request
-from bot.preferences import LANG, PROVIDER, PreferenceStore, effective, preference_store
+from bot.preferences import LANG, PROVIDER, effective, preference_store
 from bot.providers.base import MB, Capabilities, TaskUpdate
-from bot.stores import JobStore, StoreWatch
+from bot.store import JobStore, PreferenceStore, StoreWatch
 from bot.submission import SubmitFailed, Submitter, SubmitUnconfirmed
 from bot.validation import control_characters
 from bot.web import ProviderCallback

@@ -20,8 +20,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Messages, messages
 from bot.keyboards import Screen, data
 from bot.params import CHOICES, PARAM, PARAMS, Param, listed
-from bot.preferences import Preferences, PreferenceStore, load
+from bot.preferences import Preferences, load
 from bot.providers.base import Capabilities
+from bot.store import PreferenceStore
 
 PREFIX = "set"
 _TEXT = next(p for p in PARAMS if p.panel == "text")  # the negative prompt: a question

@@ -50,7 +50,7 @@ from bot.providers.base import (
     error_kind,
     unsupported,
 )
-from bot.stores import JobStore
+from bot.store import SubmitStore
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Submitter:
         *,
         providers: Mapping[str, VideoProvider],
         bot: Bot,
-        store: JobStore,
+        store: SubmitStore,
         metrics: Metrics,
         policy: SubmitPolicy,
     ) -> None:

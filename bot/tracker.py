@@ -27,7 +27,7 @@ from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.providers.base import FindsTasks, ProviderError, TaskUpdate, VideoProvider, error_kind
 from bot.service import VideoService
-from bot.stores import JobStore, StoreWatch
+from bot.store import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
 

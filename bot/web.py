@@ -51,7 +51,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.jobs import FINISHED, Job
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
-from bot.stores import JobStore, StoreWatch
+from bot.store import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from bot.admin import Admin
 from bot.i18n import CATALOGUES, DEFAULT, EN, messages
 from bot.service import VideoService
 from bot.settings_panel import SettingsPanel
-from bot.stores import JobStore
+from bot.store import JobStore
 from handlers import albums
 from handlers.admin import AdminHandlers
 from handlers.common import lang_of

@@ -14,8 +14,9 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import messages
 from bot.keyboards import Screen
-from bot.preferences import PreferenceStore, owner_id
+from bot.preferences import owner_id
 from bot.settings_panel import SettingsPanel
+from bot.store import PreferenceStore
 from handlers.common import is_admin, is_private, lang_of, pressed_message
 
 log = logging.getLogger(__name__)

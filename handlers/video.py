@@ -20,7 +20,7 @@ from bot import texts
 from bot.access import Gatekeeper
 from bot.i18n import messages
 from bot.service import VideoService
-from bot.stores import JobStore
+from bot.store import JobStore
 from handlers.albums import ALBUM_WAIT, AlbumCollector, Spawn
 from handlers.common import (
     caption_command,

@@ -16,8 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.store import SqliteStore
-from bot.store_pg import PostgresStore
+from bot.store import PostgresStore, SqliteStore
 
 BACKENDS = ("sqlite", "postgres")
 

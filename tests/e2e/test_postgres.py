@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs import JobState
-from bot.store_pg import PostgresStore
+from bot.store import PostgresStore
 from tests.stores import postgres_schema
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.jobs import JobState
-from bot.store_pg import PostgresStore
+from bot.store import PostgresStore
 from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy

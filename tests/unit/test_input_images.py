@@ -59,6 +59,9 @@ class ImageStore:
         self.marked.append(job_id)
         return True  # never cancelled here
 
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        raise AssertionError("never cancelled here")
+
     async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
         return self.kept.get((job_id, frame))
 
@@ -67,7 +70,9 @@ class ImageStore:
     ) -> None:
         self.kept[(job_id, frame)] = (data, mime_type)
 
-    async def add_media_link(self, token: str, job_id: int, file_id: str, expires: float) -> None:
+    async def add_media_link(
+        self, token: str, job_id: int, file_id: str, expires_at: float
+    ) -> None:
         raise AssertionError("base64 providers get no media link")
 
 
@@ -80,7 +85,7 @@ def submitter(provider: StubProvider, bot: StubBot, store: ImageStore) -> Submit
     return Submitter(
         providers={provider.name: provider},
         bot=bot,  # type: ignore[arg-type]
-        store=store,  # type: ignore[arg-type]
+        store=store,
         metrics=Metrics(),
         policy=SubmitPolicy(backoff=0.0, max_backoff=0.0),
     )

@@ -5,12 +5,14 @@ import math
 import sqlite3
 import time
 
+import asyncpg
 import pytest
 
-from bot import store_pg
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
-from bot.store import MIGRATIONS, SqliteStore
+from bot.store import PostgresStore, SqliteStore, migrations
+from bot.store.driver import numbered
+from tests.stores import postgres_schema
 
 
 def new_job(user_id=1, prompt="a fox"):
@@ -24,7 +26,7 @@ def new_job(user_id=1, prompt="a fox"):
 
 async def test_fresh_database_is_at_latest_version_in_wal_mode(tmp_path):
     store = await SqliteStore.open(tmp_path / "sub" / "bot.db")
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
     db = sqlite3.connect(tmp_path / "sub" / "bot.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -37,7 +39,7 @@ async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
     await store.close()
     store = await SqliteStore.open(tmp_path / "bot.db")
     assert (await store.get_job(job.id)) == job
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
 
 
@@ -47,7 +49,7 @@ async def test_upgrades_an_older_database(tmp_path):
     db.execute("PRAGMA user_version = 0")
     db.close()
     store = await SqliteStore.open(path)
-    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.schema_version() == len(migrations.SQLITE)
     await store.close()
 
 
@@ -57,9 +59,9 @@ async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_gr
     """Before the migration that added it, a question did not record who sent the photo: in a
     private chat that is the chat's user; in a group nobody can tell, so those are dropped."""
     path = tmp_path / "old.db"
-    before = next(i for i, script in enumerate(MIGRATIONS) if "photo_prompts ADD" in script)
+    before = next(i for i, script in enumerate(migrations.SQLITE) if "photo_prompts ADD" in script)
     db = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:before], start=1):
+    for number, script in enumerate(migrations.SQLITE[:before], start=1):
         db.executescript(f"{script}; PRAGMA user_version = {number};")
     db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
     db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
@@ -71,10 +73,40 @@ async def test_upgrade_keeps_private_photo_questions_for_their_chat_and_drops_gr
     await store.close()
 
 
+async def test_postgres_upgrades_an_older_schema_and_keeps_its_rows():
+    """The same upgrade on PostgreSQL: a schema a released bot left at an older version."""
+    before = next(
+        i for i, script in enumerate(migrations.POSTGRES) if "photo_prompts ADD" in script
+    )
+    async with postgres_schema() as (url, schema):
+        db = await asyncpg.connect(url, server_settings={"search_path": schema})
+        try:
+            for script in migrations.POSTGRES[:before]:
+                await db.execute(script)
+            await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            await db.execute("INSERT INTO schema_version VALUES ($1)", before)
+            await db.execute("INSERT INTO photo_prompts VALUES (1001, 5, 'mine', 0)")
+            await db.execute("INSERT INTO photo_prompts VALUES (-100, 6, 'theirs', 0)")
+        finally:
+            await db.close()
+        store = await PostgresStore.open(url, schema=schema)
+        try:
+            assert await store.schema_version() == len(migrations.POSTGRES)
+            assert await store.take_photo_prompt(1001, 5, user_id=1001) == "mine"
+            assert await store.take_photo_prompt(-100, 6, user_id=1001) is None
+        finally:
+            await store.close()
+
+
+def test_queries_are_numbered_for_postgres_outside_quoted_text():
+    sql = "UPDATE t SET a = ?, b = 'why?' WHERE c = ? AND d IN ('x', ?)"
+    assert numbered(sql) == "UPDATE t SET a = $1, b = 'why?' WHERE c = $2 AND d IN ('x', $3)"
+
+
 async def test_refuses_a_database_from_a_newer_bot(tmp_path):
     path = tmp_path / "new.db"
     db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.execute(f"PRAGMA user_version = {len(migrations.SQLITE) + 1}")
     db.close()
     with pytest.raises(RuntimeError, match="newer"):
         await SqliteStore.open(path)
@@ -293,7 +325,7 @@ async def test_settings_question_is_taken_once_and_only_by_its_asker(store):
 
 
 def test_both_backends_have_the_same_migrations():
-    assert len(store_pg.MIGRATIONS) == len(MIGRATIONS)
+    assert len(migrations.POSTGRES) == len(migrations.SQLITE)
 
 
 async def test_quota_refuses_past_open_and_recent_limits(store):
@@ -434,6 +466,19 @@ async def test_release_hands_jobs_over(store):
     assert [j.id for j in await store.claim_jobs_to_poll("c", 60)] == [second.id, third.id]
     await store.release_leases()  # every lease
     assert len(await store.claim_jobs_to_poll("d", 60)) == 3
+
+
+async def test_leases_found_at_start_are_released_only_where_one_process_owns_the_database(
+    store,
+):
+    job = await submitted_job(store)
+    await store.claim_jobs_to_poll("earlier-run", 60)
+    await store.release_orphaned_leases()
+    taken = await store.claim_job(job.id, "this-run", 60)
+    if isinstance(store, SqliteStore):  # the earlier run was this bot, killed: resume at once
+        assert taken is not None and taken.lease_owner == "this-run"
+    else:  # another replica, alive: its lease stands until it lapses
+        assert taken is None
 
 
 async def test_a_job_that_stops_generating_loses_its_poll_lease(store):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.stores import StoreWatch
+from bot.store import StoreWatch
 
 
 class FlakyStore:
@@ -21,7 +21,7 @@ class FlakyStore:
 
 async def test_an_outage_is_logged_once_and_waiting_work_runs_when_it_ends(caplog):
     store = FlakyStore()
-    watch = StoreWatch(store, interval=0.01)  # type: ignore[arg-type]
+    watch = StoreWatch(store, interval=0.01)
     assert not await watch.failed(), "an error with the database up is no outage"
     store.up = False
     ran: list[str] = []
@@ -29,7 +29,7 @@ async def test_an_outage_is_logged_once_and_waiting_work_runs_when_it_ends(caplo
     async def work() -> None:
         ran.append("after")
 
-    with caplog.at_level(logging.INFO, logger="bot.stores"):
+    with caplog.at_level(logging.INFO, logger="bot.store.watch"):
         assert all(await asyncio.gather(*(watch.failed() for _ in range(5))))
         assert watch.down
         watch.after_outage(work())
@@ -46,7 +46,7 @@ async def test_an_outage_is_logged_once_and_waiting_work_runs_when_it_ends(caplo
 async def test_work_still_waiting_at_stop_is_dropped_cleanly():
     store = FlakyStore()
     store.up = False
-    watch = StoreWatch(store, interval=0.01)  # type: ignore[arg-type]
+    watch = StoreWatch(store, interval=0.01)
     ran: list[str] = []
 
     async def work() -> None:

@@ -76,6 +76,19 @@ class StubStore:
         self.stopped.append((job_id, task_id))
         return True
 
+    async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
+        raise AssertionError("text jobs have no images")
+
+    async def put_job_image(
+        self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
+    ) -> None:
+        raise AssertionError("text jobs have no images")
+
+    async def add_media_link(
+        self, token: str, job_id: int, file_id: str, expires_at: float
+    ) -> None:
+        raise AssertionError("text jobs have no images")
+
 
 def job(params=None, provider="first", submit_started_at=None, callback_token=None) -> Job:
     return Job(
@@ -107,7 +120,7 @@ def submitter(
     return Submitter(
         providers={p.name: p for p in providers},
         bot=None,  # type: ignore[arg-type]  # text jobs never download photos
-        store=store or StubStore(),  # type: ignore[arg-type]
+        store=store or StubStore(),
         metrics=Metrics(),
         policy=SubmitPolicy(attempts=attempts, backoff=0.0, max_backoff=0.0, **policy),
     )

@@ -62,7 +62,7 @@ async def make_jobs(store: SqliteStore, count: int, age: float = 0.0) -> None:
         await store.record_submission(job.id, "counting", f"task-{job.id}")
         if age:
             await store._db.execute(  # a test ages its rows
-                "UPDATE jobs SET created_at = created_at - ? WHERE id = ?", (age, job.id)
+                "UPDATE jobs SET created_at = created_at - ? WHERE id = ?", age, job.id
             )
 
 

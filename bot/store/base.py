@@ -1,0 +1,609 @@
+"""Every query of the job store, written once over a `Driver` (see `bot.store.protocol` for
+what each method means). A dialect subclass supplies only what its database spells otherwise:
+connecting and migrating, the clock, the day of a timestamp, the lock a batch claim takes, and
+(PostgreSQL) a lock around the create-within-limits.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import json
+import time
+from typing import Any, ClassVar, Self
+
+from bot.i18n import Reason
+from bot.jobs import GENERATING, Job, JobKind, JobState, NewJob, Quota, Requester, can_transition
+from bot.store.driver import Driver, Row
+
+INSERT_COLUMNS = (
+    "user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
+    " input_file_ids, provider, state, created_at, updated_at, callback_token"
+)
+
+JOB_COLUMNS = (
+    "id, user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
+    " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
+    " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
+    " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping,"
+    " error_reason"
+)
+
+#: Jobs that count against a user's limit of videos at once: unfinished ones, and cancelled
+#: ones the provider may still be making (it cannot be told to stop, and would be paid).
+ACTIVE = "(state IN ('queued', 'running', 'succeeded') OR stopping)"
+UNFINISHED = "state IN ('queued', 'running', 'succeeded')"
+
+#: Seconds a health check waits for the database before calling it down.
+PING_TIMEOUT = 5.0
+
+
+def insert_values(new: NewJob, now: float) -> tuple[Any, ...]:
+    """A new job's row, in `INSERT_COLUMNS` order."""
+    r = new.requester
+    return (
+        r.user_id,
+        r.chat_id,
+        r.message_id,
+        r.thread_id,
+        r.mention,
+        new.kind.value,
+        new.prompt,
+        json.dumps(new.params),
+        json.dumps(list(new.input_file_ids)),
+        new.provider,
+        JobState.QUEUED.value,
+        now,
+        now,
+        new.callback_token,
+    )
+
+
+def job_from_row(row: Row) -> Job:
+    """A job from a row of `JOB_COLUMNS`."""
+    return Job(
+        id=row["id"],
+        requester=Requester(
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            message_id=row["request_message_id"],
+            thread_id=row["thread_id"],
+            mention=row["mention"],
+        ),
+        kind=JobKind(row["kind"]),
+        prompt=row["prompt"],
+        provider=row["provider"],
+        params=json.loads(row["params"]),
+        input_file_ids=tuple(json.loads(row["input_file_ids"])),
+        state=JobState(row["state"]),
+        provider_task_id=row["provider_task_id"],
+        status_message_id=row["status_message_id"],
+        progress=row["progress"],
+        result_url=row["result_url"],
+        error=row["error"],
+        delivery_attempts=row["delivery_attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        callback_token=row["callback_token"],
+        submit_started_at=row["submit_started_at"],
+        lease_owner=row["lease_owner"],
+        lease_until=row["lease_until"],
+        callback_secret=row["callback_secret"],
+        reconcile_since=row["reconcile_since"],
+        stopping=bool(row["stopping"]),
+        reason=Reason.from_json(row["error_reason"]),
+    )
+
+
+class SqlStore(abc.ABC):
+    """The `JobStore` contract in SQL both databases understand."""
+
+    #: Now, in seconds since the epoch, on the database's clock: leases use it, so replicas
+    #: whose clocks differ still agree on when one lapses.
+    NOW: ClassVar[str]
+    #: The UTC day (`YYYY-MM-DD`) a job was created, for `/stats`.
+    DAY: ClassVar[str]
+    #: "A cancelled job a provider may still hold", spelled as the `jobs_stopping` index's
+    #: condition so that the index is used.
+    STOPPING: ClassVar[str]
+
+    def __init__(self, db: Driver) -> None:
+        self._db = db
+
+    @abc.abstractmethod
+    def _claimable(self, candidates: str) -> str:
+        """The WHERE condition of a batch claim, given the SELECT of the candidates' ids."""
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int: ...
+
+    @abc.abstractmethod
+    async def migrate(self) -> None: ...
+
+    async def _migrated(self) -> Self:
+        """This store, migrated to the latest version; closed if that fails."""
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def release_orphaned_leases(self) -> None:
+        """Nothing by default: with replicas, a lease found at start is another one's."""
+        return None
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                await self._db.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    async def create_job(self, new: NewJob) -> Job:
+        job = await self._insert_job(self._db, new, None)
+        assert job is not None
+        return job
+
+    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
+        """One INSERT ... SELECT ... WHERE: the counts and the insert are one statement."""
+        return await self._insert_job(self._db, new, quota)
+
+    async def _insert_job(self, db: Driver, new: NewJob, quota: Quota | None) -> Job | None:
+        condition = "TRUE"  # no quota: `create_job`
+        params: tuple[Any, ...] = ()
+        if quota is not None:
+            user = new.requester.user_id
+            condition = (
+                f"(SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE}) < ?"  # noqa: S608 - fixed SQL fragments only
+                " AND (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?) < ?"
+            )
+            params = (user, quota.max_open, user, quota.since, quota.max_recent)
+        row = await db.fetchrow(
+            f"INSERT INTO jobs ({INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            f" WHERE {condition} RETURNING {JOB_COLUMNS}",
+            *insert_values(new, time.time()),
+            *params,
+        )
+        return job_from_row(row) if row is not None else None
+
+    async def get_job(self, job_id: int) -> Job | None:
+        jobs = await self._select("WHERE id = ?", job_id)
+        return jobs[0] if jobs else None
+
+    async def job_by_callback_token(self, token: str) -> Job | None:
+        jobs = await self._select("WHERE callback_token = ?", token)
+        return jobs[0] if jobs else None
+
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        rows = await self._db.fetch(
+            "SELECT state, provider, COUNT(*) FROM jobs GROUP BY state, provider"
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    async def set_status_message(self, job_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET status_message_id = ? WHERE id = ?", message_id, job_id
+        )
+
+    async def mark_submit_started(self, job_id: int, provider: str, callback_secret: str) -> bool:
+        changed = await self._db.execute(
+            "UPDATE jobs SET submit_started_at = COALESCE(submit_started_at, ?), provider = ?,"
+            " callback_secret = COALESCE(callback_secret, ?) WHERE id = ? AND state = 'queued'",
+            time.time(),
+            provider,
+            callback_secret,
+            job_id,
+        )
+        return changed == 1
+
+    async def mark_unconfirmed(self, job_id: int) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET reconcile_since = COALESCE(reconcile_since, ?)"
+            " WHERE id = ? AND state = 'queued' AND provider_task_id IS NULL",
+            time.time(),
+            job_id,
+        )
+
+    async def adopt_task(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        row = await self._db.fetchrow(
+            "UPDATE jobs SET provider_task_id = ?, reconcile_since = NULL, updated_at = ?"  # noqa: S608 - fixed columns
+            " WHERE id = ? AND provider = ? AND state = 'queued' AND provider_task_id IS NULL"
+            f" AND submit_started_at IS NOT NULL RETURNING {JOB_COLUMNS}",
+            task_id,
+            time.time(),
+            job_id,
+            provider,
+        )
+        return job_from_row(row) if row is not None else None
+
+    async def record_submission(self, job_id: int, provider: str, task_id: str) -> Job | None:
+        await self._db.execute(
+            "UPDATE jobs SET provider = ?, provider_task_id = ?, updated_at = ?"
+            " WHERE id = ? AND (state = 'queued' OR stopping)",
+            provider,
+            task_id,
+            time.time(),
+            job_id,
+        )
+        return await self.get_job(job_id)
+
+    async def transition(
+        self,
+        job_id: int,
+        new_state: JobState,
+        *,
+        progress: int | None = None,
+        result_url: str | None = None,
+        error: Reason | None = None,
+        video_file_id: str | None = None,
+        lease_owner: str | None = None,
+    ) -> Job | None:
+        keep_lease = new_state in GENERATING
+        while True:
+            job = await self.get_job(job_id)
+            if job is None or not can_transition(job.state, new_state):
+                return None
+            if lease_owner is not None and job.lease_owner != lease_owner:
+                return None
+            if new_state == job.state and (progress is None or progress == job.progress):
+                return None
+            row = await self._db.fetchrow(
+                "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"  # noqa: S608 - fixed columns
+                " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
+                " error_reason = COALESCE(?, error_reason),"
+                " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
+                " lease_owner = CASE WHEN CAST(? AS BOOLEAN) THEN lease_owner END,"
+                " lease_until = CASE WHEN CAST(? AS BOOLEAN) THEN lease_until ELSE 0 END,"
+                # A cancel of a job a provider may hold keeps tracking its task (see `Job`).
+                " stopping = (CAST(? AS BOOLEAN) AND state IN ('queued', 'running')"
+                " AND submit_started_at IS NOT NULL),"
+                " updated_at = ? WHERE id = ? AND state = ?"
+                f" AND (CAST(? AS TEXT) IS NULL OR lease_owner = ?) RETURNING {JOB_COLUMNS}",
+                new_state.value,
+                progress,
+                result_url,
+                None if error is None else str(error),
+                None if error is None else error.to_json(),
+                video_file_id,
+                keep_lease,
+                keep_lease,
+                new_state is JobState.CANCELLED,
+                time.time(),
+                job_id,
+                job.state.value,
+                lease_owner,
+                lease_owner,
+            )
+            if row is not None:
+                return job_from_row(row)
+
+    async def postpone_delivery(self, job_id: int, next_attempt_at: float) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET delivery_attempts = delivery_attempts + 1, next_attempt_at = ?,"
+            " updated_at = ? WHERE id = ? AND state = ?",
+            next_attempt_at,
+            time.time(),
+            job_id,
+            JobState.SUCCEEDED.value,
+        )
+
+    async def jobs_to_submit(self, created_before: float) -> list[Job]:
+        return await self._select(
+            "WHERE state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NULL"
+            " AND created_at <= ? ORDER BY id",
+            created_before,
+        )
+
+    async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
+        return await self._select("WHERE user_id = ? ORDER BY id DESC LIMIT ?", user_id, limit)
+
+    async def open_jobs(self, user_id: int) -> list[Job]:
+        return await self._select(f"WHERE user_id = ? AND {UNFINISHED} ORDER BY id DESC", user_id)
+
+    async def _select(self, where: str, *params: Any) -> list[Job]:
+        rows = await self._db.fetch(f"SELECT {JOB_COLUMNS} FROM jobs {where}", *params)  # noqa: S608 - fixed SQL fragments only
+        return [job_from_row(row) for row in rows]
+
+    # --- leases (which replica works on a job) ----------------------------------------------
+
+    async def claim_jobs_to_poll(
+        self, owner: str, seconds: float, *, after_id: int = 0, limit: int | None = None
+    ) -> list[Job]:
+        return await self._claim(
+            "(state IN ('queued', 'running') OR stopping) AND provider_task_id IS NOT NULL",
+            (),
+            owner,
+            seconds,
+            after_id=after_id,
+            limit=limit,
+        )
+
+    async def claim_jobs_to_reconcile(self, owner: str, seconds: float) -> list[Job]:
+        return await self._claim(
+            "state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NOT NULL",
+            (),
+            owner,
+            seconds,
+        )
+
+    async def claim_deliveries(self, owner: str, seconds: float, due: float) -> list[Job]:
+        return await self._claim(
+            "state = 'succeeded' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            (due,),
+            owner,
+            seconds,
+            renew=False,
+        )
+
+    async def claim_job(self, job_id: int, owner: str, seconds: float) -> Job | None:
+        row = await self._db.fetchrow(
+            f"UPDATE jobs SET lease_owner = ?, lease_until = {self.NOW} + ?"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE id = ? AND {UNFINISHED} AND (lease_owner = ? OR lease_until <= {self.NOW})"
+            f" RETURNING {JOB_COLUMNS}",
+            owner,
+            seconds,
+            job_id,
+            owner,
+        )
+        return job_from_row(row) if row is not None else None
+
+    async def release_job(self, job_id: int, owner: str) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE id = ? AND lease_owner = ?",
+            job_id,
+            owner,
+        )
+
+    async def release_leases(self, owner: str | None = None) -> None:
+        await self._db.execute(
+            f"UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE {UNFINISHED}"  # noqa: S608 - fixed SQL fragments only
+            " AND lease_owner IS NOT NULL AND (CAST(? AS TEXT) IS NULL OR lease_owner = ?)",
+            owner,
+            owner,
+        )
+
+    async def _claim(
+        self,
+        where: str,
+        params: tuple[Any, ...],
+        owner: str,
+        seconds: float,
+        *,
+        renew: bool = True,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Lease the jobs matching `where` whose lease is free (or `owner`'s, with `renew`),
+        at most `limit` of them (oldest first) with ids above `after_id`, in one statement."""
+        lease = f"lease_until <= {self.NOW}"
+        lease_params: tuple[str, ...] = ()
+        if renew:
+            lease, lease_params = f"(lease_owner = ? OR {lease})", (owner,)
+        candidates = f"SELECT id FROM jobs WHERE {where} AND {lease}"  # noqa: S608 - fixed SQL fragments only
+        page: tuple[int, ...] = ()
+        if after_id is not None:
+            candidates, page = f"{candidates} AND id > ?", (after_id,)
+        candidates += " ORDER BY id"
+        if limit is not None:
+            candidates, page = f"{candidates} LIMIT ?", (*page, limit)
+        rows = await self._db.fetch(
+            f"UPDATE jobs SET lease_owner = ?, lease_until = {self.NOW} + ?"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE {self._claimable(candidates)} RETURNING {JOB_COLUMNS}",
+            owner,
+            seconds,
+            *params,
+            *lease_params,
+            *page,
+        )
+        return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
+
+    # --- limits and bans --------------------------------------------------------------------
+
+    async def count_open_jobs(self, user_id: int) -> int:
+        count = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND {ACTIVE}",  # noqa: S608 - fixed SQL fragments only
+            user_id,
+        )
+        return int(count or 0)
+
+    async def provider_stopped(self, job_id: int, task_id: str | None) -> bool:
+        changed = await self._db.execute(
+            "UPDATE jobs SET stopping = FALSE, lease_owner = NULL, lease_until = 0"
+            " WHERE id = ? AND stopping"
+            " AND (provider_task_id = ? OR provider_task_id IS NULL AND CAST(? AS TEXT) IS NULL)",
+            job_id,
+            task_id,
+            task_id,
+        )
+        return changed == 1
+
+    async def expire_stopping(self, created_before: float) -> int:
+        return await self._db.execute(
+            "UPDATE jobs SET stopping = FALSE, lease_owner = NULL, lease_until = 0"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE {self.STOPPING} AND created_at < ?",
+            created_before,
+        )
+
+    async def job_times_since(self, user_id: int, since: float) -> list[float]:
+        rows = await self._db.fetch(
+            "SELECT created_at FROM jobs WHERE user_id = ? AND created_at >= ? ORDER BY created_at",
+            user_id,
+            since,
+        )
+        return [float(row[0]) for row in rows]
+
+    async def ban(self, user_id: int, banned_by: int) -> None:
+        await self._db.execute(
+            "INSERT INTO bans (user_id, banned_by, banned_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET banned_by = excluded.banned_by,"
+            " banned_at = excluded.banned_at",
+            user_id,
+            banned_by,
+            time.time(),
+        )
+
+    async def unban(self, user_id: int) -> bool:
+        return await self._db.execute("DELETE FROM bans WHERE user_id = ?", user_id) > 0
+
+    async def is_banned(self, user_id: int) -> bool:
+        return await self._db.fetchval("SELECT 1 FROM bans WHERE user_id = ?", user_id) is not None
+
+    async def job_stats(self, since: float) -> list[tuple[str, str, str, int]]:
+        rows = await self._db.fetch(
+            f"SELECT {self.DAY} AS day, provider, state, COUNT(*) FROM jobs"  # noqa: S608 - fixed SQL fragments only
+            " WHERE created_at >= ? GROUP BY day, provider, state"
+            " ORDER BY day DESC, provider, state",
+            since,
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    # --- media links and photo questions ----------------------------------------------------
+
+    async def add_media_link(
+        self, token: str, job_id: int, file_id: str, expires_at: float
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO media_links (token, job_id, file_id, expires_at) VALUES (?, ?, ?, ?)",
+            token,
+            job_id,
+            file_id,
+            expires_at,
+        )
+
+    async def media_file_id(self, token: str, now: float) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT file_id FROM media_links WHERE token = ? AND expires_at > ?", token, now
+        )
+        return str(value) if value is not None else None
+
+    async def purge_expired(self, now: float, questions_before: float) -> int:
+        removed = 0
+        for statement, moment in (
+            ("DELETE FROM media_links WHERE expires_at <= ?", now),
+            ("DELETE FROM photo_prompts WHERE created_at < ?", questions_before),
+            ("DELETE FROM settings_questions WHERE created_at < ?", questions_before),
+        ):
+            removed += await self._db.execute(statement, moment)
+        return removed
+
+    async def put_job_image(
+        self, job_id: int, frame: int, file_id: str, data: bytes, mime_type: str
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO job_images (job_id, frame, file_id, mime_type, data)"  # noqa: S608 - fixed SQL fragments only
+            f" SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND {UNFINISHED})"
+            " ON CONFLICT (job_id, frame) DO UPDATE SET file_id = excluded.file_id,"
+            " mime_type = excluded.mime_type, data = excluded.data",
+            job_id,
+            frame,
+            file_id,
+            mime_type,
+            data,
+            job_id,
+        )
+
+    async def job_image(self, job_id: int, frame: int) -> tuple[bytes, str] | None:
+        row = await self._db.fetchrow(
+            "SELECT data, mime_type FROM job_images WHERE job_id = ? AND frame = ?", job_id, frame
+        )
+        return (bytes(row[0]), str(row[1])) if row is not None else None
+
+    async def media_image(self, token: str, now: float) -> tuple[bytes, str] | None:
+        row = await self._db.fetchrow(
+            "SELECT i.data, i.mime_type FROM media_links m JOIN job_images i"
+            " ON i.job_id = m.job_id AND i.file_id = m.file_id"
+            " WHERE m.token = ? AND m.expires_at > ? LIMIT 1",
+            token,
+            now,
+        )
+        return (bytes(row[0]), str(row[1])) if row is not None else None
+
+    async def save_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, file_id: str, *, user_id: int
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO photo_prompts (chat_id, prompt_message_id, file_id, created_at, user_id)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, prompt_message_id) DO UPDATE SET"
+            " file_id = excluded.file_id, created_at = excluded.created_at,"
+            " user_id = excluded.user_id",
+            chat_id,
+            prompt_message_id,
+            file_id,
+            time.time(),
+            user_id,
+        )
+
+    async def take_photo_prompt(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> str | None:
+        value = await self._db.fetchval(
+            "DELETE FROM photo_prompts WHERE chat_id = ? AND prompt_message_id = ?"
+            " AND user_id = ? RETURNING file_id",
+            chat_id,
+            prompt_message_id,
+            user_id,
+        )
+        return str(value) if value is not None else None
+
+    # --- preferences (settings per user and per group) --------------------------------------
+
+    async def get_preferences(self, owner_id: int) -> dict[str, Any]:
+        raw = await self._db.fetchval("SELECT data FROM preferences WHERE owner_id = ?", owner_id)
+        data = json.loads(raw) if raw else {}
+        return data if isinstance(data, dict) else {}
+
+    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None:
+        await self._db.execute(
+            "INSERT INTO preferences (owner_id, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (owner_id) DO UPDATE SET data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            owner_id,
+            json.dumps(data),
+            time.time(),
+        )
+
+    async def save_settings_question(
+        self,
+        chat_id: int,
+        prompt_message_id: int,
+        *,
+        user_id: int,
+        owner_id: int,
+        panel_message_id: int | None,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO settings_questions (chat_id, prompt_message_id, user_id, owner_id,"
+            " panel_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id, prompt_message_id) DO UPDATE SET user_id = excluded.user_id,"
+            " owner_id = excluded.owner_id, panel_message_id = excluded.panel_message_id,"
+            " created_at = excluded.created_at",
+            chat_id,
+            prompt_message_id,
+            user_id,
+            owner_id,
+            panel_message_id,
+            time.time(),
+        )
+
+    async def take_settings_question(
+        self, chat_id: int, prompt_message_id: int, user_id: int
+    ) -> tuple[int, int | None] | None:
+        row = await self._db.fetchrow(
+            "DELETE FROM settings_questions WHERE chat_id = ? AND prompt_message_id = ?"
+            " AND user_id = ? RETURNING owner_id, panel_message_id",
+            chat_id,
+            prompt_message_id,
+            user_id,
+        )
+        if row is None:
+            return None
+        panel = row[1]
+        return int(row[0]), int(panel) if panel is not None else None
