@@ -8,8 +8,9 @@ work worth repeating starts again once the database answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from bot.stores import StoreWatch
@@ -99,6 +100,19 @@ class JobQueue:
                 await work
         finally:
             work.close()  # a no-op once run; if cancelled while waiting, no "never awaited"
+
+
+@contextlib.asynccontextmanager
+async def alongside(work: Work) -> AsyncIterator[None]:
+    """Run `work` (a loop that renews or shows something) while the block runs; stop it when
+    the block ends, however it ends."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _call(function: Callable[[int], None], job_id: int) -> None:

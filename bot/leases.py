@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from bot.background import alongside
 from bot.jobs import Job
 from bot.stores import JobStore, StoreWatch
 
@@ -53,13 +54,8 @@ class Leases:
                 except Exception:
                     log.exception("job %s: renewing the lease failed; trying again", job_id)
 
-        renewing = asyncio.create_task(renew())
-        try:
+        async with alongside(renew()):
             yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
 
     async def release_all(self) -> None:
         """Hand every lease of this replica to the others (or to the next start) at once."""
