@@ -9,41 +9,28 @@ naming the option, the value and the choices instead of a failed job.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.params import (
+    CFG_ALLOWED,
+    FLAGS,
+    OPTION_NAMES,
+    PARAM,
+    PARAMS,
+    TEXT_ALLOWED,
+    Param,
+    listed,
+    ratio,
+)
 from bot.providers.base import Capabilities
 
-#: Every flag and the job parameter it sets (`provider` is the preferred provider, not a param).
-FLAGS: dict[str, str] = {
-    "--ar": "aspect_ratio",
-    "--aspect": "aspect_ratio",
-    "--ratio": "aspect_ratio",
-    "-a": "aspect_ratio",
-    "--duration": "duration",
-    "-d": "duration",
-    "--model": "model",
-    "-m": "model",
-    "--mode": "mode",
-    "--neg": "negative_prompt",
-    "--negative": "negative_prompt",
-    "-n": "negative_prompt",
-    "--cfg": "cfg_scale",
-    "-c": "cfg_scale",
-    "--provider": "provider",
-    "-p": "provider",
-}
-#: `OptionError.allowed` for `--cfg` (a range) and `--neg` (any text): texts word them.
-CFG_ALLOWED = ("0…1",)
-TEXT_ALLOWED: tuple[str, ...] = ()
-#: The long form of each option, for "options: ..." answers.
-OPTION_NAMES = ("--ar", "--duration", "--model", "--mode", "--neg", "--cfg", "--provider")
+__all__ = ["CFG_ALLOWED", "OPTION_NAMES", "TEXT_ALLOWED", "OptionError", "OptionSpace"]
 
 _QUOTED = r"(?:\"[^\"]*\"|“[^”]*”|«[^»]*»|'[^']*')"
 _TOKEN = re.compile(rf"(?<!\S)(?:[-—–]+[A-Za-z]\w*=)?{_QUOTED}(?!\S)|\S+")
 _QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
-_RATIO = re.compile(r"^(\d{1,2})\s*[:x×]\s*(\d{1,2})$")
 #: Shapes a bare word is read as a ratio for; "10:30" in a prompt stays a time of day.
 _BARE_RATIOS = frozenset({"16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "3:2", "2:3"})
 _DASHES = ("—", "–")  # what phones make of "--"
@@ -52,24 +39,16 @@ _MARK = "\x00"
 
 @dataclass(frozen=True)
 class OptionSpace:
-    """The values options may take: the union of what the configured providers offer."""
+    """The values options may take: the union of what the configured providers offer, by
+    parameter name (`provider`: the providers' names)."""
 
-    models: tuple[str, ...]
-    durations: tuple[int, ...]
-    aspect_ratios: tuple[str, ...]
-    modes: tuple[str, ...]
-    providers: tuple[str, ...]
+    values: Mapping[str, tuple[Any, ...]]
 
     @classmethod
     def of(cls, capabilities: Mapping[str, Capabilities]) -> OptionSpace:
-        caps = list(capabilities.values())
-        return cls(
-            models=_union(c.models for c in caps),
-            durations=tuple(sorted(set().union(*(c.durations for c in caps)))),
-            aspect_ratios=_union(c.aspect_ratios for c in caps),
-            modes=tuple(sorted(set().union(*(c.modes for c in caps)))),
-            providers=tuple(capabilities),
-        )
+        caps = capabilities.values()
+        values = {p.name: listed(p, *caps) for p in PARAMS if p.offered}
+        return cls({**values, "provider": tuple(capabilities)})
 
 
 @dataclass(frozen=True)
@@ -84,17 +63,25 @@ class ParsedRequest:
 class OptionError(ValueError):
     """An option the user got wrong. `value` is None when it is missing; `allowed` the choices.
 
-    `unknown` marks a flag we do not have (then `allowed` lists the options).
+    `unknown` marks a flag we do not have (then `allowed` lists the options); `wording` is the
+    message key that words the choices when they are no list (a range, any text).
     """
 
     def __init__(
-        self, option: str, value: str | None, allowed: tuple[str, ...], *, unknown: bool = False
+        self,
+        option: str,
+        value: str | None,
+        allowed: tuple[str, ...],
+        *,
+        unknown: bool = False,
+        wording: str = "",
     ) -> None:
         super().__init__(f"{option}: {value!r} not in {allowed}")
         self.option = option
         self.value = value
         self.allowed = allowed
         self.unknown = unknown
+        self.wording = wording
 
 
 def parse_request(text: str, space: OptionSpace) -> ParsedRequest:
@@ -111,17 +98,18 @@ def parse_request(text: str, space: OptionSpace) -> ParsedRequest:
         if flag == "--" and not has_inline:  # everything after a bare "--" is prompt
             cut.append((start, end))
             break
-        if flag in FLAGS:
+        param = FLAGS.get(flag) if flag else None
+        if param is not None:
             value: str | None = _unquote(inline) if has_inline else None
             if not has_inline:
                 value, end, index = _value_after(tokens, index)
-            name = FLAGS[flag]
-            params[name] = _check(name, written, value, space)
+            params[param.name] = _check(param, written, value, space)
             cut.append((start, end))
         elif flag is not None and re.fullmatch(r"--[a-z][\w-]*", flag):
             raise OptionError(written, None, OPTION_NAMES, unknown=True)
         elif _is_bare_ratio(token, words_seen, index, tokens):
-            params["aspect_ratio"] = _check("aspect_ratio", "--ar", token, space)
+            aspect = PARAM["aspect_ratio"]
+            params[aspect.name] = _check(aspect, aspect.flags[0], token, space)
             cut.append((start, end))
         else:
             words_seen += 1
@@ -162,61 +150,22 @@ def _is_bare_ratio(
     token: str, words_seen: int, index: int, tokens: list[tuple[int, int, str]]
 ) -> bool:
     """A ratio such as 9:16 as the first or the last word counts as `--ar`."""
-    match = _RATIO.match(token)
-    if not match or f"{match.group(1)}:{match.group(2)}" not in _BARE_RATIOS:
+    if ratio(token) not in _BARE_RATIOS:
         return False
     return words_seen == 0 or index == len(tokens) - 1
 
 
-def _check(name: str, option: str, value: str | None, space: OptionSpace) -> Any:
+def _check(param: Param, option: str, value: str | None, space: OptionSpace) -> Any:
     """The value converted and checked, or `OptionError`."""
-    allowed: tuple[str, ...]
-    if name == "duration":
-        allowed = tuple(str(d) for d in space.durations)
-        digits = re.sub(r"\s*(s|sec|seconds|с|сек)$", "", (value or "").lower())
-        if value is not None and digits in allowed:
-            return int(digits)
-    elif name == "aspect_ratio":
-        allowed = space.aspect_ratios
-        match = _RATIO.match(value or "")
-        ratio = f"{match.group(1)}:{match.group(2)}" if match else value
-        if ratio in allowed:
-            return ratio
-    elif name == "model":
-        allowed = space.models
-        model = _model_name(value or "")
-        if model in allowed:
-            return model
-    elif name == "mode":
-        allowed = space.modes
-        if value is not None and value.lower() in allowed:
-            return value.lower()
-    elif name == "provider":
-        allowed = space.providers
-        if value is not None and value.lower() in allowed:
-            return value.lower()
-    elif name == "cfg_scale":
-        allowed = CFG_ALLOWED
-        try:
-            number = float((value or "").replace(",", "."))
-        except ValueError:
-            number = -1.0
-        if value is not None and 0 <= number <= 1:
-            return number
-    else:  # negative_prompt: any text
-        allowed = TEXT_ALLOWED
-        if value:
-            return value
-    raise OptionError(option, value, allowed)
-
-
-def _model_name(value: str) -> str:
-    """Our model name from shorthand: "1.6", "v1-6", "kling-v1.6" -> "kling-v1-6"."""
-    name = value.strip().lower().replace(".", "-").replace("_", "-")
-    name = name.removeprefix("kling-").removeprefix("kling")
-    if not name.startswith("v"):
-        name = "v" + name
-    return "kling-" + name
+    if param.convert is not None:  # a free value: a number in range, any text
+        converted = None if value is None else param.convert(value)
+        if converted is None:
+            raise OptionError(option, value, param.allowed, wording=param.wording)
+        return converted
+    offered = {str(choice): choice for choice in space.values.get(param.name, ())}
+    if value is not None and param.normalise(value) in offered:
+        return offered[param.normalise(value)]
+    raise OptionError(option, value, tuple(offered))
 
 
 def _without(text: str, cut: list[tuple[int, int]]) -> str:
@@ -236,11 +185,3 @@ def _without(text: str, cut: list[tuple[int, int]]) -> str:
                 continue
         lines.append(line)
     return "\n".join(lines).strip()
-
-
-def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
-    """Every value once, in first-seen order."""
-    seen: dict[str, None] = {}
-    for group in groups:
-        seen.update(dict.fromkeys(group))
-    return tuple(seen)

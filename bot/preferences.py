@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Protocol, runtime_checkable
 
+from bot.params import PARAM, PARAMS, listed
 from bot.providers.base import Capabilities
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ def preference_store(store: object) -> PreferenceStore:
 
 @dataclass(frozen=True)
 class Preferences:
-    """One owner's choices; None means "no preference"."""
+    """One owner's choices; None means "no preference". One field per `Param` kept as a
+    setting (a unit test holds the two together); what they mean lives in `bot.params`."""
 
     model: str | None = None
     duration: int | None = None
@@ -111,11 +113,9 @@ class Preferences:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preferences:
         """Read stored values, dropping unknown keys and values of the wrong type."""
-        types = {"duration": int, "as_file": bool}
         values: dict[str, Any] = {}
         for f in fields(cls):
-            value = data.get(f.name)
-            expected = types.get(f.name, str)
+            value, expected = data.get(f.name), PARAM[f.name].type
             if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
                 values[f.name] = value
         return cls(**values)
@@ -128,29 +128,27 @@ class Preferences:
         return replace(base, **self.to_dict())
 
     def job_params(self) -> dict[str, Any]:
-        """The chosen values as job parameters (the preferred provider is passed apart)."""
-        params = self.to_dict()
-        params.pop("provider", None)
-        if not params.pop("as_file", False):
-            return params
-        return {**params, AS_FILE: True}
+        """The chosen values as job parameters (the preferred provider is passed apart; a
+        switch is passed only when on)."""
+        chosen = self.to_dict()
+        return {
+            p.name: chosen[p.name]
+            for p in PARAMS
+            if p.job and p.name in chosen and chosen[p.name] is not False
+        }
 
     def fit(self, caps: Capabilities) -> tuple[Preferences, list[str]]:
         """These choices without the values `caps` does not offer, and the fields dropped."""
-        offered = {
-            "model": caps.models,
-            "duration": caps.durations,
-            "aspect_ratio": caps.aspect_ratios,
-            "mode": caps.modes,
-        }
+        chosen = self.to_dict()
         dropped = [
-            name
-            for name, values in offered.items()
-            if getattr(self, name) is not None and getattr(self, name) not in values
+            p.name
+            for p in PARAMS
+            if p.name in chosen
+            and (
+                (p.offered and chosen[p.name] not in listed(p, caps))
+                or (p.limit and len(chosen[p.name]) > getattr(caps, p.limit))
+            )
         ]
-        limit = caps.max_negative_prompt_length
-        if self.negative_prompt is not None and len(self.negative_prompt) > limit:
-            dropped.append("negative_prompt")
         return replace(self, **dict.fromkeys(dropped)), dropped
 
 

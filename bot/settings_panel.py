@@ -19,12 +19,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Messages, messages
 from bot.keyboards import Screen, data
+from bot.params import CHOICES, PARAM, PARAMS, Param, listed
 from bot.preferences import Preferences, PreferenceStore, load
 from bot.providers.base import Capabilities
 
 PREFIX = "set"
-FIELDS = {"m": "model", "d": "duration", "ar": "aspect_ratio", "mo": "mode", "p": "provider"}
-_CODES = {name: code for code, name in FIELDS.items()}
+_TEXT = next(p for p in PARAMS if p.panel == "text")  # the negative prompt: a question
+_TOGGLE = next(p for p in PARAMS if p.panel == "toggle")  # video or file: a switch
 
 
 @dataclass(frozen=True)
@@ -58,19 +59,19 @@ class SettingsPanel:
             return Press(Screen(f"{m.settings_closed}\n\n{self._summary(prefs, m)}", None))
         if payload == "reset":
             return Press(await self._save(owner, Preferences(), m, group), m.settings_saved)
-        if payload == "f":
+        if payload == _TOGGLE.code:
             changed = replace(prefs, as_file=None if prefs.as_file else True)
             return Press(await self._save(owner, changed, m, group), m.settings_saved)
-        if code == "neg":
+        if code == _TEXT.code:
             if not has_value:
                 return Press(None, ask_negative=True)
             changed = replace(prefs, negative_prompt=None)
             return Press(await self._save(owner, changed, m, group), m.settings_saved)
-        if code not in FIELDS:
+        if code not in CHOICES:
             return Press(self._main(prefs, m, group))
         if not has_value:
-            return Press(self._choices(prefs, code, m, group))
-        return await self._choose(owner, prefs, FIELDS[code], value, m, group)
+            return Press(self._choices(prefs, CHOICES[code], m, group))
+        return await self._choose(owner, prefs, CHOICES[code].name, value, m, group)
 
     async def set_negative(self, owner: int, text: str, lang: str) -> str | None:
         """Save a negative prompt; returns why it was refused, or None once saved."""
@@ -99,7 +100,7 @@ class SettingsPanel:
         if name == "provider":
             changed, dropped = changed.fit(self._capabilities[str(offered[value])])
             if dropped:
-                labels = ", ".join(m.settings_labels[field] for field in dropped)
+                labels = ", ".join(m.settings_labels[PARAM[field].label_key] for field in dropped)
                 note = m.settings_dropped.format(values=labels, provider=offered[value])
         return Press(await self._save(owner, changed, m, group, note), m.settings_saved)
 
@@ -121,15 +122,12 @@ class SettingsPanel:
         return name, self._capabilities[name]
 
     def _offered(self, prefs: Preferences, name: str) -> list[Any]:
-        caps = self._caps(prefs)[1]
-        offered: dict[str, list[Any]] = {
-            "model": list(caps.models),
-            "duration": sorted(caps.durations),
-            "aspect_ratio": list(caps.aspect_ratios),
-            "mode": sorted(caps.modes, key=lambda mode: mode != "std"),
-            "provider": list(self._capabilities),
-        }
-        return offered[name]
+        """The choices for a setting: the provider's default first, then as it lists them."""
+        if name == "provider":
+            return list(self._capabilities)
+        param, caps = PARAM[name], self._caps(prefs)[1]
+        default = getattr(caps, param.default or "")
+        return sorted(listed(param, caps), key=lambda value: value != default)
 
     # --- drawing -----------------------------------------------------------------------------
 
@@ -144,28 +142,22 @@ class SettingsPanel:
             parts += ["", m.settings_group_hint]
         label, value = m.settings_labels, self._values(prefs, m)
 
-        def button(name: str) -> InlineKeyboardButton:
-            return InlineKeyboardButton(
-                f"{label[name]}: {value[name]}", callback_data=data(PREFIX, _CODES[name])
-            )
+        def button(param: Param, text: str) -> InlineKeyboardButton:
+            return InlineKeyboardButton(text, callback_data=data(PREFIX, param.code))
 
-        negative = [
-            InlineKeyboardButton(label["negative_prompt"], callback_data=data(PREFIX, "neg"))
+        choices = [
+            button(p, f"{label[p.label_key]}: {value[p.label_key]}") for p in CHOICES.values()
         ]
+        negative = [button(_TEXT, label[_TEXT.label_key])]
         if prefs.negative_prompt:
             negative.append(
-                InlineKeyboardButton(m.settings_clear, callback_data=data(PREFIX, "neg="))
+                InlineKeyboardButton(m.settings_clear, callback_data=data(PREFIX, f"{_TEXT.code}="))
             )
+        delivery = _TOGGLE.label_key
         rows = [
-            [button("model"), button("duration")],
-            [button("aspect_ratio"), button("mode")],
-            [button("provider")],
+            *(choices[i : i + 2] for i in range(0, len(choices), 2)),
             negative,
-            [
-                InlineKeyboardButton(
-                    f"{label['delivery']}: {value['delivery']}", callback_data=data(PREFIX, "f")
-                )
-            ],
+            [button(_TOGGLE, f"{label[delivery]}: {value[delivery]}")],
             [
                 InlineKeyboardButton(m.settings_reset, callback_data=data(PREFIX, "reset")),
                 InlineKeyboardButton(m.settings_done, callback_data=data(PREFIX, "done")),
@@ -173,12 +165,12 @@ class SettingsPanel:
         ]
         return Screen("\n".join(parts), InlineKeyboardMarkup(rows))
 
-    def _choices(self, prefs: Preferences, code: str, m: Messages, group: str | None) -> Screen:
-        name = FIELDS[code]
+    def _choices(self, prefs: Preferences, param: Param, m: Messages, group: str | None) -> Screen:
+        name, code = param.name, param.code
         current = getattr(prefs, name)
         buttons = [
             InlineKeyboardButton(
-                ("✓ " if value == current else "") + self._word(name, value, m),
+                ("✓ " if value == current else "") + param.word(value, m),
                 callback_data=data(PREFIX, f"{code}={value}"),
             )
             for value in self._offered(prefs, name)
@@ -198,38 +190,26 @@ class SettingsPanel:
 
     def _summary(self, prefs: Preferences, m: Messages) -> str:
         values = self._values(prefs, m)
-        return "\n".join(f"{m.settings_labels[name]}: {values[name]}" for name in m.settings_labels)
+        return "\n".join(f"{m.settings_labels[key]}: {values[key]}" for key in values)
 
     def _values(self, prefs: Preferences, m: Messages) -> dict[str, str]:
-        """Each setting as shown: the value chosen, or the provider's default marked as such."""
-        caps = self._caps(prefs)[1]
-        defaults = {
-            "model": caps.models[0],
-            "duration": caps.default_duration,
-            "aspect_ratio": caps.default_aspect_ratio,
-            "mode": caps.default_mode,
-        }
-
-        def shown(name: str) -> str:
-            value = getattr(prefs, name)
-            if value is None:
-                return m.settings_default_value.format(value=self._word(name, defaults[name], m))
-            return self._word(name, value, m)
-
+        """Each setting as shown, by label key in the table's order: the value chosen, or the
+        provider's default marked as such."""
+        name, caps = self._caps(prefs)
         provider = prefs.provider if prefs.provider in self._capabilities else None
-        return {
-            "model": shown("model"),
-            "duration": shown("duration"),
-            "aspect_ratio": shown("aspect_ratio"),
-            "mode": shown("mode"),
+        values = {
             "negative_prompt": _cut(prefs.negative_prompt or m.settings_none, 200),
-            "provider": provider or m.settings_automatic.format(provider=self._caps(prefs)[0]),
+            "provider": provider or m.settings_automatic.format(provider=name),
             "delivery": m.settings_delivery["file" if prefs.as_file else "video"],
         }
-
-    @staticmethod
-    def _word(name: str, value: Any, m: Messages) -> str:
-        return m.seconds.format(n=value) if name == "duration" else str(value)
+        for param in PARAMS:
+            value = getattr(prefs, param.name) if param.default else None
+            if param.default and value is None:
+                default = param.word(getattr(caps, param.default), m)
+                values[param.name] = m.settings_default_value.format(value=default)
+            elif param.default:
+                values[param.name] = param.word(value, m)
+        return {p.label_key: values[p.label_key] for p in PARAMS if p.setting}
 
 
 def _cut(text: str, limit: int) -> str:

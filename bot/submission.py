@@ -34,6 +34,7 @@ from bot.i18n import Reason
 from bot.images import ImageRejected, PreparedImage, prepare
 from bot.jobs import Job, JobKind
 from bot.metrics import Metrics
+from bot.params import request_fields
 from bot.providers.base import (
     MB,
     AuthFailed,
@@ -54,9 +55,6 @@ from bot.stores import JobStore
 log = logging.getLogger(__name__)
 
 NO_PROVIDER_FOR_IMAGES = Reason.of("no_provider_for_images")
-
-#: Job parameters (set by options and settings) that map onto `VideoRequest` fields.
-REQUEST_PARAMS = ("negative_prompt", "model", "duration", "aspect_ratio", "mode", "cfg_scale")
 
 
 @dataclass(frozen=True)
@@ -276,7 +274,6 @@ class Submitter:
             # secret, never part of a URL, so a leaked URL alone cannot forge a video.
             callback_url = f"{self._policy.public_url}/callbacks/{name}/{job.callback_token}"
             callback_secret = secret if caps.callback_secret_header else None
-        fields = {key: job.params[key] for key in REQUEST_PARAMS if key in job.params}
         return VideoRequest(
             job_id=job.id,
             kind=job.kind,
@@ -285,7 +282,7 @@ class Submitter:
             end_image=images[1] if len(images) > 1 else None,
             callback_url=callback_url,
             callback_secret=callback_secret,
-            **fields,
+            **request_fields(job.params),
         )
 
     async def prepare_images(
@@ -342,5 +339,4 @@ class Submitter:
 
 def _request_shape(kind: JobKind, prompt: str, params: Mapping[str, Any]) -> VideoRequest:
     """A request without images, for checking capabilities before anything is downloaded."""
-    fields = {key: params[key] for key in REQUEST_PARAMS if key in params}
-    return VideoRequest(job_id=0, kind=kind, prompt=prompt, **fields)
+    return VideoRequest(job_id=0, kind=kind, prompt=prompt, **request_fields(params))

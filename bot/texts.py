@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.i18n import EN, Messages, messages
 from bot.jobs import Job, JobState
-from bot.options import CFG_ALLOWED, TEXT_ALLOWED, OptionError
+from bot.options import OptionError
+from bot.params import PARAMS
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit, in characters
 TEXT_LIMIT = 4096  # Telegram's message limit
@@ -46,12 +47,7 @@ def bad_option(error: OptionError, lang: str) -> str:
     m = messages(lang)
     if error.unknown:
         return m.unknown_option.format(option=error.option, known=", ".join(error.allowed))
-    if error.allowed == CFG_ALLOWED:
-        allowed = m.cfg_range
-    elif error.allowed == TEXT_ALLOWED:
-        allowed = m.any_text
-    else:
-        allowed = ", ".join(error.allowed)
+    allowed = getattr(m, error.wording) if error.wording else ", ".join(error.allowed)
     if error.value is None or error.value == "":
         return m.missing_option_value.format(option=error.option, allowed=allowed)
     return m.bad_option_value.format(option=error.option, value=error.value, allowed=allowed)
@@ -106,22 +102,15 @@ def clock(seconds: float) -> str:
 
 def settings_line(params: Mapping[str, Any], m: Messages, *, full: bool) -> str:
     """The key settings of a job: model · 10 s · 9:16 (with mode, cfg and the rest if `full`)."""
-    parts: list[str] = []
-    if params.get("model"):
-        parts.append(str(params["model"]))
-    if params.get("duration"):
-        parts.append(m.seconds.format(n=params["duration"]))
-    if params.get("aspect_ratio"):
-        parts.append(str(params["aspect_ratio"]))
-    if full:
-        if params.get("mode"):
-            parts.append(str(params["mode"]))
-        if params.get("cfg_scale") is not None:
-            parts.append(f"cfg {params['cfg_scale']}")
-        if params.get("negative_prompt"):
-            parts.append(m.without.format(negative=_cut(str(params["negative_prompt"]), 40)))
-        if params.get("as_file"):
-            parts.append(m.as_file)
+    shown = ("caption", "status") if full else ("caption",)
+    parts = [
+        param.in_line(value, m)
+        for param in PARAMS
+        if param.shown in shown
+        and (value := params.get(param.name)) is not None
+        and value is not False
+        and value != ""
+    ]
     return " · ".join(parts)
 
 

@@ -18,6 +18,7 @@ import httpx
 from bot.i18n import Reason
 from bot.jobs import JobKind
 from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
+from bot.params import PARAMS, listed
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ class Capabilities:
     default_duration: int = 5
     default_aspect_ratio: str = "16:9"
 
+    @property
+    def default_model(self) -> str:
+        return self.models[0]
+
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     """A provider client's timeouts: as configured, or `timeout` to read with 10 s to connect."""
@@ -97,29 +102,32 @@ def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
 
 
 def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
-    """Why this provider cannot serve the request, as a message for the user; None if it can."""
+    """Why this provider cannot serve the request, as a message for the user; None if it can.
+
+    Each parameter is checked through its `bot.params` row: the values the provider offers,
+    or the length it takes.
+    """
     if request.kind not in caps.kinds:
         text = request.kind is JobKind.TEXT
         return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:
         return Reason.of("prompt_too_long", limit=caps.max_prompt_length)
-    negative = request.negative_prompt or ""
-    if len(negative) > caps.max_negative_prompt_length:
-        return Reason.of("negative_prompt_too_long", limit=caps.max_negative_prompt_length)
-    if request.model is not None and request.model not in caps.models:
-        return Reason.of("choose_model", choices=", ".join(caps.models))
-    if request.mode is not None and request.mode not in caps.modes:
-        return Reason.of("choose_mode", choices=", ".join(sorted(caps.modes)))
-    if request.duration is not None and request.duration not in caps.durations:
-        return Reason.of("choose_duration", choices=", ".join(map(str, sorted(caps.durations))))
+    values = [
+        (param, value)
+        for param in PARAMS
+        if param.request
+        and param.only_for in (None, request.kind)
+        and (value := getattr(request, param.name)) is not None
+    ]
+    for param, value in values:  # lengths first, then choices
+        if param.limit and len(value) > getattr(caps, param.limit):
+            return Reason(param.too_long, {"limit": getattr(caps, param.limit)})
+    for param, value in values:
+        offered = listed(param, caps) if param.offered else ()
+        if param.offered and value not in offered:
+            return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
     if request.end_image is not None and not caps.end_frame:
         return Reason.of("no_end_frame")
-    if (
-        request.kind is JobKind.TEXT
-        and request.aspect_ratio is not None
-        and request.aspect_ratio not in caps.aspect_ratios
-    ):
-        return Reason.of("choose_aspect_ratio", choices=", ".join(caps.aspect_ratios))
     return None
 
 

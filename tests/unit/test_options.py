@@ -16,11 +16,13 @@ from bot.options import (
 from bot.providers.base import Capabilities
 
 SPACE = OptionSpace(
-    models=("kling-v1", "kling-v1-5", "kling-v1-6"),
-    durations=(5, 10),
-    aspect_ratios=("16:9", "9:16", "1:1"),
-    modes=("pro", "std"),
-    providers=("sandbox", "apiframe"),
+    {
+        "model": ("kling-v1", "kling-v1-5", "kling-v1-6"),
+        "duration": (5, 10),
+        "aspect_ratio": ("16:9", "9:16", "1:1"),
+        "mode": ("pro", "std"),
+        "provider": ("sandbox", "apiframe"),
+    }
 )
 
 
@@ -146,8 +148,8 @@ def test_space_is_the_union_of_the_providers():
             ),
         }
     )
-    assert space.models == ("kling-v1", "kling-v1-6")
-    assert space.durations == (5, 10)
-    assert space.aspect_ratios == ("16:9", "9:16", "1:1", "4:3")
-    assert space.modes == ("pro", "std")
-    assert space.providers == ("a", "b")
+    assert space.values["model"] == ("kling-v1", "kling-v1-6")
+    assert space.values["duration"] == (5, 10)
+    assert space.values["aspect_ratio"] == ("16:9", "9:16", "1:1", "4:3")
+    assert space.values["mode"] == ("pro", "std")
+    assert space.values["provider"] == ("a", "b")
