@@ -26,21 +26,26 @@ from telegram.request import HTTPXRequest
 
 import handlers
 from bot.access import AccessPolicy, Gatekeeper
+from bot.background import Background
+from bot.chat_status import ChatStatus
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import Downloader, DownloadPolicy
+from bot.intake import Intake
+from bot.jobs import ProviderCallback
+from bot.leases import Leases
+from bot.lifecycle import JobLifecycle
 from bot.metrics import Metrics
 from bot.pacing import PacingRateLimiter
+from bot.preferences import preference_store
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
-from bot.service import ServiceOptions, VideoService
 from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
 from bot.web import (
     EmbeddedServer,
-    ProviderCallback,
     WebDeps,
     create_metrics_app,
     create_web_app,
@@ -88,7 +93,8 @@ class BotParts:
     store: JobStore
     providers: dict[str, VideoProvider]
     application: Application  # type: ignore[type-arg]
-    service: VideoService
+    intake: Intake
+    lifecycle: JobLifecycle
     tracker: Tracker
     metrics: Metrics
     http: httpx.AsyncClient
@@ -129,40 +135,59 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
             cooldown=settings.request_cooldown,
         ),
     )
-    service = VideoService(
-        store=store,
+    submitter = Submitter(
+        providers=providers,
         bot=application.bot,
-        delivery=Delivery(application.bot, Downloader(http, downloads)),
-        submitter=Submitter(
-            providers=providers,
-            bot=application.bot,
-            store=store,
-            metrics=metrics,
-            policy=SubmitPolicy(
-                attempts=settings.submit_attempts,
-                backoff=settings.submit_backoff,
-                public_url=settings.public_url,
-                media_link_ttl=settings.media_link_ttl,
-                callbacks=settings.webhook_mode,
-            ),
-        ),
+        store=store,
         metrics=metrics,
-        options=ServiceOptions(
-            status_edit_interval=settings.status_edit_interval,
-            job_timeout=settings.job_timeout,
-            replica_id=settings.replica_id,
-            lease_seconds=settings.lease_seconds,
+        policy=SubmitPolicy(
+            attempts=settings.submit_attempts,
+            backoff=settings.submit_backoff,
+            public_url=settings.public_url,
+            media_link_ttl=settings.media_link_ttl,
+            callbacks=settings.webhook_mode,
         ),
+    )
+    background = Background(watch)
+    status = ChatStatus(
+        application.bot, background, metrics, status_edit_interval=settings.status_edit_interval
+    )
+    lifecycle = JobLifecycle(
+        store=store,
+        submitter=submitter,
+        delivery=Delivery(application.bot, Downloader(http, downloads)),
+        status=status,
+        leases=Leases(
+            store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch
+        ),
+        background=background,
+        metrics=metrics,
+        job_timeout=settings.job_timeout,
+    )
+    preferences = preference_store(store)
+    intake = Intake(
+        store=store,
+        preferences=preferences,
+        submitter=submitter,
+        status=status,
+        lifecycle=lifecycle,
         gatekeeper=gatekeeper,
-        watch=watch,
     )
     # Before handlers.register's error handler, which would answer "sorry" and drop it.
     application.add_error_handler(_again_when_store_is_back(watch))
-    handlers.register(application, service, store, gatekeeper)
-    application.add_handler(TypeHandler(ProviderCallback, service.on_callback))
+    handlers.register(
+        application,
+        intake=intake,
+        lifecycle=lifecycle,
+        store=store,
+        preferences=preferences,
+        capabilities=submitter.capabilities(),
+        gatekeeper=gatekeeper,
+    )
+    application.add_handler(TypeHandler(ProviderCallback, lifecycle.on_callback))
     tracker = Tracker(
         store=store,
-        service=service,
+        lifecycle=lifecycle,
         providers=providers,
         metrics=metrics,
         interval=settings.poll_interval,
@@ -175,7 +200,16 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
     )
     try:
         yield BotParts(
-            settings, store, providers, application, service, tracker, metrics, http, watch
+            settings,
+            store,
+            providers,
+            application,
+            intake,
+            lifecycle,
+            tracker,
+            metrics,
+            http,
+            watch,
         )
     finally:
         await watch.aclose()
@@ -255,7 +289,7 @@ async def run_bot(
                 tracker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
-                await parts.service.aclose(grace=settings.shutdown_grace)
+                await parts.lifecycle.aclose(grace=settings.shutdown_grace)
                 await application.stop()
                 for server, serving in servers:
                     server.should_exit = True

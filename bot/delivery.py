@@ -26,6 +26,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.background import alongside
 from bot.downloads import Downloader, DownloadFailed
 from bot.i18n import Reason
 from bot.jobs import Job
@@ -188,13 +189,8 @@ class Delivery:
                     )
                 await asyncio.sleep(_CHAT_ACTION_EVERY)
 
-        task = asyncio.create_task(keep_showing())
-        try:
+        async with alongside(keep_showing()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _reply_to(job: Job) -> ReplyParameters:

@@ -126,3 +126,23 @@ class Job:
     @property
     def is_generating(self) -> bool:
         return self.state in GENERATING
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    """A provider's report on one task, normalised to our job states."""
+
+    task_id: str
+    state: JobState  # QUEUED, RUNNING, SUCCEEDED or FAILED
+    progress: int | None = None
+    video_url: str | None = None
+    error: str | Reason | None = None  # the provider's words, or ours as a message key
+
+
+@dataclass(frozen=True)
+class ProviderCallback:
+    """A provider's report on a job, as put on the Application's update queue by the web
+    server: Telegram updates and callbacks share one pipeline (see `bot.web`)."""
+
+    job_id: int
+    update: TaskUpdate

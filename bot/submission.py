@@ -110,6 +110,11 @@ class Submitter:
         self._store = store
         self._policy = policy
 
+    def capabilities(self) -> dict[str, Capabilities]:
+        """What each provider offers, in failover order: static declarations, so asking
+        calls no provider."""
+        return {name: provider.capabilities for name, provider in self._providers.items()}
+
     def candidates(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> list[str]:
         """Providers, in failover order, that can serve this request right now."""
         shape = _request_shape(kind, prompt, params)

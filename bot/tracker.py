@@ -22,11 +22,11 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Protocol
 
 from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.providers.base import FindsTasks, ProviderError, TaskUpdate, VideoProvider, error_kind
-from bot.service import VideoService
 from bot.store import JobStore, StoreWatch
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,22 @@ PURGE_INTERVAL = 600.0  # seconds between two purges of expired rows (the first 
 QUESTION_LIFETIME = 86400.0  # seconds a "what should happen?" or settings question is kept
 
 
+class Lifecycle(Protocol):
+    """What the tracker tells about jobs (`bot.lifecycle.JobLifecycle` acts on it)."""
+
+    async def apply_update(self, job_id: int, update: TaskUpdate) -> None: ...
+    async def adopt(self, job: Job, update: TaskUpdate) -> None: ...
+    async def give_up_reconciling(self, job: Job) -> None: ...
+    async def expire(self, job: Job) -> None: ...
+    async def resume(self, now: float, *, startup: bool = False) -> None: ...
+
+
 class Tracker:
     def __init__(
         self,
         *,
         store: JobStore,
-        service: VideoService,
+        lifecycle: Lifecycle,
         providers: Mapping[str, VideoProvider],
         metrics: Metrics,
         interval: float,
@@ -68,7 +78,7 @@ class Tracker:
         self._callback_interval = callback_interval
         self._last_polled: dict[str, float] = {}
         self._store = store
-        self._service = service
+        self._lifecycle = lifecycle
         self._providers = providers
         self._interval = interval
         self._job_timeout = job_timeout
@@ -79,7 +89,7 @@ class Tracker:
     async def run(self) -> None:
         """Poll forever (until cancelled), one cycle every `interval` seconds.
 
-        The first cycle after a start also resumes interrupted work (see `VideoService.resume`).
+        The first cycle after a start also resumes interrupted work (see `JobLifecycle.resume`).
         """
         first = True
         while True:
@@ -117,7 +127,7 @@ class Tracker:
                 break
             after_id = page[-1].id
         await self._reconcile(now)
-        await self._service.resume(now, startup=startup)
+        await self._lifecycle.resume(now, startup=startup)
         await self._purge(now)
 
     async def _purge(self, now: float) -> None:
@@ -147,16 +157,16 @@ class Tracker:
                     "job %s: looking it up at %s failed: %s", job.id, job.provider, exc.message
                 )
         if found is not None:
-            await self._service.adopt(job, found)
+            await self._lifecycle.adopt(job, found)
         elif now - (job.reconcile_since or now) >= self._reconcile_timeout:
-            await self._service.give_up_reconciling(job)
+            await self._lifecycle.give_up_reconciling(job)
 
     async def _poll_page(self, jobs: list[Job], now: float, due_now: set[str]) -> None:
         by_provider: dict[str, list[Job]] = defaultdict(list)
         for job in jobs:
             age = now - job.created_at
             if age > self._job_timeout:
-                await self._service.expire(job)
+                await self._lifecycle.expire(job)
             elif job.provider in due_now and (self._cycles + job.id) % poll_stride(age) == 0:
                 by_provider[job.provider].append(job)  # old jobs: spread over the cycles
         await asyncio.gather(*(self._poll(name, batch) for name, batch in by_provider.items()))
@@ -194,7 +204,7 @@ class Tracker:
         for task_id, update in updates.items():
             job = by_task.get(task_id)
             if job is not None and _news(job, update):
-                await self._service.apply_update(job.id, update)
+                await self._lifecycle.apply_update(job.id, update)
 
 
 def _news(job: Job, update: TaskUpdate) -> bool:

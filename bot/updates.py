@@ -22,7 +22,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.web import ProviderCallback
+from bot.jobs import ProviderCallback
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from telegram import Update
 from telegram.ext import Application
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.jobs import FINISHED, Job
+from bot.jobs import FINISHED, Job, ProviderCallback
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
 from bot.store import JobStore, StoreWatch
@@ -57,14 +57,6 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 1024 * 1024  # Telegram updates and provider callbacks are a few KB
 _SECRET_PATHS = re.compile(r"^/(callbacks/[^/]+|media)/[^/]+")
-
-
-@dataclass(frozen=True)
-class ProviderCallback:
-    """A provider's report on a job, put on the Application's update queue."""
-
-    job_id: int
-    update: TaskUpdate
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Coroutine
+from collections.abc import Collection, Coroutine, Mapping
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
@@ -22,12 +22,15 @@ from telegram.ext import (
 from bot.access import Gatekeeper
 from bot.admin import Admin
 from bot.i18n import CATALOGUES, DEFAULT, EN, messages
-from bot.service import VideoService
+from bot.intake import Intake
+from bot.lifecycle import JobLifecycle
+from bot.providers.base import Capabilities
 from bot.settings_panel import SettingsPanel
-from bot.store import JobStore
+from bot.store import JobStore, PreferenceStore
 from handlers import albums
 from handlers.admin import AdminHandlers
 from handlers.common import lang_of
+from handlers.job_views import JobViews
 from handlers.jobs import JobHandlers
 from handlers.settings import SettingsHandlers
 from handlers.video import VideoHandlers
@@ -53,24 +56,26 @@ OTHER_MEDIA = (
 
 def register(
     application: Application,  # type: ignore[type-arg]
-    service: VideoService,
-    store: JobStore,
-    gatekeeper: Gatekeeper,
     *,
+    intake: Intake,
+    lifecycle: JobLifecycle,
+    store: JobStore,
+    preferences: PreferenceStore,
+    capabilities: Mapping[str, Capabilities],
+    gatekeeper: Gatekeeper,
     album_wait: float | None = None,
 ) -> None:
-    """Add every handler. `album_wait`: seconds of quiet that end an album (see `albums`)."""
+    """Add every handler. `capabilities`: what each provider offers (the settings panel's
+    choices); `album_wait`: seconds of quiet that end an album (see `albums`)."""
     admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
     def spawn(work: Coroutine[Any, Any, None]) -> object:
         return application.create_task(work)  # awaited by Application.stop()
 
-    settings = SettingsHandlers(
-        SettingsPanel(service.settings_store, service.capabilities()), service.settings_store
-    )
+    settings = SettingsHandlers(SettingsPanel(preferences, capabilities), preferences)
     video = VideoHandlers(
-        service,
+        intake,
         store,
         settings,
         bot=application.bot,
@@ -78,7 +83,7 @@ def register(
         spawn=spawn,
         gatekeeper=gatekeeper,
     )
-    jobs = JobHandlers(service)
+    jobs = JobHandlers(JobViews(store), lifecycle, intake)
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [

@@ -11,23 +11,27 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import messages
+from bot.intake import Intake
 from bot.keyboards import AGAIN, CANCEL, JOBS, STOP, Screen, number, parse
-from bot.service import VideoService
+from bot.lifecycle import JobLifecycle
 from handlers.common import command_argument, is_private, lang_of, pressed_message, requester_of
+from handlers.job_views import JobViews, cancel_answer, cancel_choice_screen
 
 log = logging.getLogger(__name__)
 
 
 class JobHandlers:
-    def __init__(self, service: VideoService) -> None:
-        self._service = service
+    def __init__(self, views: JobViews, lifecycle: JobLifecycle, intake: Intake) -> None:
+        self._views = views
+        self._lifecycle = lifecycle
+        self._intake = intake
 
     async def jobs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/jobs`: the newest videos, with a button per video and paging."""
         message = update.effective_message
         if message is None or message.from_user is None:
             return
-        screen = await self._service.jobs_page(
+        screen = await self._views.jobs_page(
             message.from_user.id, chat_id=_chat_filter(message), lang=lang_of(message.from_user)
         )
         await message.reply_text(screen.text, reply_markup=screen.markup)
@@ -44,12 +48,15 @@ class JobHandlers:
             await message.reply_text(messages(lang).cancel_usage)
             return
         if job_id is not None:
-            answer = await self._service.cancel(message.from_user.id, job_id, lang)
+            answer, _ = await self._cancel(message.from_user.id, job_id, lang)
             await message.reply_text(answer)
             return
-        screen = await self._service.cancel_or_choose(
-            message.from_user.id, lang, chat_id=_chat_filter(message)
-        )
+        open_jobs = await self._views.open_jobs(message.from_user.id, chat_id=_chat_filter(message))
+        if len(open_jobs) == 1:  # the one job in progress: no need to ask
+            answer, _ = await self._cancel(message.from_user.id, open_jobs[0].id, lang)
+            screen = Screen(answer)
+        else:
+            screen = cancel_choice_screen(open_jobs, lang)
         await message.reply_text(screen.text, reply_markup=screen.markup)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -70,9 +77,9 @@ class JobHandlers:
         verb, numbers = pressed.verb, pressed.numbers
         user_id = query.from_user.id
         if verb == STOP:  # the status message shows the outcome
-            await query.answer(await self._service.cancel(user_id, numbers[0], lang))
+            await query.answer((await self._cancel(user_id, numbers[0], lang))[0])
         elif verb == CANCEL:
-            answer, cancelled = await self._service.try_cancel(user_id, numbers[0], lang)
+            answer, cancelled = await self._cancel(user_id, numbers[0], lang)
             if not cancelled:  # not the presser's (or over): leave the message alone
                 await query.answer(answer)
                 return
@@ -80,10 +87,15 @@ class JobHandlers:
             await _edit(message, Screen(answer))
         elif verb == AGAIN:
             requester = requester_of(message, query.from_user)
-            refusal = await self._service.again(numbers[0], user_id, requester)
+            refusal = await self._intake.again(numbers[0], user_id, requester)
             await query.answer(refusal, show_alert=refusal is not None)
         else:
             await self._browse(query, message, verb, numbers, lang)
+
+    async def _cancel(self, user_id: int, job_id: int, lang: str) -> tuple[str, bool]:
+        """Stop one of the user's open jobs: (the answer to show, whether it was stopped)."""
+        outcome = await self._lifecycle.cancel(user_id, job_id)
+        return cancel_answer(job_id, outcome, lang), outcome is not None
 
     async def _browse(
         self,
@@ -99,11 +111,11 @@ class JobHandlers:
             return
         chat_id = _chat_filter(message)
         if verb == JOBS:
-            screen: Screen | None = await self._service.jobs_page(
+            screen: Screen | None = await self._views.jobs_page(
                 owner, rest[0], chat_id=chat_id, lang=lang
             )
         else:
-            screen = await self._service.job_view(owner, rest[0], rest[1], lang, chat_id=chat_id)
+            screen = await self._views.job_view(owner, rest[0], rest[1], lang, chat_id=chat_id)
         if screen is None:
             await query.answer(messages(lang).job_gone)
             return

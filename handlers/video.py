@@ -1,7 +1,7 @@
 """Requests for videos: `/video`, photos and image files (alone or as an album), replies to
 the bot's "what should happen?" question, and a short answer for media the bot cannot use.
 
-No provider or database knowledge lives here; only Telegram's shapes and service calls. In
+No provider or database knowledge lives here; only Telegram's shapes and intake calls. In
 groups the bot answers only what is meant for it: commands, captions naming it, and replies
 to its own messages.
 """
@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.access import Gatekeeper
 from bot.i18n import messages
-from bot.service import VideoService
+from bot.intake import Intake
 from bot.store import JobStore
 from handlers.albums import ALBUM_WAIT, AlbumCollector, Spawn
 from handlers.common import (
@@ -44,7 +44,7 @@ _FILE_IDS_SEPARATOR = " "  # Telegram file ids never contain spaces
 class VideoHandlers:
     def __init__(
         self,
-        service: VideoService,
+        intake: Intake,
         store: JobStore,
         settings: SettingsHandlers,
         *,
@@ -55,7 +55,7 @@ class VideoHandlers:
     ) -> None:
         """`gatekeeper`: to give hints once a while rather than to every message of a flood."""
         self._gate = gatekeeper
-        self._service = service
+        self._intake = intake
         self._store = store
         self._settings = settings
         self._bot = bot  # its username is known once the application has started
@@ -83,7 +83,7 @@ class VideoHandlers:
         lang = lang_of(message.from_user)
         if image and await self._oversized([message.reply_to_message], message, lang):
             return
-        await self._service.request_from_text(
+        await self._intake.request_from_text(
             requester_of(message), command_argument(message), [image] if image else [], lang=lang
         )
 
@@ -124,7 +124,7 @@ class VideoHandlers:
         file_ids = [file_id for part in parts if (file_id := image_of(part))]
         if caption:
             requester = requester_of(captioned)
-            await self._service.request_from_text(requester, caption, file_ids, lang=lang)
+            await self._intake.request_from_text(requester, caption, file_ids, lang=lang)
             return
         m = messages(lang)
         question = await captioned.reply_text(
@@ -145,7 +145,7 @@ class VideoHandlers:
         self, images: Sequence[Message | None], answer_to: Message, lang: str
     ) -> bool:
         """Refuse, with words, images Telegram declares too big to use: before any download."""
-        refusal = self._service.oversized_image([declared_size(m) for m in images], lang)
+        refusal = self._intake.oversized_image([declared_size(m) for m in images], lang)
         if refusal is not None:
             await answer_to.reply_text(refusal)
         return refusal is not None
@@ -169,7 +169,7 @@ class VideoHandlers:
                 return
             file_ids = [image]
         if file_ids:
-            await self._service.request_from_text(
+            await self._intake.request_from_text(
                 requester_of(message), message.text or "", file_ids, lang=lang
             )
         elif is_private(message) and self._first(message, "hint"):

@@ -16,7 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from bot.i18n import Reason
-from bot.jobs import JobKind, JobState
+from bot.jobs import JobKind
+from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
 from bot.params import PARAMS, listed
 
 
@@ -46,17 +47,6 @@ class VideoRequest:
     cfg_scale: float | None = None
     callback_url: str | None = None
     callback_secret: str | None = None
-
-
-@dataclass(frozen=True)
-class TaskUpdate:
-    """A provider's report on one task, normalised to our job states."""
-
-    task_id: str
-    state: JobState  # QUEUED, RUNNING, SUCCEEDED or FAILED
-    progress: int | None = None
-    video_url: str | None = None
-    error: str | Reason | None = None  # the provider's words, or ours as a message key
 
 
 OUR_MODELS = (

@@ -47,11 +47,13 @@ async def test_repeated_finished_reports_deliver_once(
     url = await apiframe.finish(task.task_id)
     finished = TaskUpdate(task.task_id, JobState.SUCCEEDED, progress=100, video_url=url)
     # The poller and, say, a duplicate callback report "finished" at the same moment, and late.
-    await asyncio.gather(*(bot.parts.service.apply_update(1, finished) for _ in range(5)))
+    await asyncio.gather(*(bot.parts.lifecycle.apply_update(1, finished) for _ in range(5)))
     await telegram.wait_for("sendVideo")
     await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
-    await bot.parts.service.apply_update(1, finished)
-    await bot.parts.service.apply_update(1, TaskUpdate(task.task_id, JobState.RUNNING, progress=50))
+    await bot.parts.lifecycle.apply_update(1, finished)
+    await bot.parts.lifecycle.apply_update(
+        1, TaskUpdate(task.task_id, JobState.RUNNING, progress=50)
+    )
     # A second job delivered afterwards proves the bot moved on without a second send.
     telegram.send_text(alice, "/video later")
     later = await apiframe.wait_for_task()

@@ -7,13 +7,13 @@ import asyncio
 
 import pytest
 
-from bot import service as service_module
+from bot import lifecycle
 from bot.jobs import JobState
 
 
 @pytest.fixture(autouse=True)
 def fast_delivery_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_module, "DELIVERY_RETRY_BASE", 0.05)
+    monkeypatch.setattr(lifecycle, "DELIVERY_RETRY_BASE", 0.05)
 
 
 def text_of(call) -> str:
@@ -68,7 +68,7 @@ async def test_video_link_that_stays_broken_ends_in_an_explained_failure(
     assert reason in text_of(notice)
     job = await bot.job(1)
     assert job.state is JobState.FAILED and reason in job.error
-    assert job.delivery_attempts == service_module.MAX_DELIVERY_ATTEMPTS - 1
+    assert job.delivery_attempts == lifecycle.MAX_DELIVERY_ATTEMPTS - 1
     assert not [c for c in telegram.calls_to("sendVideo") if c.ok]
 
 

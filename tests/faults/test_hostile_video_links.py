@@ -19,14 +19,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import delivery as delivery_module
-from bot import downloads
-from bot import service as service_module
+from bot import downloads, lifecycle
 from bot.jobs import JobState
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram import Call
 
-MAX_ATTEMPTS = service_module.MAX_DELIVERY_ATTEMPTS
+MAX_ATTEMPTS = lifecycle.MAX_DELIVERY_ATTEMPTS
 FTYP = SAMPLE_MP4[:24]
 #: An MP4 whose `moov` holds an `mvhd` box with no body: a reader that indexes into it fails.
 MALFORMED_MP4 = FTYP + b"\x00\x00\x00\x10moov" + b"\x00\x00\x00\x08mvhd"
@@ -36,7 +35,7 @@ PRIVATE = "the video link leads to a private network address"
 
 @pytest.fixture(autouse=True)
 def fast_delivery_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_module, "DELIVERY_RETRY_BASE", 0.01)
+    monkeypatch.setattr(lifecycle, "DELIVERY_RETRY_BASE", 0.01)
 
 
 class SecretServer:
@@ -211,7 +210,7 @@ async def test_a_trickling_link_below_the_minimum_rate_frees_its_delivery_slot(
     telegram, apiframe, apiframe_settings, start_bot, monkeypatch
 ):
     # One delivery slot, so a link that held its slot would stop every other video.
-    monkeypatch.setattr(service_module, "CONCURRENT_DELIVERIES", 1)
+    monkeypatch.setattr(lifecycle, "CONCURRENT_DELIVERIES", 1)
     monkeypatch.setattr(downloads, "RATE_GRACE", 0.1)
     bot = await start_bot(apiframe_settings(video_download_min_rate=100_000))  # default deadline
     telegram.refuse_urls = True

@@ -9,7 +9,6 @@ from bot import tracker as tracker_module
 from bot.jobs import JobKind, JobState, NewJob, Requester
 from bot.metrics import Metrics
 from bot.providers.base import Capabilities, TaskUpdate, Unavailable
-from bot.service import VideoService
 from bot.store import SqliteStore
 from bot.tracker import Tracker, poll_stride
 
@@ -27,8 +26,8 @@ class CountingProvider:
         return {t: TaskUpdate(t, JobState.RUNNING, progress=50) for t in task_ids}
 
 
-class RecordingService:
-    """The tracker's view of the service: it only reports to it."""
+class RecordingLifecycle:
+    """The tracker's view of the job lifecycle (`tracker.Lifecycle`): it only reports to it."""
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
@@ -67,11 +66,11 @@ async def make_jobs(store: SqliteStore, count: int, age: float = 0.0) -> None:
 
 
 def tracker(
-    store: SqliteStore, provider: CountingProvider, service: RecordingService, **options: Any
+    store: SqliteStore, provider: CountingProvider, lifecycle: RecordingLifecycle, **options: Any
 ) -> Tracker:
     return Tracker(
         store=store,
-        service=cast(VideoService, service),
+        lifecycle=lifecycle,
         providers={"counting": cast(Any, provider)},
         metrics=Metrics(),
         interval=1.0,
@@ -109,47 +108,47 @@ async def test_reconciliation_asks_until_found_then_tracks_the_task(tmp_path):
     store = await SqliteStore.open(tmp_path / "bot.db")
     found = TaskUpdate("task-9", JobState.RUNNING, progress=10)
     provider = FindingProvider([None, Unavailable("down"), found])
-    service = RecordingService(store)
+    lifecycle = RecordingLifecycle(store)
     job_id = await unconfirmed_job(store)
-    loop = tracker(store, provider, service)
+    loop = tracker(store, provider, lifecycle)
     for _ in range(4):
         await loop.cycle()
     assert provider.asked == [job_id] * 3  # not found, an error, found: then no more asking
-    assert service.updates[0] == (job_id, found) and service.given_up == []
+    assert lifecycle.updates[0] == (job_id, found) and lifecycle.given_up == []
     assert provider.polls == [["task-9"]]  # the adopted task is polled like any other
     await store.close()
 
 
 async def test_reconciliation_gives_up_after_the_timeout_or_without_a_way(tmp_path):
     store = await SqliteStore.open(tmp_path / "bot.db")
-    provider, service = FindingProvider([None, None]), RecordingService(store)
+    provider, lifecycle = FindingProvider([None, None]), RecordingLifecycle(store)
     looked_up = await unconfirmed_job(store)
     no_way = await unconfirmed_job(store, provider="gone")  # no longer configured
-    await tracker(store, provider, service, reconcile_timeout=3600).cycle()
-    assert service.given_up == []  # still within the timeout
-    await tracker(store, provider, service, reconcile_timeout=0).cycle()
-    assert provider.asked == [looked_up, looked_up] and service.given_up == [looked_up, no_way]
+    await tracker(store, provider, lifecycle, reconcile_timeout=3600).cycle()
+    assert lifecycle.given_up == []  # still within the timeout
+    await tracker(store, provider, lifecycle, reconcile_timeout=0).cycle()
+    assert provider.asked == [looked_up, looked_up] and lifecycle.given_up == [looked_up, no_way]
     await store.close()
 
 
 async def test_every_young_job_is_polled_each_cycle_and_reported_once(tmp_path):
     store = await SqliteStore.open(tmp_path / "bot.db")
-    provider, service = CountingProvider(), RecordingService(store)
+    provider, lifecycle = CountingProvider(), RecordingLifecycle(store)
     await make_jobs(store, 30)
-    loop = tracker(store, provider, service)
+    loop = tracker(store, provider, lifecycle)
     for _ in range(3):
         await loop.cycle()
     assert [len(batch) for batch in provider.polls] == [30, 30, 30]
     # The first report moved each job to running at 50%; the same news again is not passed on.
-    assert len(service.updates) == 30
+    assert len(lifecycle.updates) == 30
     await store.close()
 
 
 async def test_old_jobs_are_polled_less_often_and_spread_over_cycles(tmp_path):
     store = await SqliteStore.open(tmp_path / "bot.db")
-    provider, service = CountingProvider(), RecordingService(store)
+    provider, lifecycle = CountingProvider(), RecordingLifecycle(store)
     await make_jobs(store, 40, age=3600)  # running for an hour: every 4th cycle
-    loop = tracker(store, provider, service)
+    loop = tracker(store, provider, lifecycle)
     for _ in range(8):
         await loop.cycle()
     polled = [task for batch in provider.polls for task in batch]
@@ -166,9 +165,9 @@ def test_poll_stride_grows_with_age():
 async def test_a_cycle_pages_through_the_jobs(tmp_path, monkeypatch):
     monkeypatch.setattr(tracker_module, "PAGE_SIZE", 10)
     store = await SqliteStore.open(tmp_path / "bot.db")
-    provider, service = CountingProvider(), RecordingService(store)
+    provider, lifecycle = CountingProvider(), RecordingLifecycle(store)
     await make_jobs(store, 25)
-    await tracker(store, provider, service).cycle()
+    await tracker(store, provider, lifecycle).cycle()
     assert [len(batch) for batch in provider.polls] == [10, 10, 5]
     assert len({task for batch in provider.polls for task in batch}) == 25
     await store.close()

@@ -9,10 +9,9 @@ from typing import Any
 
 from telegram import Chat, Message, Update, User
 
-from bot.jobs import JobState
+from bot.jobs import JobState, ProviderCallback
 from bot.providers.base import TaskUpdate
 from bot.updates import ChatOrderedProcessor, lane_of
-from bot.web import ProviderCallback
 
 
 def update(update_id: int, chat_id: int) -> Update:

@@ -1,0 +1,108 @@
+"""What the chat sees of a job while it runs: replies, the status message, failure notices.
+
+Status edits are sent in the background, one at a time per job, newest wins: the paced edit
+(it waits behind the chat's videos, see `bot.pacing`) never holds up the poll loop or a
+delivery, and a status superseded while it waited is never sent. Progress-only edits are
+sent at most every `status_edit_interval` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, TelegramError
+
+from bot import texts
+from bot.background import Background
+from bot.jobs import Job, Requester
+from bot.keyboards import status_keyboard
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class ChatStatus:
+    def __init__(
+        self,
+        bot: Bot,
+        background: Background,
+        metrics: Metrics,
+        *,
+        status_edit_interval: float = 3.0,
+    ) -> None:
+        self._bot = bot
+        self._background = background
+        self._metrics = metrics
+        self._interval = status_edit_interval
+        self._last_edit: dict[int, float] = {}
+        self._wanted: dict[int, tuple[Job, str | None]] = {}  # newest edit not yet sent
+        self._editing: set[int] = set()  # jobs whose status editor is running
+
+    async def reply(
+        self, requester: Requester, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> int:
+        """Answer the request (in its forum topic, if any); returns the new message's id."""
+        message = await self._bot.send_message(
+            chat_id=requester.chat_id,
+            text=text,
+            reply_markup=markup,
+            message_thread_id=requester.thread_id,
+            reply_parameters=ReplyParameters(
+                message_id=requester.message_id, allow_sending_without_reply=True
+            ),
+        )
+        return message.message_id
+
+    def show(self, job: Job, *, force: bool, note: str | None = None) -> None:
+        """Edit the job's status message to show `job` (with `note` under it), in the
+        background; without `force`, skipped if the last edit was within the interval."""
+        if job.status_message_id is None:
+            return
+        now = time.monotonic()
+        last = self._last_edit.get(job.id)
+        if not force and last is not None and now - last < self._interval:
+            return
+        self._last_edit[job.id] = now
+        if not job.is_generating:
+            self._last_edit.pop(job.id, None)
+        self._wanted[job.id] = (job, note)
+        if job.id not in self._editing:
+            self._editing.add(job.id)
+            self._background.spawn(job.id, self._edit(job.id))
+
+    def notify_failure(self, job: Job) -> None:
+        """Tell the requester why the job failed, in the background: a paced message must not
+        hold up the poll loop (other chats)."""
+        self._background.spawn(job.id, self._send_failure(job))
+
+    async def _edit(self, job_id: int) -> None:
+        """Send the job's newest wanted status until none is left."""
+        try:
+            while (wanted := self._wanted.pop(job_id, None)) is not None:
+                await self._edit_message(*wanted)
+        finally:  # no await since the last look: a status wanted from now on starts a new editor
+            self._editing.discard(job_id)
+
+    async def _edit_message(self, job: Job, note: str | None) -> None:
+        assert job.status_message_id is not None
+        try:
+            await self._bot.edit_message_text(
+                chat_id=job.requester.chat_id,
+                message_id=job.status_message_id,
+                text=texts.status(job, note),
+                reply_markup=status_keyboard(job),
+            )
+        except BadRequest as exc:  # not modified, or the user deleted the message: harmless
+            self._metrics.telegram_errors.labels(kind="BadRequest").inc()
+            log.debug("job %s: status edit skipped: %s", job.id, exc)
+        except TelegramError as exc:
+            self._metrics.telegram_errors.labels(kind=type(exc).__name__).inc()
+            log.warning("job %s: status edit failed: %s", job.id, exc)
+
+    async def _send_failure(self, job: Job) -> None:
+        try:
+            await self.reply(job.requester, texts.failed(job))
+        except TelegramError as exc:
+            log.warning("job %s: could not tell the user about the failure: %s", job.id, exc)

@@ -1,0 +1,102 @@
+"""What the chat sees of a job: replies, throttled status edits (newest wins), failure notices.
+A real `telegram.Bot` answered offline (`tests.fakes.offline_request`), nothing patched."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from bot.background import Background
+from bot.chat_status import ChatStatus
+from bot.i18n import Reason
+from bot.jobs import JobState, Requester
+from bot.metrics import Metrics
+from tests.fakes.offline_request import Sent, offline_bot, settle
+from tests.unit.test_submission import job
+
+RUNNING = replace(job(), state=JobState.RUNNING, status_message_id=55, progress=10)
+
+
+def chat_status(fail=None, interval: float = 3600.0):
+    bot, request = offline_bot(fail)
+    metrics = Metrics()
+    status = ChatStatus(bot, Background(), metrics, status_edit_interval=interval)
+    return status, request, metrics
+
+
+async def test_reply_answers_the_request_in_its_topic():
+    status, request, _ = chat_status()
+    message_id = await status.reply(Requester(1, -100, 9, thread_id=4), "hello")
+    [call] = request.calls("sendMessage")
+    assert message_id == 101
+    assert call.params["chat_id"] == -100 and call.params["message_thread_id"] == 4
+    assert call.params["reply_parameters"]["message_id"] == 9
+
+
+async def test_progress_edits_wait_for_the_interval_state_changes_do_not():
+    status, request, _ = chat_status()
+    status.show(RUNNING, force=False)
+    status.show(replace(RUNNING, progress=20), force=False)  # within the interval: skipped
+    await settle()
+    status.show(replace(RUNNING, state=JobState.SUCCEEDED, progress=100), force=True)
+    await settle()
+    edits = request.calls("editMessageText")
+    assert len(edits) == 2
+    assert edits[0].params["message_id"] == 55
+
+
+async def test_a_job_without_a_status_message_is_not_edited():
+    status, request, _ = chat_status()
+    status.show(replace(RUNNING, status_message_id=None), force=True)
+    await settle()
+    assert request.sent == []
+
+
+async def test_the_newest_status_wins_while_an_edit_waits():
+    release = asyncio.Event()
+
+    async def hold_first_edit(call: Sent):
+        if len(edits()) == 1:
+            await release.wait()
+        return None
+
+    status, request, _ = chat_status(hold_first_edit)
+
+    def edits():
+        return request.calls("editMessageText")
+
+    for progress in (10, 20, 30):
+        status.show(replace(RUNNING, progress=progress), force=True)
+        await settle()
+    release.set()
+    await settle()
+    texts = [call.params["text"] for call in edits()]
+    assert len(texts) == 2  # 20% was superseded by 30% while the first edit waited
+    assert "10%" in texts[0] and "30%" in texts[1]
+
+
+async def test_edit_errors_are_counted_and_never_raised():
+    async def refuse(call: Sent):
+        return 400, "Bad Request: message is not modified"
+
+    status, request, metrics = chat_status(refuse)
+    status.show(RUNNING, force=True)
+    await settle()
+    assert len(request.calls("editMessageText")) == 1
+    counted = metrics.registry.get_sample_value(
+        "kling_bot_telegram_errors_total", {"kind": "BadRequest"}
+    )
+    assert counted == 1
+
+
+async def test_failure_notice_goes_in_the_background_and_a_blocked_chat_is_only_logged():
+    async def blocked(call: Sent):
+        return 403, "Forbidden: bot was blocked by the user"
+
+    status, request, _ = chat_status(blocked)
+    failed = replace(RUNNING, state=JobState.FAILED, reason=Reason.of("no_answer"))
+    status.notify_failure(failed)
+    assert request.sent == []  # not sent before the caller moves on
+    await settle()
+    [notice] = request.calls("sendMessage")
+    assert notice.params["chat_id"] == 1
