@@ -19,6 +19,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    BaseRateLimiter,
     ContextTypes,
     TypeHandler,
 )
@@ -51,11 +52,19 @@ from bot.web import (
 log = logging.getLogger(__name__)
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+) -> Application:  # type: ignore[type-arg]
     """The python-telegram-bot Application, pointed at `TELEGRAM_API_URL`.
 
     In webhook mode there is no Updater: our web server puts updates on the queue itself.
+    `rate_limiter` is a seam, not a setting: tests and benchmarks pass one in (Telegram's limits
+    scaled down, or another limiter); the bot runs with `PacingRateLimiter()`.
     """
+    if rate_limiter is None:
+        rate_limiter = PacingRateLimiter()  # per chat, per group and overall; see bot.pacing
     root = settings.telegram_api_url
     builder = (
         ApplicationBuilder()
@@ -71,7 +80,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
                 media_write_timeout=600.0,
             )
         )
-        .rate_limiter(PacingRateLimiter())  # per chat, per group and overall; see bot.pacing
+        .rate_limiter(rate_limiter)
         .concurrent_updates(ChatOrderedProcessor())  # chats side by side, each in order
     )
     if settings.webhook_mode:
@@ -97,8 +106,12 @@ class BotParts:
 
 
 @contextlib.asynccontextmanager
-async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
-    """Build every part; close them all on exit."""
+async def assemble(
+    settings: Settings,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+) -> AsyncIterator[BotParts]:
+    """Build every part; close them all on exit. `rate_limiter`: see `build_application`."""
     store = await open_store(settings.database_url, wait=settings.database_wait)
     watch = StoreWatch(store)
     if isinstance(store, SqliteStore):
@@ -121,7 +134,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         deadline=settings.video_download_timeout,
         min_rate=settings.video_download_min_rate,
     )
-    application = build_application(settings)
+    application = build_application(settings, rate_limiter=rate_limiter)
     gatekeeper = Gatekeeper(
         store,
         AccessPolicy(
@@ -213,13 +226,15 @@ async def run_bot(
     stop: asyncio.Event,
     *,
     on_ready: Callable[[BotParts], None] | None = None,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
 ) -> None:
     """Run the bot until `stop` is set; `on_ready` is called once it takes updates.
+    `rate_limiter`: see `build_application` (one per run: it keeps the run's timings).
 
     Long polling without `PUBLIC_URL`; with it, a webhook to our own web server. This is the
     one place that choice is made.
     """
-    async with assemble(settings) as parts:
+    async with assemble(settings, rate_limiter=rate_limiter) as parts:
         warn_about_limits(settings, parts.providers)
         application = parts.application
         accepting = True

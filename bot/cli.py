@@ -9,6 +9,7 @@ import signal
 import sys
 
 from telegram.error import InvalidToken, NetworkError
+from telegram.ext import BaseRateLimiter
 
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
@@ -25,7 +26,13 @@ EXIT_DATABASE = 3  # the database could not be reached within DATABASE_WAIT, or 
 log = logging.getLogger("kling-bot")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+) -> int:
+    """The command line; `rate_limiter` is for launchers (benchmarks, tests) that run the
+    shipped entry point with another limiter: see `bot.app.build_application`."""
     parser = argparse.ArgumentParser(prog="kling-bot", description=__doc__)
     parser.add_argument(
         "command",
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return asyncio.run(check(settings))
     try:
-        asyncio.run(_run(settings))
+        asyncio.run(_run(settings, rate_limiter))
     except InvalidToken:
         log.critical("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
         return EXIT_CONFIG
@@ -59,12 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> None:
+async def _run(
+    settings: Settings,
+    rate_limiter: BaseRateLimiter | None,  # type: ignore[type-arg]
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_bot(settings, stop)
+    await run_bot(settings, stop, rate_limiter=rate_limiter)
 
 
 async def check(settings: Settings) -> int:

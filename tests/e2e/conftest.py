@@ -14,7 +14,6 @@ from typing import Any, Literal
 import pytest
 from PIL import Image
 
-from bot import app as bot_app
 from bot.app import BotParts, run_bot
 from bot.config import Settings
 from bot.pacing import Limits, PacingRateLimiter
@@ -40,11 +39,23 @@ def enforce_fast_limits(telegram: FakeTelegram) -> None:
     telegram.clock = lambda: time.monotonic() * FAST_FACTOR
 
 
-@pytest.fixture(autouse=True)
-def fast_pacing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scale the bot's message pacing down, unless a test is marked `telegram_limits`."""
+#: Makes the rate limiter for each run of a bot (one per run, as the shipped bot has):
+#: `None` runs the shipped `PacingRateLimiter()`.
+LimiterFactory = Callable[[], PacingRateLimiter] | None
+
+
+def fast_rate_limiter() -> PacingRateLimiter:
+    """The bot's own pacing with Telegram's limits scaled down by `FAST_FACTOR`."""
+    return PacingRateLimiter(FAST_LIMITS)
+
+
+@pytest.fixture
+def fast_pacing(request: pytest.FixtureRequest) -> LimiterFactory:
+    """The limiter `start_bot` passes in: the bot's pacing scaled down, unless a test is
+    marked `telegram_limits` (then the shipped limits)."""
     if request.node.get_closest_marker("telegram_limits") is None:
-        monkeypatch.setattr(bot_app, "PacingRateLimiter", lambda: PacingRateLimiter(FAST_LIMITS))
+        return fast_rate_limiter
+    return None
 
 
 def jpeg(width: int = 640, height: int = 480, color: str = "orange") -> bytes:
@@ -73,8 +84,9 @@ async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
 class RunningBot:
     """A bot started with `run_bot` in this event loop, stoppable and restartable."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rate_limiter: LimiterFactory = None) -> None:
         self.settings = settings
+        self._rate_limiter = rate_limiter
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.parts: BotParts | None = None
@@ -87,7 +99,10 @@ class RunningBot:
             ready.set()
 
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_bot(self.settings, self._stop, on_ready=on_ready))
+        limiter = self._rate_limiter() if self._rate_limiter is not None else None
+        self._task = asyncio.create_task(
+            run_bot(self.settings, self._stop, on_ready=on_ready, rate_limiter=limiter)
+        )
         waiter = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait(
             {waiter, self._task}, timeout=15, return_when="FIRST_COMPLETED"
@@ -176,12 +191,13 @@ def make_settings(
 
 
 @pytest.fixture
-async def start_bot() -> AsyncIterator[Callable[[Settings], Any]]:
-    """Start bots; every bot still running at the end of the test is stopped."""
+async def start_bot(fast_pacing: LimiterFactory) -> AsyncIterator[Callable[[Settings], Any]]:
+    """Start bots, paced by `fast_pacing`; every bot still running at the end of the test is
+    stopped."""
     bots: list[RunningBot] = []
 
     async def start(settings: Settings) -> RunningBot:
-        bot = RunningBot(settings)
+        bot = RunningBot(settings, fast_pacing)
         bots.append(bot)
         return await bot.start()
 
