@@ -51,6 +51,7 @@ class Tracker:
         lease_seconds: float,
         reconcile_timeout: float = 600.0,
         watch: StoreWatch | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
@@ -59,7 +60,9 @@ class Tracker:
         must outlast `interval`, or the lease would lapse between two cycles.
         `reconcile_timeout`: how long a job whose submit went unanswered is looked for.
         `watch`: during a database outage the loop waits for the database, logging once.
+        `page_size`: jobs claimed and polled at a time (tests page through a few).
         """
+        self._page_size = page_size
         self._reconcile_timeout = reconcile_timeout
         self._watch = watch
         self._replica_id = replica_id
@@ -110,10 +113,10 @@ class Tracker:
         after_id = 0
         while True:  # a page at a time: memory stays flat however many jobs are in flight
             page = await self._store.claim_jobs_to_poll(
-                self._replica_id, self._lease_seconds, after_id=after_id, limit=PAGE_SIZE
+                self._replica_id, self._lease_seconds, after_id=after_id, limit=self._page_size
             )
             await self._poll_page(page, now, due_now)
-            if len(page) < PAGE_SIZE:
+            if len(page) < self._page_size:
                 break
             after_id = page[-1].id
         await self._reconcile(now)
