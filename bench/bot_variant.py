@@ -12,7 +12,7 @@ flight at a time, but nothing waits.
 `AIORateLimiter(max_retries=3)`, to show what the pacing changes under Telegram's limits.
 
 There is no setting for the limiter (see bench/README.md): the launcher passes the variant to
-the bot's own entry point (`bot.cli.main(rate_limiter=...)`, the seam `build_application` takes).
+the bot's own entry point (`bot.cli.main(overrides=...)`, down to `build_application`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from telegram.ext import AIORateLimiter
 
 from bot.cli import main as run_bot
+from bot.overrides import Overrides
 from bot.pacing import Limits, PacingRateLimiter
 
 UNREACHABLE = Limits(chat_interval=0.0, chat_burst=1, group_limit=10**9, overall_limit=10**9)
@@ -45,7 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limiter", choices=sorted(VARIANTS), required=True)
     args = parser.parse_args()
-    return run_bot([], rate_limiter=VARIANTS[args.limiter]())
+    return run_bot([], overrides=Overrides(rate_limiter=VARIANTS[args.limiter]))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import Downloader, DownloadPolicy
 from bot.metrics import Metrics
+from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
@@ -61,7 +62,7 @@ def build_application(
 
     In webhook mode there is no Updater: our web server puts updates on the queue itself.
     `rate_limiter` is a seam, not a setting: tests and benchmarks pass one in (Telegram's limits
-    scaled down, or another limiter); the bot runs with `PacingRateLimiter()`.
+    scaled down, or another limiter) through `Overrides`; the bot runs with `PacingRateLimiter()`.
     """
     if rate_limiter is None:
         rate_limiter = PacingRateLimiter()  # per chat, per group and overall; see bot.pacing
@@ -107,11 +108,9 @@ class BotParts:
 
 @contextlib.asynccontextmanager
 async def assemble(
-    settings: Settings,
-    *,
-    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+    settings: Settings, *, overrides: Overrides = SHIPPED
 ) -> AsyncIterator[BotParts]:
-    """Build every part; close them all on exit. `rate_limiter`: see `build_application`."""
+    """Build every part; close them all on exit. `overrides`: what a test swaps in."""
     store = await open_store(settings.database_url, wait=settings.database_wait)
     watch = StoreWatch(store)
     if isinstance(store, SqliteStore):
@@ -133,8 +132,9 @@ async def assemble(
         trusted_origins=settings.video_trusted_origins,
         deadline=settings.video_download_timeout,
         min_rate=settings.video_download_min_rate,
+        rate_grace=overrides.download_rate_grace,
     )
-    application = build_application(settings, rate_limiter=rate_limiter)
+    application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
     gatekeeper = Gatekeeper(
         store,
         AccessPolicy(
@@ -175,7 +175,7 @@ async def assemble(
     )
     # Before handlers.register's error handler, which would answer "sorry" and drop it.
     application.add_error_handler(_again_when_store_is_back(watch))
-    handlers.register(application, service, store, gatekeeper)
+    handlers.register(application, service, store, gatekeeper, album_wait=overrides.album_wait)
     application.add_handler(TypeHandler(ProviderCallback, service.on_callback))
     tracker = Tracker(
         store=store,
@@ -189,6 +189,8 @@ async def assemble(
         lease_seconds=settings.lease_seconds,
         reconcile_timeout=settings.reconcile_timeout,
         watch=watch,
+        purge_interval=overrides.purge_interval,
+        question_lifetime=overrides.question_lifetime,
     )
     try:
         yield BotParts(
@@ -226,15 +228,15 @@ async def run_bot(
     stop: asyncio.Event,
     *,
     on_ready: Callable[[BotParts], None] | None = None,
-    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+    overrides: Overrides = SHIPPED,
 ) -> None:
     """Run the bot until `stop` is set; `on_ready` is called once it takes updates.
-    `rate_limiter`: see `build_application` (one per run: it keeps the run's timings).
+    `overrides`: what tests and benchmarks swap in (see `bot.overrides`).
 
     Long polling without `PUBLIC_URL`; with it, a webhook to our own web server. This is the
     one place that choice is made.
     """
-    async with assemble(settings, rate_limiter=rate_limiter) as parts:
+    async with assemble(settings, overrides=overrides) as parts:
         warn_about_limits(settings, parts.providers)
         application = parts.application
         accepting = True

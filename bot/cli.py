@@ -9,11 +9,11 @@ import signal
 import sys
 
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import BaseRateLimiter
 
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.overrides import SHIPPED, Overrides
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
 from bot.stores import DatabaseUnavailable
@@ -26,13 +26,9 @@ EXIT_DATABASE = 3  # the database could not be reached within DATABASE_WAIT, or 
 log = logging.getLogger("kling-bot")
 
 
-def main(
-    argv: list[str] | None = None,
-    *,
-    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
-) -> int:
-    """The command line; `rate_limiter` is for launchers (benchmarks, tests) that run the
-    shipped entry point with another limiter: see `bot.app.build_application`."""
+def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> int:
+    """The command line; `overrides` is for launchers (benchmarks, tests) that run the shipped
+    entry point with another rate limiter and the like: see `bot.overrides`."""
     parser = argparse.ArgumentParser(prog="kling-bot", description=__doc__)
     parser.add_argument(
         "command",
@@ -51,7 +47,7 @@ def main(
     if args.command == "check":
         return asyncio.run(check(settings))
     try:
-        asyncio.run(_run(settings, rate_limiter))
+        asyncio.run(_run(settings, overrides))
     except InvalidToken:
         log.critical("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
         return EXIT_CONFIG
@@ -66,15 +62,12 @@ def main(
     return 0
 
 
-async def _run(
-    settings: Settings,
-    rate_limiter: BaseRateLimiter | None,  # type: ignore[type-arg]
-) -> None:
+async def _run(settings: Settings, overrides: Overrides) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_bot(settings, stop, rate_limiter=rate_limiter)
+    await run_bot(settings, stop, overrides=overrides)
 
 
 async def check(settings: Settings) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import socket
 import time
@@ -16,6 +17,7 @@ from PIL import Image
 
 from bot.app import BotParts, run_bot
 from bot.config import Settings
+from bot.overrides import Overrides
 from bot.pacing import Limits, PacingRateLimiter
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.apiframe import FakeApiframe
@@ -39,23 +41,19 @@ def enforce_fast_limits(telegram: FakeTelegram) -> None:
     telegram.clock = lambda: time.monotonic() * FAST_FACTOR
 
 
-#: Makes the rate limiter for each run of a bot (one per run, as the shipped bot has):
-#: `None` runs the shipped `PacingRateLimiter()`.
-LimiterFactory = Callable[[], PacingRateLimiter] | None
-
-
 def fast_rate_limiter() -> PacingRateLimiter:
     """The bot's own pacing with Telegram's limits scaled down by `FAST_FACTOR`."""
     return PacingRateLimiter(FAST_LIMITS)
 
 
 @pytest.fixture
-def fast_pacing(request: pytest.FixtureRequest) -> LimiterFactory:
-    """The limiter `start_bot` passes in: the bot's pacing scaled down, unless a test is
-    marked `telegram_limits` (then the shipped limits)."""
+def overrides(request: pytest.FixtureRequest) -> Overrides:
+    """What `start_bot` passes to `run_bot`: the bot's pacing scaled down, unless a test is
+    marked `telegram_limits` (then the shipped limits). A test module that needs more (quick
+    albums, say) overrides this fixture; a single test passes changes to `start_bot`."""
     if request.node.get_closest_marker("telegram_limits") is None:
-        return fast_rate_limiter
-    return None
+        return Overrides(rate_limiter=fast_rate_limiter)
+    return Overrides()
 
 
 def jpeg(width: int = 640, height: int = 480, color: str = "orange") -> bytes:
@@ -84,9 +82,9 @@ async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
 class RunningBot:
     """A bot started with `run_bot` in this event loop, stoppable and restartable."""
 
-    def __init__(self, settings: Settings, rate_limiter: LimiterFactory = None) -> None:
+    def __init__(self, settings: Settings, overrides: Overrides) -> None:
         self.settings = settings
-        self._rate_limiter = rate_limiter
+        self.overrides = overrides
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.parts: BotParts | None = None
@@ -99,9 +97,8 @@ class RunningBot:
             ready.set()
 
         self._stop = asyncio.Event()
-        limiter = self._rate_limiter() if self._rate_limiter is not None else None
         self._task = asyncio.create_task(
-            run_bot(self.settings, self._stop, on_ready=on_ready, rate_limiter=limiter)
+            run_bot(self.settings, self._stop, on_ready=on_ready, overrides=self.overrides)
         )
         waiter = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait(
@@ -191,13 +188,13 @@ def make_settings(
 
 
 @pytest.fixture
-async def start_bot(fast_pacing: LimiterFactory) -> AsyncIterator[Callable[[Settings], Any]]:
-    """Start bots, paced by `fast_pacing`; every bot still running at the end of the test is
-    stopped."""
+async def start_bot(overrides: Overrides) -> AsyncIterator[Callable[..., Any]]:
+    """Start bots with `overrides`, plus any keyword changes to them (`purge_interval=0.0`);
+    every bot still running at the end of the test is stopped."""
     bots: list[RunningBot] = []
 
-    async def start(settings: Settings) -> RunningBot:
-        bot = RunningBot(settings, fast_pacing)
+    async def start(settings: Settings, **changes: Any) -> RunningBot:
+        bot = RunningBot(settings, dataclasses.replace(overrides, **changes))
         bots.append(bot)
         return await bot.start()
 

@@ -1,7 +1,7 @@
 """`python -m bot` with Telegram's message limits scaled down, as the in-process tests have them.
 
 The in-process end-to-end tests pass the bot a scaled-down rate limiter through the
-`fast_pacing` fixture; a bot in a subprocess cannot take a fixture, so this launcher passes the
+`overrides` fixture; a bot in a subprocess cannot take a fixture, so this launcher passes the
 same limiter to the bot's own entry point. Everything else is the shipped bot.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from bot.cli import main
+from bot.overrides import Overrides
 from tests.e2e.conftest import fast_rate_limiter
 
 if __name__ == "__main__":
-    sys.exit(main([], rate_limiter=fast_rate_limiter()))
+    sys.exit(main([], overrides=Overrides(rate_limiter=fast_rate_limiter)))
