@@ -1,51 +1,30 @@
 """A fake Telegram Bot API server for end-to-end tests: `FakeTelegram` (see its module,
-`tests.fakes.telegram.fake`), and what tests read of it."""
+`tests.fakes.telegram.fake`), the records tests read of it, and the error texts and limits
+they check against."""
 
 from tests.fakes.telegram.api import (
-    BAD_FILE_ID,
-    MAX_CALLBACK_DATA_BYTES,
-    MAX_CAPTION_LENGTH,
-    MAX_DOWNLOAD_BYTES,
-    MAX_TEXT_LENGTH,
     MAX_UPLOAD_BYTES,
     MAX_URL_BYTES,
-    MAX_URL_PHOTO_BYTES,
-    METHODS,
     NOT_MODIFIED,
-    POLL_CONFLICT,
-    QUERY_TOO_OLD,
     URL_FAILED,
     URL_WRONG_TYPE,
     WEBHOOK_CONFLICT,
-    ApiError,
     Call,
-    StoredFile,
     UploadedFile,
     WebhookDelivery,
 )
 from tests.fakes.telegram.fake import FakeTelegram, Hold
 
 __all__ = [
-    "BAD_FILE_ID",
-    "MAX_CALLBACK_DATA_BYTES",
-    "MAX_CAPTION_LENGTH",
-    "MAX_DOWNLOAD_BYTES",
-    "MAX_TEXT_LENGTH",
     "MAX_UPLOAD_BYTES",
     "MAX_URL_BYTES",
-    "MAX_URL_PHOTO_BYTES",
-    "METHODS",
     "NOT_MODIFIED",
-    "POLL_CONFLICT",
-    "QUERY_TOO_OLD",
     "URL_FAILED",
     "URL_WRONG_TYPE",
     "WEBHOOK_CONFLICT",
-    "ApiError",
     "Call",
     "FakeTelegram",
     "Hold",
-    "StoredFile",
     "UploadedFile",
     "WebhookDelivery",
 ]

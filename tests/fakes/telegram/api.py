@@ -40,8 +40,6 @@ QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or q
 
 METHODS = (
     "getMe",
-    "logOut",
-    "close",
     "getUpdates",
     "setWebhook",
     "deleteWebhook",

@@ -27,7 +27,7 @@ _GIFT_TYPES = (
 
 
 class MethodsMixin(TelegramState):
-    """getMe, logOut, close, the command and description methods, answerCallbackQuery,
+    """getMe, the command and description methods, answerCallbackQuery,
     getChat and getChatMember."""
 
     async def _get_me(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
@@ -39,12 +39,6 @@ class MethodsMixin(TelegramState):
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
-
-    async def _log_out(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        return True
-
-    async def _close(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        return True
 
     async def _set_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         commands = params.get("commands")
