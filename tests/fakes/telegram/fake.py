@@ -19,9 +19,9 @@ methods), ``users`` (the user's side); this module puts them behind one server. 
 fault injection are `tests.fakes.recording`'s, as for the provider fakes.
 
 Not implemented: parsing of HTML or Markdown (the bot sends plain text; with a parse_mode the
-text is kept verbatim), inline messages,
-media groups sent by the bot, webhook replies carrying a method, and most methods beyond
-the ones in ``METHODS`` (those answer 404 "Not Found").
+text is kept verbatim), inline messages, media groups sent by the bot, webhook replies
+carrying a method, and most methods beyond the ones in ``METHODS`` (those answer 404 "Not
+Found").
 """
 
 from __future__ import annotations
