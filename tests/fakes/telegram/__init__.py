@@ -13,7 +13,8 @@ from tests.fakes.telegram.api import (
     UploadedFile,
     WebhookDelivery,
 )
-from tests.fakes.telegram.fake import FakeTelegram, Hold
+from tests.fakes.telegram.fake import FakeTelegram
+from tests.fakes.telegram.state import Hold
 
 __all__ = [
     "MAX_UPLOAD_BYTES",

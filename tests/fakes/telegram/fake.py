@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,7 +40,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.recording import FaultQueue
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram.api import (
     CANONICAL,
@@ -55,55 +54,38 @@ from tests.fakes.telegram.api import (
 from tests.fakes.telegram.http import decode_params, read_request
 from tests.fakes.telegram.messages import MessagesMixin
 from tests.fakes.telegram.methods import MethodsMixin
+from tests.fakes.telegram.state import Hold
 from tests.fakes.telegram.users import UsersMixin
 
 _log = logging.getLogger("tests.fakes.telegram")  # the package's name: bench/harness.py filters it
 
 
-@dataclass
-class Hold:
-    """A method held by `FakeTelegram.hold`: `arrived` is set when a request is waiting."""
-
-    arrived: asyncio.Event
-    released: asyncio.Event
-    dropped: bool = False
-    chat_id: int | None = None  # only requests for this chat are held; None: every request
-
-    def holds(self, raw: JSON) -> bool:
-        return self.chat_id is None or str(raw.get("chat_id")) == str(self.chat_id)
-
-
 class FakeTelegram(UsersMixin, MessagesMixin, MethodsMixin):
     """The fake Bot API server plus the test-facing controls around it."""
 
-    def __init__(
-        self,
-        token: str = "123456789:AAFakeTokenForTests_abcdefghijklmnop",  # noqa: S107
-        *,
-        bot_username: str = "kling_test_bot",
-        bot_id: int = 123456789,
-        enforce_rate_limits: bool = False,
-    ) -> None:
-        super().__init__(
-            token,
-            bot_username=bot_username,
-            bot_id=bot_id,
-            enforce_rate_limits=enforce_rate_limits,
-        )
-        self._holds: dict[str, Hold] = {}
-        self._faults = FaultQueue()
-        self._handlers: dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]] = {
-            name: getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
-            for name in METHODS
-        }
-        self.app = Starlette(
+    @functools.cached_property
+    def app(self) -> Starlette:
+        """The Bot API, the file downloads, and Telegram's 404 for any other path."""
+        return Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
                 Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
                 Route("/{path:path}", self._not_found, methods=["GET", "POST", "HEAD"]),
             ]
         )
-        self._server = LocalServer(self.app)
+
+    @functools.cached_property
+    def _server(self) -> LocalServer:
+        return LocalServer(self.app)
+
+    @functools.cached_property
+    def _handlers(self) -> dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]]:
+        """Each method in `METHODS` to the mixin method named after it (`sendMessage`:
+        `_send_message`)."""
+        return {
+            name: getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
+            for name in METHODS
+        }
 
     async def start(self) -> str:
         self._closing = False

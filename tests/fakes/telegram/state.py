@@ -7,11 +7,12 @@ import asyncio
 import copy
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
-from tests.fakes.recording import Signal
+from tests.fakes.recording import FaultQueue, Signal
 from tests.fakes.telegram.api import (
     JSON,
     ApiError,
@@ -26,16 +27,29 @@ from tests.fakes.telegram.limits import RateLimiter
 T = TypeVar("T")
 
 
+@dataclass
+class Hold:
+    """A method held by `FakeTelegram.hold`: `arrived` is set when a request is waiting."""
+
+    arrived: asyncio.Event
+    released: asyncio.Event
+    dropped: bool = False
+    chat_id: int | None = None  # only requests for this chat are held; None: every request
+
+    def holds(self, raw: JSON) -> bool:
+        return self.chat_id is None or str(raw.get("chat_id")) == str(self.chat_id)
+
+
 class TelegramState:
     """The fake's state, the knobs tests may flip, and what it recorded."""
 
     def __init__(
         self,
-        token: str,
+        token: str = "123456789:AAFakeTokenForTests_abcdefghijklmnop",  # noqa: S107
         *,
-        bot_username: str,
-        bot_id: int,
-        enforce_rate_limits: bool,
+        bot_username: str = "kling_test_bot",
+        bot_id: int = 123456789,
+        enforce_rate_limits: bool = False,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -61,6 +75,9 @@ class TelegramState:
         self.callback_answers: dict[str, JSON] = {}
         self.rate_limited_responses = 0
         self.internal_errors: list[Exception] = []  # bugs in the fake itself (answered 500)
+        # Faults tests set up.
+        self._holds: dict[str, Hold] = {}
+        self._faults = FaultQueue()
         # State.
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, JSON] = {}
