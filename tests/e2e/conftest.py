@@ -10,7 +10,7 @@ import io
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
@@ -150,13 +150,29 @@ def media_origins() -> list[str]:
     return []
 
 
-@pytest.fixture
-async def apiframe(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeApiframe]:
-    fake = FakeApiframe(APIFRAME_KEY, forbidden=[telegram.token, "/file/bot"])
+ProviderFake = TypeVar("ProviderFake", FakeApiframe, FakeAimlapi, FakeKling)
+
+
+@contextlib.asynccontextmanager
+async def serving(fake: ProviderFake, media_origins: list[str]) -> AsyncIterator[ProviderFake]:
+    """A provider fake served for one test: the bot trusts its media origin, and at the end no
+    request may have carried the bot token or a Telegram file URL to it."""
     media_origins.append(await fake.start())
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+def forbidden(telegram: FakeTelegram) -> list[str]:
+    """What must never reach a provider: the bot token and Telegram's file URLs."""
+    return [telegram.token, "/file/bot"]
+
+
+@pytest.fixture
+async def apiframe(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeApiframe]:
+    fake = FakeApiframe(APIFRAME_KEY, forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
@@ -244,53 +260,34 @@ AIMLAPI_KEY = "aimlapi-test-key-0123456789"
 
 @pytest.fixture
 async def aimlapi(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
-    fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=[telegram.token, "/file/bot"])
-    media_origins.append(await fake.start())
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
 async def apilaplas(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
-    fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=[telegram.token, "/file/bot"])
-    media_origins.append(await fake.start())
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 KLING_ACCESS = "kling-access-key-0123456789"
 KLING_SECRET = "kling-secret-key-0123456789abcdef0123"
 
 
-async def _kling_fake(telegram: FakeTelegram, flavour: Literal["kling", "makevid"]) -> FakeKling:
-    fake = FakeKling(
-        KLING_ACCESS,
-        KLING_SECRET,
-        flavour=flavour,
-        forbidden=[telegram.token, "/file/bot"],
-    )
-    await fake.start()
-    return fake
-
-
 @pytest.fixture
 async def kling(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
-    fake = await _kling_fake(telegram, "kling")
-    media_origins.append(fake.url)
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeKling(KLING_ACCESS, KLING_SECRET, flavour="kling", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
 async def makevid(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
-    fake = await _kling_fake(telegram, "makevid")
-    media_origins.append(fake.url)
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeKling(KLING_ACCESS, KLING_SECRET, flavour="makevid", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 TEST_SECRETS = (APIFRAME_KEY, AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET)
