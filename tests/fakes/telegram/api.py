@@ -132,30 +132,18 @@ class StoredFile:
 class ApiError(Exception):
     """A Bot API error; raised anywhere in a handler, rendered as Telegram's error envelope."""
 
-    def __init__(
-        self,
-        error_code: int,
-        description: str,
-        *,
-        retry_after: int | None = None,
-        http_status: int | None = None,
-    ) -> None:
+    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None):
         super().__init__(description)
         self.error_code = error_code
+        self.http_status = error_code  # Telegram answers with the error code as HTTP status
         self.description = description
         self.retry_after = retry_after
-        self.http_status = http_status or error_code
 
     @classmethod
-    def from_body(cls, http_status: int, body: JSON) -> ApiError:
+    def from_body(cls, body: JSON) -> ApiError:
         """The error whose envelope `body` is (a fault queued in that form)."""
         retry_after = body.get("parameters", {}).get("retry_after")
-        return cls(
-            body["error_code"],
-            body["description"],
-            retry_after=retry_after,
-            http_status=http_status,
-        )
+        return cls(body["error_code"], body["description"], retry_after=retry_after)
 
     def body(self) -> JSON:
         body: JSON = {"ok": False, "error_code": self.error_code, "description": self.description}

@@ -203,7 +203,7 @@ class FakeTelegram(UsersMixin, MessagesMixin, MethodsMixin):
             if method not in self._handlers:
                 raise ApiError(404, "Not Found")
             if fault := self._faults.next_fault(method):
-                raise ApiError.from_body(fault.status, fault.body)
+                raise ApiError.from_body(fault.body)
             if decode_error:
                 raise decode_error
             body = ok(await self._handlers[method](params, files))
