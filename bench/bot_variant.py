@@ -11,8 +11,8 @@ flight at a time, but nothing waits.
 `--limiter aio` (bench 2's baseline): the limiter the bot had before `bot.pacing`,
 `AIORateLimiter(max_retries=3)`, to show what the pacing changes under Telegram's limits.
 
-There is no setting for the limiter (see bench/README.md), so the launcher swaps the class
-`build_application` instantiates, then runs the bot's own entry point.
+There is no setting for the limiter (see bench/README.md): the launcher passes the variant to
+the bot's own entry point (`bot.cli.main(overrides=...)`, down to `build_application`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter
 
-import bot.app
 from bot.cli import main as run_bot
+from bot.overrides import Overrides
 from bot.pacing import Limits, PacingRateLimiter
 
 UNREACHABLE = Limits(chat_interval=0.0, chat_burst=1, group_limit=10**9, overall_limit=10**9)
@@ -46,10 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limiter", choices=sorted(VARIANTS), required=True)
     args = parser.parse_args()
-    if getattr(bot.app, "PacingRateLimiter", None) is not PacingRateLimiter:
-        raise SystemExit("bot.app no longer builds PacingRateLimiter(); update bench/bot_variant")
-    bot.app.PacingRateLimiter = VARIANTS[args.limiter]  # type: ignore[attr-defined]
-    return run_bot([])
+    return run_bot([], overrides=Overrides(rate_limiter=VARIANTS[args.limiter]))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    BaseRateLimiter,
     ContextTypes,
     TypeHandler,
 )
@@ -36,6 +37,7 @@ from bot.jobs import ProviderCallback
 from bot.leases import Leases
 from bot.lifecycle import JobLifecycle
 from bot.metrics import Metrics
+from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.preferences import preference_store
 from bot.providers import build_providers
@@ -55,11 +57,19 @@ from bot.web import (
 log = logging.getLogger(__name__)
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+) -> Application:  # type: ignore[type-arg]
     """The python-telegram-bot Application, pointed at `TELEGRAM_API_URL`.
 
     In webhook mode there is no Updater: our web server puts updates on the queue itself.
+    `rate_limiter` is a seam, not a setting: tests and benchmarks pass one in (Telegram's limits
+    scaled down, or another limiter) through `Overrides`; the bot runs with `PacingRateLimiter()`.
     """
+    if rate_limiter is None:
+        rate_limiter = PacingRateLimiter()  # per chat, per group and overall; see bot.pacing
     root = settings.telegram_api_url
     builder = (
         ApplicationBuilder()
@@ -75,7 +85,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
                 media_write_timeout=600.0,
             )
         )
-        .rate_limiter(PacingRateLimiter())  # per chat, per group and overall; see bot.pacing
+        .rate_limiter(rate_limiter)
         .concurrent_updates(ChatOrderedProcessor())  # chats side by side, each in order
     )
     if settings.webhook_mode:
@@ -102,8 +112,10 @@ class BotParts:
 
 
 @contextlib.asynccontextmanager
-async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
-    """Build every part; close them all on exit."""
+async def assemble(
+    settings: Settings, *, overrides: Overrides = SHIPPED
+) -> AsyncIterator[BotParts]:
+    """Build every part; close them all on exit. `overrides`: what a test swaps in."""
     store = await open_store(settings.database_url, wait=settings.database_wait)
     watch = StoreWatch(store)
     await store.release_orphaned_leases()
@@ -122,8 +134,9 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         trusted_origins=settings.video_trusted_origins,
         deadline=settings.video_download_timeout,
         min_rate=settings.video_download_min_rate,
+        rate_grace=overrides.download_rate_grace,
     )
-    application = build_application(settings)
+    application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
     gatekeeper = Gatekeeper(
         store,
         AccessPolicy(
@@ -183,6 +196,7 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         preferences=preferences,
         capabilities=submitter.capabilities(),
         gatekeeper=gatekeeper,
+        album_wait=overrides.album_wait,
     )
     application.add_handler(TypeHandler(ProviderCallback, lifecycle.on_callback))
     tracker = Tracker(
@@ -197,6 +211,8 @@ async def assemble(settings: Settings) -> AsyncIterator[BotParts]:
         lease_seconds=settings.lease_seconds,
         reconcile_timeout=settings.reconcile_timeout,
         watch=watch,
+        purge_interval=overrides.purge_interval,
+        question_lifetime=overrides.question_lifetime,
     )
     try:
         yield BotParts(
@@ -243,13 +259,15 @@ async def run_bot(
     stop: asyncio.Event,
     *,
     on_ready: Callable[[BotParts], None] | None = None,
+    overrides: Overrides = SHIPPED,
 ) -> None:
     """Run the bot until `stop` is set; `on_ready` is called once it takes updates.
+    `overrides`: what tests and benchmarks swap in (see `bot.overrides`).
 
     Long polling without `PUBLIC_URL`; with it, a webhook to our own web server. This is the
     one place that choice is made.
     """
-    async with assemble(settings) as parts:
+    async with assemble(settings, overrides=overrides) as parts:
         warn_about_limits(settings, parts.providers)
         application = parts.application
         accepting = True

@@ -13,6 +13,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.overrides import SHIPPED, Overrides
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
 from bot.store import DatabaseUnavailable
@@ -25,7 +26,9 @@ EXIT_DATABASE = 3  # the database could not be reached within DATABASE_WAIT, or 
 log = logging.getLogger("kling-bot")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> int:
+    """The command line; `overrides` is for launchers (benchmarks, tests) that run the shipped
+    entry point with another rate limiter and the like: see `bot.overrides`."""
     parser = argparse.ArgumentParser(prog="kling-bot", description=__doc__)
     parser.add_argument(
         "command",
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return asyncio.run(check(settings))
     try:
-        asyncio.run(_run(settings))
+        asyncio.run(_run(settings, overrides))
     except InvalidToken:
         log.critical("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
         return EXIT_CONFIG
@@ -59,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, overrides: Overrides) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_bot(settings, stop)
+    await run_bot(settings, stop, overrides=overrides)
 
 
 async def check(settings: Settings) -> int:

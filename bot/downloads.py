@@ -53,8 +53,9 @@ class DownloadPolicy:
 
     trusted_origins: frozenset[str] = frozenset()  # `scheme://host:port`, see `origin_of`
     deadline: float = 300.0  # seconds for the whole download, redirects included
-    min_rate: float = 64 * 1024  # bytes a second on average after RATE_GRACE; 0: no minimum
+    min_rate: float = 64 * 1024  # bytes a second on average after `rate_grace`; 0: no minimum
     max_redirects: int = 5
+    rate_grace: float = RATE_GRACE  # seconds before `min_rate` counts
 
 
 class DownloadFailed(Exception):
@@ -180,7 +181,7 @@ class Downloader:
         """When the download must be over, given what it has received so far."""
         cutoff = start + self.policy.deadline
         if self.policy.min_rate > 0:
-            cutoff = min(cutoff, start + RATE_GRACE + received / self.policy.min_rate)
+            cutoff = min(cutoff, start + self.policy.rate_grace + received / self.policy.min_rate)
         return cutoff
 
     async def _open(self, url: httpx.URL) -> httpx.Response:

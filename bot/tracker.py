@@ -61,6 +61,9 @@ class Tracker:
         lease_seconds: float,
         reconcile_timeout: float = 600.0,
         watch: StoreWatch | None = None,
+        page_size: int = PAGE_SIZE,
+        purge_interval: float = PURGE_INTERVAL,
+        question_lifetime: float = QUESTION_LIFETIME,
     ) -> None:
         """`callback_interval`: in webhook mode, how often to poll providers that call back.
 
@@ -69,7 +72,12 @@ class Tracker:
         must outlast `interval`, or the lease would lapse between two cycles.
         `reconcile_timeout`: how long a job whose submit went unanswered is looked for.
         `watch`: during a database outage the loop waits for the database, logging once.
+        `page_size`: jobs claimed and polled at a time (tests page through a few).
+        `purge_interval` and `question_lifetime`: see `_purge`.
         """
+        self._page_size = page_size
+        self._purge_interval = purge_interval
+        self._question_lifetime = question_lifetime
         self._reconcile_timeout = reconcile_timeout
         self._watch = watch
         self._replica_id = replica_id
@@ -120,10 +128,10 @@ class Tracker:
         after_id = 0
         while True:  # a page at a time: memory stays flat however many jobs are in flight
             page = await self._store.claim_jobs_to_poll(
-                self._replica_id, self._lease_seconds, after_id=after_id, limit=PAGE_SIZE
+                self._replica_id, self._lease_seconds, after_id=after_id, limit=self._page_size
             )
             await self._poll_page(page, now, due_now)
-            if len(page) < PAGE_SIZE:
+            if len(page) < self._page_size:
                 break
             after_id = page[-1].id
         await self._reconcile(now)
@@ -131,12 +139,15 @@ class Tracker:
         await self._purge(now)
 
     async def _purge(self, now: float) -> None:
-        """Delete expired media links and stale questions, every `PURGE_INTERVAL` seconds."""
+        """Delete expired media links, and questions older than `question_lifetime`, every
+        `purge_interval` seconds."""
         moment = time.monotonic()
-        if self._last_purge is not None and moment - self._last_purge < PURGE_INTERVAL:
+        if self._last_purge is not None and moment - self._last_purge < self._purge_interval:
             return
         self._last_purge = moment
-        removed = await self._store.purge_expired(now, questions_before=now - QUESTION_LIFETIME)
+        removed = await self._store.purge_expired(
+            now, questions_before=now - self._question_lifetime
+        )
         if removed:
             log.info("purged %d expired media links and unanswered questions", removed)
 

@@ -24,6 +24,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    MessageEntity,
     ReplyParameters,
     Update,
 )
@@ -296,39 +297,24 @@ async def test_text_validation(tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
     assert (await bot.send_message(UID, "  padded \n")).text == "padded"
 
 
-async def test_html_entities_and_parse_errors(
+async def test_entities_given_and_markup_kept_verbatim(
     tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
 ) -> None:
-    html = (
-        '<b>Bold</b> 🎬 <i>it</i> <a href="https://k.ai/v?a=1&amp;b=2">link</a> '
-        '<pre><code class="language-py">x = 1</code></pre> <tg-spoiler>s</tg-spoiler> &lt;3'
-    )
-    message = await bot.send_message(UID, html, parse_mode=ParseMode.HTML)
-    assert message.text == "Bold 🎬 it link x = 1 s <3"
-    found = {e.type: (text, e.url or e.language) for e, text in message.parse_entities().items()}
+    bold = MessageEntity(MessageEntity.BOLD, 0, 4)
+    link = MessageEntity(MessageEntity.TEXT_LINK, 5, 4, url="https://k.ai/v?a=1&b=2")
+    message = await bot.send_message(UID, "Bold link 🎬 /start", entities=[bold, link])
+    found = {e.type: (text, e.url) for e, text in message.parse_entities().items()}
     assert found == {
         "bold": ("Bold", None),
-        "italic": ("it", None),
         "text_link": ("link", "https://k.ai/v?a=1&b=2"),
-        "pre": ("x = 1", "py"),
-        "spoiler": ("s", None),
+        "bot_command": ("/start", None),  # detected, and offset in UTF-16 units past the 🎬
     }
-    errors = {
-        "<b>bold": 'Can\'t find end tag corresponding to start tag "b"',
-        "<video>x</video>": 'Unsupported start tag "video" at byte offset 0',
-        "1 < 2": 'Unsupported start tag "" at byte offset 2',
-        "Tom & Jerry": 'Character "&" must be escaped as "&amp;" at byte offset 4',
-        "<b>x</i>": 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"',
-        '<span class="x">s</span>': 'Tag "span" must have class "tg-spoiler" at byte offset 0',
-    }
-    for text, detail in errors.items():
-        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
-            await bot.send_message(UID, text, parse_mode=ParseMode.HTML)
-        assert (
-            tg.calls[-1].response["description"] == f"Bad Request: can't parse entities: {detail}"
-        )
-    tg.strict_html = False
-    assert (await bot.send_message(UID, "Tom & Jerry", parse_mode="HTML")).text == "Tom & Jerry"
+    # The bot sends plain text, so the fake parses no markup: a parse_mode keeps the text.
+    for mode in (ParseMode.HTML, ParseMode.MARKDOWN_V2):
+        kept = await bot.send_message(UID, "<b>Tom & *Jerry*", parse_mode=mode)
+        assert (kept.text, kept.entities) == ("<b>Tom & *Jerry*", ())
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
+        await bot.send_message(UID, "x", parse_mode="BBCode")
 
 
 async def test_callback_data_limits_and_answers(
@@ -364,8 +350,8 @@ async def test_send_video_multipart_upload(
     message = await bot.send_video(
         UID,
         upload,
-        caption="<b>Done</b> in 5s",
-        parse_mode="HTML",
+        caption="Done in 5s",
+        caption_entities=[MessageEntity(MessageEntity.BOLD, 0, 4)],
         supports_streaming=True,
         width=1280,
         height=720,
@@ -697,7 +683,7 @@ async def test_real_application_polls_and_answers(tg: FakeTelegram, alice: dict[
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(
-            "<b>Hi</b> there", parse_mode="HTML", do_quote=True
+            "Hi there", entities=[MessageEntity(MessageEntity.BOLD, 0, 2)], do_quote=True
         )
 
     app = (
@@ -717,6 +703,7 @@ async def test_real_application_polls_and_answers(tg: FakeTelegram, alice: dict[
         await app.updater.stop()
         await app.stop()
     assert call.result["text"] == "Hi there"
+    assert call.result["entities"] == [{"type": "bold", "offset": 0, "length": 2}]
     assert call.result["reply_to_message"]["message_id"] == sent["message_id"]
     assert tg.pending_updates == []
 
@@ -738,7 +725,11 @@ async def test_other_media_kinds_and_caption_edits(
     with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
         await bot.send_photo(UID, photo.photo[-1].file_id, caption="c" * 1025)
     edited = await bot.edit_message_caption(
-        UID, document.message_id, caption="<i>y</i>", parse_mode="HTML", reply_markup=KEYBOARD
+        UID,
+        document.message_id,
+        caption="y",
+        caption_entities=[MessageEntity(MessageEntity.ITALIC, 0, 1)],
+        reply_markup=KEYBOARD,
     )
     assert edited.caption == "y"  # type: ignore[union-attr]
     assert tg.message(UID, document.message_id)["caption_entities"][0]["type"] == "italic"

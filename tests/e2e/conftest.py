@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
 
-from bot import app as bot_app
 from bot.app import BotParts, run_bot
 from bot.config import Settings
+from bot.overrides import Overrides
 from bot.pacing import Limits, PacingRateLimiter
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.apiframe import FakeApiframe
@@ -40,11 +41,19 @@ def enforce_fast_limits(telegram: FakeTelegram) -> None:
     telegram.clock = lambda: time.monotonic() * FAST_FACTOR
 
 
-@pytest.fixture(autouse=True)
-def fast_pacing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scale the bot's message pacing down, unless a test is marked `telegram_limits`."""
+def fast_rate_limiter() -> PacingRateLimiter:
+    """The bot's own pacing with Telegram's limits scaled down by `FAST_FACTOR`."""
+    return PacingRateLimiter(FAST_LIMITS)
+
+
+@pytest.fixture
+def overrides(request: pytest.FixtureRequest) -> Overrides:
+    """What `start_bot` passes to `run_bot`: the bot's pacing scaled down, unless a test is
+    marked `telegram_limits` (then the shipped limits). A test module that needs more (quick
+    albums, say) overrides this fixture; a single test passes changes to `start_bot`."""
     if request.node.get_closest_marker("telegram_limits") is None:
-        monkeypatch.setattr(bot_app, "PacingRateLimiter", lambda: PacingRateLimiter(FAST_LIMITS))
+        return Overrides(rate_limiter=fast_rate_limiter)
+    return Overrides()
 
 
 def jpeg(width: int = 640, height: int = 480, color: str = "orange") -> bytes:
@@ -73,8 +82,9 @@ async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
 class RunningBot:
     """A bot started with `run_bot` in this event loop, stoppable and restartable."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, overrides: Overrides) -> None:
         self.settings = settings
+        self.overrides = overrides
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.parts: BotParts | None = None
@@ -87,7 +97,9 @@ class RunningBot:
             ready.set()
 
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_bot(self.settings, self._stop, on_ready=on_ready))
+        self._task = asyncio.create_task(
+            run_bot(self.settings, self._stop, on_ready=on_ready, overrides=self.overrides)
+        )
         waiter = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait(
             {waiter, self._task}, timeout=15, return_when="FIRST_COMPLETED"
@@ -138,13 +150,29 @@ def media_origins() -> list[str]:
     return []
 
 
-@pytest.fixture
-async def apiframe(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeApiframe]:
-    fake = FakeApiframe(APIFRAME_KEY, forbidden=[telegram.token, "/file/bot"])
+ProviderFake = TypeVar("ProviderFake", FakeApiframe, FakeAimlapi, FakeKling)
+
+
+@contextlib.asynccontextmanager
+async def serving(fake: ProviderFake, media_origins: list[str]) -> AsyncIterator[ProviderFake]:
+    """A provider fake served for one test: the bot trusts its media origin, and at the end no
+    request may have carried the bot token or a Telegram file URL to it."""
     media_origins.append(await fake.start())
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+def forbidden(telegram: FakeTelegram) -> list[str]:
+    """What must never reach a provider: the bot token and Telegram's file URLs."""
+    return [telegram.token, "/file/bot"]
+
+
+@pytest.fixture
+async def apiframe(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeApiframe]:
+    fake = FakeApiframe(APIFRAME_KEY, forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
@@ -176,12 +204,13 @@ def make_settings(
 
 
 @pytest.fixture
-async def start_bot() -> AsyncIterator[Callable[[Settings], Any]]:
-    """Start bots; every bot still running at the end of the test is stopped."""
+async def start_bot(overrides: Overrides) -> AsyncIterator[Callable[..., Any]]:
+    """Start bots with `overrides`, plus any keyword changes to them (`purge_interval=0.0`);
+    every bot still running at the end of the test is stopped."""
     bots: list[RunningBot] = []
 
-    async def start(settings: Settings) -> RunningBot:
-        bot = RunningBot(settings)
+    async def start(settings: Settings, **changes: Any) -> RunningBot:
+        bot = RunningBot(settings, dataclasses.replace(overrides, **changes))
         bots.append(bot)
         return await bot.start()
 
@@ -231,53 +260,34 @@ AIMLAPI_KEY = "aimlapi-test-key-0123456789"
 
 @pytest.fixture
 async def aimlapi(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
-    fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=[telegram.token, "/file/bot"])
-    media_origins.append(await fake.start())
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="aimlapi", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
 async def apilaplas(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeAimlapi]:
-    fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=[telegram.token, "/file/bot"])
-    media_origins.append(await fake.start())
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeAimlapi(AIMLAPI_KEY, edition="apilaplas", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 KLING_ACCESS = "kling-access-key-0123456789"
 KLING_SECRET = "kling-secret-key-0123456789abcdef0123"
 
 
-async def _kling_fake(telegram: FakeTelegram, flavour: Literal["kling", "makevid"]) -> FakeKling:
-    fake = FakeKling(
-        KLING_ACCESS,
-        KLING_SECRET,
-        flavour=flavour,
-        forbidden=[telegram.token, "/file/bot"],
-    )
-    await fake.start()
-    return fake
-
-
 @pytest.fixture
 async def kling(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
-    fake = await _kling_fake(telegram, "kling")
-    media_origins.append(fake.url)
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeKling(KLING_ACCESS, KLING_SECRET, flavour="kling", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 @pytest.fixture
 async def makevid(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIterator[FakeKling]:
-    fake = await _kling_fake(telegram, "makevid")
-    media_origins.append(fake.url)
-    yield fake
-    await fake.stop()
-    assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+    fake = FakeKling(KLING_ACCESS, KLING_SECRET, flavour="makevid", forbidden=forbidden(telegram))
+    async with serving(fake, media_origins):
+        yield fake
 
 
 TEST_SECRETS = (APIFRAME_KEY, AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
 from PIL import Image
 
-import handlers.albums
 from bot.jobs import JobKind
+from bot.overrides import Overrides
 from tests.e2e.conftest import jpeg
 
 
-@pytest.fixture(autouse=True)
-def quick_albums(monkeypatch) -> None:
+@pytest.fixture
+def overrides(overrides: Overrides) -> Overrides:
     """Albums complete after 50 ms of quiet instead of a second."""
-    monkeypatch.setattr(handlers.albums, "ALBUM_WAIT", 0.05)
+    return dataclasses.replace(overrides, album_wait=0.05)
 
 
 def text_of(call) -> str:

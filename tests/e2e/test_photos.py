@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot import tracker
 from bot.jobs import JobKind
 from tests.e2e.conftest import jpeg, polls_later
 
@@ -140,14 +139,12 @@ async def test_only_the_photos_sender_answers_its_question_in_a_group(
 
 
 async def test_expired_media_links_and_unanswered_questions_are_purged(
-    telegram, apiframe, public_settings, start_bot, monkeypatch
+    telegram, apiframe, public_settings, start_bot
 ):
     """The poll loop deletes expired `/media/` rows and questions past their lifetime (both
     made immediate here): the link answers 404, its row is gone, the question is forgotten."""
-    monkeypatch.setattr(tracker, "PURGE_INTERVAL", 0.0)
-    monkeypatch.setattr(tracker, "QUESTION_LIFETIME", 0.0)
     settings = public_settings(callback_poll_interval=0.05)
-    bot = await start_bot(settings)
+    bot = await start_bot(settings, purge_interval=0.0, question_lifetime=0.0)
     alice = telegram.user(1001)
     telegram.send_text(alice, "/video waves")  # a job in progress keeps the poll loop busy
     await apiframe.wait_for_task()

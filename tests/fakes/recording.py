@@ -13,7 +13,9 @@ A fake subclasses `RequestLog` (so tests read `fake.requests`, `fake.leaks` and 
     return fault or self.after_handling(rec.path, await handler(rec), <default body>)
 
 Waiting is event-driven: every change a test may wait for is followed by `await self.notify()`,
-and `wait(find, ...)` re-runs `find` after each notification, so tests never sleep.
+and `wait(find, ...)` re-runs `find` after each notification, so tests never sleep. The fake
+Telegram (`tests/fakes/telegram/`) waits on the same `Signal` and queues its faults in the same
+`FaultQueue`.
 """
 
 from __future__ import annotations
@@ -82,6 +84,45 @@ def first_match(items: Iterable[T], predicate: Callable[[T], bool] | None) -> T 
     return next((item for item in items if predicate is None or predicate(item)), None)
 
 
+class Signal:
+    """Wakes every waiter on each change. `notify()` is synchronous, so code that is no
+    coroutine (a test's `send_text`, a fake's state change) can wake waiters too."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seconds: float | None) -> bool:
+        """Until the next `notify()`; False when `seconds` passed first."""
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def until(
+        self,
+        find: Callable[[], T | None],
+        timeout: float,  # noqa: ASYNC109 - a test deadline, not an I/O timeout
+        what: str | Callable[[], str],
+    ) -> T:
+        """The first non-None `find()`, re-checked after each `notify()`; AssertionError after
+        `timeout` seconds, naming what was awaited (`what()` is read only then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (found := find()) is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                awaited = what if isinstance(what, str) else what()
+                raise AssertionError(f"timed out after {timeout}s waiting for {awaited}")
+            await self.wait(remaining)
+        return found
+
+
 class RequestLog:
     """Every request a fake received, the ones that leaked a forbidden string, and waiting."""
 
@@ -89,7 +130,7 @@ class RequestLog:
         self.forbidden = [s for s in forbidden if s]
         self.requests: list[Recorded] = []
         self.leaks: list[Recorded] = []
-        self._changed = asyncio.Condition()
+        self._changed = Signal()
 
     async def record(self, request: Request) -> Recorded:
         """Read, log and return the request; the body is parsed as JSON when it is JSON."""
@@ -144,24 +185,17 @@ class RequestLog:
     async def wait(self, find: Callable[[], T | None], timeout: float, what: str) -> T:  # noqa: ASYNC109
         """The first non-None `find()`, re-checked after each `notify()`; AssertionError after
         `timeout` seconds, naming `what` was awaited."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                while True:
-                    found = find()
-                    if found is not None:
-                        return found
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}") from None
+        return await self._changed.until(find, timeout, what)
 
     async def notify(self) -> None:
         """Wake every `wait`: call after any change a test may be waiting for."""
-        async with self._changed:
-            self._changed.notify_all()
+        self._changed.notify()
 
 
 @dataclass
-class _Fault:
+class Fault:
+    """One canned failure: its status, body (None: the fake's default) and extra headers."""
+
     status: int
     body: Any
     times: int
@@ -173,7 +207,7 @@ class FaultQueue:
     """Per-path queues of canned failures that replace the next authorised answers."""
 
     def __init__(self) -> None:
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
 
     def fail_next(
         self,
@@ -193,7 +227,7 @@ class FaultQueue:
         carried out first (the task exists, and is billed) and only its answer replaced, as
         when a provider fails after accepting.
         """
-        self._faults.setdefault(path, []).append(_Fault(status, body, times, headers, accepted))
+        self._faults.setdefault(path, []).append(Fault(status, body, times, headers, accepted))
 
     def take_fault(
         self, path: str, default_body: Callable[[int], Any], *, accepted: bool = False
@@ -203,6 +237,17 @@ class FaultQueue:
         `default_body(status)` supplies the JSON body for faults queued with `body=None`.
         `accepted` picks the faults that replace a handled request's answer (see `fail_next`).
         """
+        fault = self.next_fault(path, accepted=accepted)
+        if fault is None:
+            return None
+        headers = dict(fault.headers or {})
+        if isinstance(fault.body, str | bytes):
+            return HTMLResponse(fault.body, status_code=fault.status, headers=headers)
+        body = default_body(fault.status) if fault.body is None else fault.body
+        return JSONResponse(body, status_code=fault.status, headers=headers)
+
+    def next_fault(self, path: str, *, accepted: bool = False) -> Fault | None:
+        """The next queued fault for `path` (using one of its `times` up), or None if none."""
         queue = self._faults.get(path)
         if not queue or queue[0].accepted != accepted:
             return None
@@ -210,11 +255,7 @@ class FaultQueue:
         fault.times -= 1
         if fault.times <= 0:
             queue.pop(0)
-        headers = dict(fault.headers or {})
-        if isinstance(fault.body, str | bytes):
-            return HTMLResponse(fault.body, status_code=fault.status, headers=headers)
-        body = default_body(fault.status) if fault.body is None else fault.body
-        return JSONResponse(body, status_code=fault.status, headers=headers)
+        return fault
 
     def after_handling(
         self, path: str, response: Response, default_body: Callable[[int], Any]

@@ -1,24 +1,17 @@
 """`python -m bot` with Telegram's message limits scaled down, as the in-process tests have them.
 
-The in-process end-to-end tests swap the bot's rate limiter through the `fast_pacing` fixture;
-a bot in a subprocess cannot take a fixture, so this launcher makes the same swap and then runs
-the bot's own entry point. Everything else is the shipped bot.
+The in-process end-to-end tests pass the bot a scaled-down rate limiter through the
+`overrides` fixture; a bot in a subprocess cannot take a fixture, so this launcher passes the
+same limiter to the bot's own entry point. Everything else is the shipped bot.
 """
 
 from __future__ import annotations
 
 import sys
 
-import bot.app
 from bot.cli import main
-from bot.pacing import PacingRateLimiter
-from tests.e2e.conftest import FAST_LIMITS
-
-
-def fast_rate_limiter() -> PacingRateLimiter:
-    return PacingRateLimiter(FAST_LIMITS)
-
+from bot.overrides import Overrides
+from tests.e2e.conftest import fast_rate_limiter
 
 if __name__ == "__main__":
-    bot.app.PacingRateLimiter = fast_rate_limiter  # type: ignore[attr-defined,assignment]
-    sys.exit(main([]))
+    sys.exit(main([], overrides=Overrides(rate_limiter=fast_rate_limiter)))

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import delivery as delivery_module
-from bot import downloads, lifecycle
+from bot import lifecycle
 from bot.jobs import JobState
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.server import LocalServer
@@ -211,8 +211,8 @@ async def test_a_trickling_link_below_the_minimum_rate_frees_its_delivery_slot(
 ):
     # One delivery slot, so a link that held its slot would stop every other video.
     monkeypatch.setattr(lifecycle, "CONCURRENT_DELIVERIES", 1)
-    monkeypatch.setattr(downloads, "RATE_GRACE", 0.1)
-    bot = await start_bot(apiframe_settings(video_download_min_rate=100_000))  # default deadline
+    settings = apiframe_settings(video_download_min_rate=100_000)  # the default deadline
+    bot = await start_bot(settings, download_rate_grace=0.1)
     telegram.refuse_urls = True
     telegram.send_text(telegram.user(1001), "/video trickles")
     slow = await apiframe.wait_for_task()

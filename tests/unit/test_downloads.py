@@ -247,11 +247,10 @@ async def test_a_download_has_a_total_deadline():
     assert failed.value.reason == Reason.of("video_link_too_slow") and not failed.value.permanent
 
 
-async def test_a_download_below_the_minimum_rate_is_cut_after_the_grace(monkeypatch):
-    monkeypatch.setattr(downloads, "RATE_GRACE", 0.05)
+async def test_a_download_below_the_minimum_rate_is_cut_after_the_grace():
     network = Network({"cdn.example.com": ["93.184.216.34"]})
     network.answers = [trickle()]
-    downloader = network.downloader(min_rate=1_000_000)  # the deadline stays 300 s
+    downloader = network.downloader(min_rate=1_000_000, rate_grace=0.05)  # deadline stays 300 s
     with pytest.raises(DownloadFailed) as failed:
         await downloader.fetch("https://cdn.example.com/v.mp4", io.BytesIO(), 10**6)
     assert failed.value.reason == Reason.of("video_link_too_slow")

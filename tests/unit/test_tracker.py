@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from bot import tracker as tracker_module
 from bot.jobs import JobKind, JobState, NewJob, Requester
 from bot.metrics import Metrics
 from bot.providers.base import Capabilities, TaskUpdate, Unavailable
@@ -162,12 +161,11 @@ def test_poll_stride_grows_with_age():
     assert [poll_stride(age) for age in (0, 119, 120, 599, 600, 86400)] == [1, 1, 2, 2, 4, 4]
 
 
-async def test_a_cycle_pages_through_the_jobs(tmp_path, monkeypatch):
-    monkeypatch.setattr(tracker_module, "PAGE_SIZE", 10)
+async def test_a_cycle_pages_through_the_jobs(tmp_path):
     store = await SqliteStore.open(tmp_path / "bot.db")
     provider, lifecycle = CountingProvider(), RecordingLifecycle(store)
     await make_jobs(store, 25)
-    await tracker(store, provider, lifecycle).cycle()
+    await tracker(store, provider, lifecycle, page_size=10).cycle()
     assert [len(batch) for batch in provider.polls] == [10, 10, 5]
     assert len({task for batch in provider.polls for task in batch}) == 25
     await store.close()

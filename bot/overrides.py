@@ -1,0 +1,36 @@
+"""What tests and benchmarks swap in for a run of the bot, through `run_bot` and `cli.main`
+rather than by patching module globals.
+
+None of it is a setting: an operator has no reason to change these, and a `.env` should not
+offer them. Each default is the shipped behaviour, kept where that behaviour lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram.ext import BaseRateLimiter
+
+from bot.downloads import RATE_GRACE
+from bot.tracker import PURGE_INTERVAL, QUESTION_LIFETIME
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """The seams of one bot run. `rate_limiter` makes the run's limiter (a fresh one per run,
+    as it keeps the run's timings; None: `bot.pacing.PacingRateLimiter()`)."""
+
+    rate_limiter: Callable[[], BaseRateLimiter] | None = None  # type: ignore[type-arg]
+    album_wait: float | None = None  # seconds of quiet that end an album; None: handlers'
+    download_rate_grace: float = RATE_GRACE  # seconds before a download's minimum rate counts
+    purge_interval: float = PURGE_INTERVAL  # seconds between two purges of expired rows
+    question_lifetime: float = QUESTION_LIFETIME  # seconds an unanswered question is kept
+
+    def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
+        """This run's limiter, or None for the shipped one."""
+        return self.rate_limiter() if self.rate_limiter is not None else None
+
+
+SHIPPED = Overrides()
+"""No overrides: the bot as it ships."""
