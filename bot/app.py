@@ -39,7 +39,6 @@ from bot.lifecycle import JobLifecycle
 from bot.metrics import Metrics
 from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
-from bot.preferences import preference_store
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
 from bot.store import JobStore, StoreWatch, open_store
@@ -177,7 +176,7 @@ async def assemble(
         metrics=metrics,
         job_timeout=settings.job_timeout,
     )
-    preferences = preference_store(store)
+    preferences = store  # settings live in the job store
     intake = Intake(
         store=store,
         preferences=preferences,

@@ -8,7 +8,6 @@ provider, so a bot nobody configured sends exactly what it always did.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -23,56 +22,6 @@ log = logging.getLogger(__name__)
 AS_FILE = "as_file"  # True: send the result as a document
 LANG = "lang"  # the requester's language, for messages sent later
 PROVIDER = "provider"  # the preferred provider, for "Again"
-
-
-class MemoryPreferences:
-    """Settings in memory, for a job store without the settings tables: lost on restart."""
-
-    def __init__(self) -> None:
-        self._data: dict[int, dict[str, Any]] = {}
-        self._questions: dict[tuple[int, int], tuple[int, int, int | None, float]] = {}
-
-    async def get_preferences(self, owner_id: int) -> dict[str, Any]:
-        return dict(self._data.get(owner_id, {}))
-
-    async def put_preferences(self, owner_id: int, data: dict[str, Any]) -> None:
-        self._data[owner_id] = dict(data)
-
-    async def save_settings_question(
-        self,
-        chat_id: int,
-        prompt_message_id: int,
-        *,
-        user_id: int,
-        owner_id: int,
-        panel_message_id: int | None,
-    ) -> None:
-        self._questions[(chat_id, prompt_message_id)] = (
-            user_id,
-            owner_id,
-            panel_message_id,
-            time.time(),
-        )
-
-    async def take_settings_question(
-        self, chat_id: int, prompt_message_id: int, user_id: int
-    ) -> tuple[int, int | None] | None:
-        question = self._questions.get((chat_id, prompt_message_id))
-        if question is None or question[0] != user_id:
-            return None
-        del self._questions[(chat_id, prompt_message_id)]
-        return question[1], question[2]
-
-
-def preference_store(store: object) -> PreferenceStore:
-    """The job store if it keeps settings, else memory (with a warning for the operator)."""
-    if isinstance(store, PreferenceStore):
-        return store
-    log.warning(
-        "%s keeps no settings; /settings choices last until the bot restarts",
-        type(store).__name__,
-    )
-    return MemoryPreferences()
 
 
 @dataclass(frozen=True)

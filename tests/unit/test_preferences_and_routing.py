@@ -4,9 +4,10 @@ provider order for a request (preferred first, end frames only where they work).
 from __future__ import annotations
 
 from bot.jobs import JobKind
-from bot.preferences import MemoryPreferences, Preferences, effective, owner_id, preference_store
+from bot.preferences import Preferences, effective, owner_id
 from bot.providers.base import Capabilities
 from bot.routing import NoEndFrame, order
+from bot.store import SqliteStore
 
 
 def test_stored_values_of_the_wrong_type_are_ignored():
@@ -29,8 +30,8 @@ def test_group_choices_win_over_the_users():
     assert group.over(user) == Preferences(duration=10, aspect_ratio="9:16")
 
 
-async def test_effective_reads_the_group_then_the_user():
-    store = MemoryPreferences()
+async def test_effective_reads_the_group_then_the_user(tmp_path):
+    store = await SqliteStore.open(tmp_path / "bot.db")
     await store.put_preferences(7, {"duration": 5, "aspect_ratio": "9:16"})
     await store.put_preferences(-100, {"duration": 10})
     in_group = await effective(store, user_id=7, chat_id=-100, private=False)
@@ -39,20 +40,7 @@ async def test_effective_reads_the_group_then_the_user():
         duration=5, aspect_ratio="9:16"
     )
     assert owner_id(-100, 7, private=False) == -100 and owner_id(7, 7, private=True) == 7
-
-
-async def test_settings_questions_are_answered_once_and_only_by_the_asker():
-    store = MemoryPreferences()
-    await store.save_settings_question(-100, 5, user_id=7, owner_id=-100, panel_message_id=4)
-    assert await store.take_settings_question(-100, 5, 8) is None
-    assert await store.take_settings_question(-100, 5, 7) == (-100, 4)
-    assert await store.take_settings_question(-100, 5, 7) is None
-
-
-def test_a_store_without_settings_falls_back_to_memory():
-    assert isinstance(preference_store(object()), MemoryPreferences)
-    memory = MemoryPreferences()
-    assert preference_store(memory) is memory
+    await store.close()
 
 
 def test_fit_drops_what_the_provider_does_not_offer():
