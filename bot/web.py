@@ -40,7 +40,7 @@ from typing import Any
 import h11
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,10 +82,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ValueError("expected application/json")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise _TooLarge
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_JSON_BODY:
+                raise _TooLarge
+    except ClientDisconnect:  # cut off mid-body: nothing to read, nobody to answer
+        raise ValueError("the client went away before sending the whole body") from None
     try:
         data = json.loads(body)
     except RecursionError:
@@ -229,8 +232,14 @@ def create_metrics_app(metrics: Metrics, store: JobStore) -> Starlette:
     return Starlette(routes=[Route("/metrics", metrics_endpoint, methods=["GET"])])
 
 
+#: Paths a load balancer or Docker asks every few seconds: logged at DEBUG, not INFO (two
+#: replicas checked every 5 s would otherwise write 35,000 lines a day).
+_QUIET_PATHS = frozenset({"/healthz"})
+
+
 class AccessLog:
-    """One log line per request, with the secret part of callback and media paths masked."""
+    """One log line per request, with the secret part of callback and media paths masked;
+    health checks only at DEBUG."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -253,7 +262,8 @@ class AccessLog:
         finally:
             path = _SECRET_PATHS.sub(lambda m: f"/{m.group(1)}/***", scope["path"])
             elapsed = (time.monotonic() - started) * 1000
-            log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed)
+            level = logging.DEBUG if scope["path"] in _QUIET_PATHS else logging.INFO
+            log.log(level, "%s %s %d %.1fms", scope["method"], path, status, elapsed)
 
 
 class EmbeddedServer(uvicorn.Server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -130,3 +131,53 @@ async def test_connections_over_the_limit_get_503_until_some_close(
             for reader in idle:  # the header timeout frees the slots
                 assert await closed_by_server(reader)
             assert (await client.get("/healthz")).status_code == 200
+
+
+class AccessLines(logging.Handler):
+    """The web server's access lines, with an event for each new one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.new = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.new.set()
+
+    async def line_for(self, prefix: str) -> logging.LogRecord:
+        async with asyncio.timeout(10):
+            while True:
+                found = [r for r in self.records if r.getMessage().startswith(prefix)]
+                if found:
+                    return found[0]
+                self.new.clear()
+                await self.new.wait()
+
+
+async def test_a_body_cut_off_midway_is_a_400_and_health_checks_stay_out_of_info(
+    telegram, apiframe, public_settings, start_bot, caplog
+):
+    settings = public_settings()
+    await start_bot(settings)
+    access = AccessLines()
+    logging.getLogger("bot.web").addHandler(access)
+    try:
+        async with raw_connection(settings.port) as (_, writer):
+            writer.write(
+                b"POST /telegram HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                + f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n".encode()
+                + b"Content-Length: 1000\r\n\r\n"
+                + b'{"update_id": 1, "mess'  # and the client goes away
+            )
+            await writer.drain()
+        cut = await access.line_for("POST /telegram")
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{settings.public_url}/healthz")).status_code == 200
+        health = await access.line_for("GET /healthz")
+    finally:
+        logging.getLogger("bot.web").removeHandler(access)
+    assert cut.getMessage().startswith("POST /telegram 400")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], "a client that went away is no server error (no traceback)"
+    assert health.levelno == logging.DEBUG  # every few seconds from a balancer: not at INFO
