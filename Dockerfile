@@ -15,12 +15,16 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . && /opt/venv/bin/pip ch
 
 FROM python:3.11.13-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH
+# METRICS_LISTEN: /metrics and /healthz inside the container, in either mode, for HEALTHCHECK.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
+    METRICS_LISTEN=127.0.0.1:9100
 RUN useradd --create-home --uid 10001 kling && mkdir -p /app/data && chown 10001:10001 /app/data
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 
 USER 10001
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:9100/healthz', timeout=4).status != 200)"]
 VOLUME ["/app/data"]
 EXPOSE 8080
 CMD ["kling-bot"]

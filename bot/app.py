@@ -276,10 +276,14 @@ async def run_bot(
             await handlers.set_descriptions(application.bot)
             await application.start()
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
+            if settings.metrics_address is not None:  # either mode: /metrics and /healthz
+                servers.append(
+                    await start_metrics_server(
+                        parts, settings.metrics_address, lambda: application.running and accepting
+                    )
+                )
             if settings.public_url:
                 servers.append(await start_web_server(parts, lambda: accepting))
-                if settings.metrics_address is not None:
-                    servers.append(await start_metrics_server(parts, settings.metrics_address))
                 await set_webhook(parts)
             else:
                 assert application.updater is not None
@@ -346,10 +350,11 @@ async def start_web_server(
 
 
 async def start_metrics_server(
-    parts: BotParts, address: tuple[str, int]
+    parts: BotParts, address: tuple[str, int], running: Callable[[], bool]
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
-    """`/metrics` on its own listener (127.0.0.1 by default): never on the public port."""
-    app = create_metrics_app(parts.metrics, parts.store)
+    """`/metrics` and `/healthz` on their own listener (127.0.0.1 by default): never on the
+    public port."""
+    app = create_metrics_app(parts.metrics, parts.store, running)
     return await _serve(app, address[0], address[1], parts.settings, "metrics")
 
 

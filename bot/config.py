@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     database_wait: float = Field(default=60.0, ge=0)
     http_header_timeout: float = Field(default=10.0, gt=0)
     http_max_connections: int = Field(default=100, ge=2)
-    metrics_listen: str = "127.0.0.1:9100"
+    metrics_listen: str | None = None  # unset: 127.0.0.1:9100 in webhook mode, off in polling
 
     poll_interval: float = Field(default=10.0, gt=0)
     job_timeout: float = Field(default=1800.0, gt=0)
@@ -188,7 +188,9 @@ class Settings(BaseSettings):
 
     @field_validator("metrics_listen")
     @classmethod
-    def _check_metrics_listen(cls, value: str) -> str:
+    def _check_metrics_listen(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.lower() in ("", "off"):
             return ""
         host, _, port = value.rpartition(":")
@@ -237,7 +239,10 @@ class Settings(BaseSettings):
 
     @property
     def metrics_address(self) -> tuple[str, int] | None:
-        """`METRICS_LISTEN` as (host, port); None when off."""
+        """`METRICS_LISTEN` as (host, port); None when off. Unset, it is 127.0.0.1:9100 in
+        webhook mode and off in long polling (where nothing else listens)."""
+        if self.metrics_listen is None:
+            return ("127.0.0.1", 9100) if self.webhook_mode else None
         if not self.metrics_listen:
             return None
         host, _, port = self.metrics_listen.rpartition(":")

@@ -51,7 +51,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.jobs import FINISHED, Job, ProviderCallback
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
-from bot.store import JobStore, StoreWatch
+from bot.store import JobStore, Pings, StoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,7 @@ def create_web_app(deps: WebDeps) -> Starlette:
 
         return guarded
 
-    async def healthz(request: Request) -> Response:
-        healthy = application.running and deps.accepting() and await store.ping()
-        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+    healthz = health_endpoint(lambda: application.running and deps.accepting(), store)
 
     async def telegram_update(request: Request) -> Response:
         given = request.headers.get("x-telegram-bot-api-secret-token")
@@ -223,13 +221,31 @@ def create_web_app(deps: WebDeps) -> Starlette:
     return app
 
 
-def create_metrics_app(metrics: Metrics, store: JobStore) -> Starlette:
-    """`GET /metrics` alone, for its own listener (`METRICS_LISTEN`), off the public port."""
+def health_endpoint(running: Callable[[], bool], store: Pings) -> Endpoint:
+    """`GET /healthz`: 200 while the bot takes updates and its database answers, else 503."""
+
+    async def healthz(request: Request) -> Response:
+        healthy = running() and await store.ping()
+        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+
+    return healthz
+
+
+def create_metrics_app(metrics: Metrics, store: JobStore, running: Callable[[], bool]) -> Starlette:
+    """The operator's listener (`METRICS_LISTEN`), off the public port and in either mode:
+    `GET /metrics`, and `GET /healthz` for a container's health check."""
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(await metrics.render(store), media_type="text/plain; version=0.0.4")
 
-    return Starlette(routes=[Route("/metrics", metrics_endpoint, methods=["GET"])])
+    app = Starlette(
+        routes=[
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/healthz", health_endpoint(running, store), methods=["GET"]),
+        ]
+    )
+    app.add_middleware(AccessLog)
+    return app
 
 
 #: Paths a load balancer or Docker asks every few seconds: logged at DEBUG, not INFO (two

@@ -9,8 +9,9 @@ import logging
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 
-from tests.e2e.conftest import WEBHOOK_SECRET
+from tests.e2e.conftest import WEBHOOK_SECRET, free_port
 
 NOT_OBJECTS = {
     "a list": b"[]",
@@ -181,3 +182,18 @@ async def test_a_body_cut_off_midway_is_a_400_and_health_checks_stay_out_of_info
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], "a client that went away is no server error (no traceback)"
     assert health.levelno == logging.DEBUG  # every few seconds from a balancer: not at INFO
+
+
+async def test_health_and_metrics_in_long_polling_mode(telegram, make_settings, start_bot):
+    port = free_port()
+    bot = await start_bot(make_settings(metrics_listen=f"127.0.0.1:{port}"))
+    telegram.send_text(telegram.user(1001), "/video a kite")
+    await telegram.wait_for("sendVideo")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        health = await client.get("/healthz")
+        assert health.status_code == 200 and health.json() == {"ok": True}
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200 and "kling_bot_jobs{" in metrics.text
+        await bot.stop()  # the listener goes with the bot
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/healthz")

@@ -109,8 +109,19 @@ def test_secrets_list_the_database_password():
 
 
 def test_metrics_listen():
-    assert load_settings(telegram_bot_token=TOKEN).metrics_address == ("127.0.0.1", 9100)
+    webhook = {"public_url": "https://bot.example", "webhook_secret": "s" * 32}
+    # Unset: on 127.0.0.1:9100 beside the webhook server, off in long polling (nothing else
+    # listens there); set, it listens in either mode (the Docker image sets it for HEALTHCHECK).
+    assert load_settings(telegram_bot_token=TOKEN, **webhook).metrics_address == (
+        "127.0.0.1",
+        9100,
+    )
+    assert load_settings(telegram_bot_token=TOKEN).metrics_address is None
+    polling = load_settings(telegram_bot_token=TOKEN, metrics_listen="127.0.0.1:9200")
+    assert polling.metrics_address == ("127.0.0.1", 9200)
     assert load_settings(telegram_bot_token=TOKEN, metrics_listen="off").metrics_address is None
+    off = load_settings(telegram_bot_token=TOKEN, metrics_listen="off", **webhook)
+    assert off.metrics_address is None
     with pytest.raises(ConfigError) as caught:
         load_settings(telegram_bot_token=TOKEN, metrics_listen="9100")
     assert caught.value.variable == "METRICS_LISTEN"
