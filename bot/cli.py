@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> in
     except ConfigError as exc:
         print(f"kling-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(settings.log_level, settings.secrets())
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
     if args.command == "check":
         return asyncio.run(check(settings))
     try:

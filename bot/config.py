@@ -13,7 +13,7 @@ import re
 import secrets
 import socket
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=1800.0, gt=0)
     reconcile_timeout: float = Field(default=600.0, gt=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()

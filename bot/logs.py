@@ -9,9 +9,11 @@ record factory), whatever handler a library attaches; the handler masks again as
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 MASK = "***"
@@ -44,8 +46,30 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: Iterable[str]) -> None:
-    """Log to stderr at `level`, masking `secrets` in every record of every logger."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (`LOG_FORMAT=json`), for log shippers: time (UTC, ISO 8601),
+    level, logger, message and, with an error, its traceback; masked like every line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+def setup_logging(level: str, secrets: Iterable[str], log_format: str = "text") -> None:
+    """Log to stderr at `level`, as text or JSON lines, masking `secrets` in every record of
+    every logger."""
     secret_filter = SecretFilter(secrets)
 
     def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -56,7 +80,8 @@ def setup_logging(level: str, secrets: Iterable[str]) -> None:
 
     logging.setLogRecordFactory(masked_record)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonFormatter() if log_format == "json" else text)
     handler.addFilter(secret_filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

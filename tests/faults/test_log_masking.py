@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -89,3 +90,35 @@ async def test_debug_logs_of_a_whole_life_carry_no_secret(backend, telegram, api
     assert "job 1: delivered" in output and " DEBUG " in output
     # uvicorn's own lines go through the bot's handler (and so its masking), not uvicorn's.
     assert " WARNING uvicorn.error: Invalid HTTP request received." in output
+
+
+async def test_json_log_lines_parse_and_carry_no_secret(telegram, tmp_path):
+    """`LOG_FORMAT=json` for log shippers: every line of a whole life is one JSON object with
+    time, level, logger and message, masked like the text lines."""
+    log_file = tmp_path / "bot.log"
+    bot = BotProcess(
+        {
+            "PATH": os.environ["PATH"],
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_URL": telegram.url,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+            "SANDBOX_DELAY": "0.2",
+            "POLL_INTERVAL": "0.05",
+            "LOG_LEVEL": "DEBUG",
+            "LOG_FORMAT": "json",
+        },
+        log=log_file,
+    )
+    await bot.start()
+    try:
+        telegram.send_text(telegram.user(1001), "/video a lighthouse")
+        await telegram.wait_for("sendVideo", timeout=30)
+    finally:
+        await bot.stop()
+    lines = log_file.read_text().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert any(entry["message"] == "job 1: delivered" for entry in entries)
+    assert any(entry["level"] == "DEBUG" for entry in entries)
+    token, secret_half = telegram.token, telegram.token.split(":", 1)[1]
+    assert not [line for line in lines if token in line or secret_half in line]
