@@ -20,6 +20,7 @@ from tests.fakes.aimlapi import (
     SAMPLE,
     FakeAimlapi,
 )
+from tests.fakes.provider import answer_after_stall
 
 KEY = "aimlapi-test-key"
 BOT_TOKEN = "123456:AAE-secret-bot-token"
@@ -45,10 +46,8 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
 
 @pytest.fixture
 async def fake():
-    server = FakeAimlapi(KEY, forbidden=[BOT_TOKEN])
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeAimlapi(KEY, forbidden=[BOT_TOKEN]) as server:
+        yield server
 
 
 @pytest.fixture
@@ -59,10 +58,8 @@ async def client(fake):
 
 @pytest.fixture
 async def laplas():
-    server = FakeAimlapi(KEY, edition="apilaplas")
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeAimlapi(KEY, edition="apilaplas") as server:
+        yield server
 
 
 @pytest.fixture
@@ -372,12 +369,8 @@ async def test_unauthorised_requests_do_not_use_up_a_fault(fake, client):
 
 
 async def test_stalled_path_answers_only_after_release(fake, client):
-    fake.stall(BILLING_PATH)
-    pending = asyncio.create_task(client.get(BILLING_PATH))
-    await fake.wait_for(BILLING_PATH)
-    assert not pending.done()
-    fake.release()
-    assert (await pending).status_code == 200
+    answer = await answer_after_stall(fake, BILLING_PATH, client.get(BILLING_PATH))
+    assert answer.status_code == 200
 
 
 # forbidden content

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from tests.fakes.apiframe import SAMPLE, FakeApiframe
 from tests.fakes.media import SAMPLE_MP4, MediaHost
+from tests.fakes.provider import answer_after_stall
 from tests.fakes.server import LocalServer
 
 KEY = "apiframe-test-key"
@@ -65,10 +66,8 @@ class Neighbour:
 
 @pytest.fixture
 async def fake():
-    server = FakeApiframe(KEY, forbidden=[BOT_TOKEN])
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeApiframe(KEY, forbidden=[BOT_TOKEN]) as server:
+        yield server
 
 
 @pytest.fixture
@@ -83,10 +82,8 @@ shared_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared_fake():
-    server = FakeApiframe(KEY, forbidden=[BOT_TOKEN])
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeApiframe(KEY, forbidden=[BOT_TOKEN]) as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -498,12 +495,8 @@ async def test_fail_next_bodies(fake, client):
 
 
 async def test_stalled_path_answers_only_after_release(fake, client):
-    fake.stall("/kling-imagine")
-    pending = asyncio.create_task(client.post("/kling-imagine", json=T2V))
-    await fake.wait_for("/kling-imagine")
-    assert not pending.done() and fake.tasks == {}
-    fake.release()
-    assert (await pending).status_code == 200
+    send = client.post("/kling-imagine", json=T2V)
+    assert (await answer_after_stall(fake, "/kling-imagine", send)).status_code == 200
     assert len(fake.tasks) == 1
 
 

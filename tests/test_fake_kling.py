@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.kling import SAMPLE, FakeKling
+from tests.fakes.provider import answer_after_stall
 from tests.fakes.recording import shared_tls
 from tests.fakes.server import LocalServer
 
@@ -54,10 +55,8 @@ class Receiver:
 
 @pytest.fixture
 async def fake():
-    server = FakeKling(forbidden=[BOT_TOKEN])
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeKling(forbidden=[BOT_TOKEN]) as server:
+        yield server
 
 
 @pytest.fixture
@@ -68,10 +67,8 @@ async def client(fake):
 
 @pytest.fixture
 async def makevid():
-    server = FakeKling("mv-key", flavour="makevid")
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeKling("mv-key", flavour="makevid") as server:
+        yield server
 
 
 @pytest.fixture
@@ -503,12 +500,8 @@ async def test_fail_next_accepted_makes_the_task_and_loses_the_answer(fake, clie
 
 
 async def test_stall_holds_requests_until_released(fake, client):
-    fake.stall("/v1/videos/text2video")
-    pending = asyncio.create_task(client.post("/v1/videos/text2video", json=T2V))
-    await fake.wait_for("/v1/videos/text2video")
-    assert not pending.done() and fake.tasks == {}
-    fake.release()
-    assert (await pending).json()["code"] == 0
+    send = client.post("/v1/videos/text2video", json=T2V)
+    assert (await answer_after_stall(fake, "/v1/videos/text2video", send)).json()["code"] == 0
 
 
 async def test_bot_token_anywhere_is_a_leak(fake, client):

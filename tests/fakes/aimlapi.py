@@ -16,7 +16,6 @@ fields on text-to-video models and `aspect_ratio` on image-to-video models are r
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -26,24 +25,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Never
 from urllib.parse import parse_qs
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from tests.fakes.media import SAMPLE_MP4, MediaHost
-from tests.fakes.recording import (
-    ALL_METHODS,
-    FaultQueue,
-    Handout,
-    Recorded,
-    RequestLog,
-    is_http_url,
-)
-from tests.fakes.server import LocalServer
+from tests.fakes.media import SAMPLE_MP4
+from tests.fakes.provider import ProviderFake
+from tests.fakes.recording import Recorded, is_http_url
 
 SAMPLE = SAMPLE_MP4
 
@@ -185,7 +175,7 @@ def _duration_errors(duration: object, edition: Edition) -> list[str]:
     return [] if ok else ["duration must be 5 or 10"]
 
 
-class FakeAimlapi(RequestLog, FaultQueue):
+class FakeAimlapi(ProviderFake[FakeTask, Never]):
     """AI/ML API's (or Apilaplas's) Kling endpoints plus result-video hosting, on one server."""
 
     def __init__(
@@ -195,50 +185,22 @@ class FakeAimlapi(RequestLog, FaultQueue):
         edition: Edition = "aimlapi",
         forbidden: Sequence[str] = (),
     ) -> None:
-        RequestLog.__init__(self, forbidden)
-        FaultQueue.__init__(self)
+        super().__init__(forbidden)
         self.api_key = api_key
         self.edition: Edition = edition
-        self.url = ""
-        self.tasks: dict[str, FakeTask] = {}
         self.credits = 1000  # 0: creating a generation answers 403
         self.id_key = "id"  # "generation_id": the create answer some clients see [C]
         self.next_ids: list[str] = []  # ids to hand out before generated ones
         self.in_flight = 0  # authorised API requests being answered (or stalled) right now
         self.peak_in_flight = 0
-        self.media = MediaHost()
-        self._stalled: set[str] = set()
-        self._release = asyncio.Event()
-        self._handout: Handout[FakeTask] = Handout()
         self._routes: dict[tuple[str, str], Callable[[Recorded], Awaitable[Response]]] = {
             ("POST", GENERATION_PATH): self._create,
             ("GET", GENERATION_PATH): self._status,
         }
         if edition == "aimlapi":  # Apilaplas documents no billing endpoint
             self._routes["GET", BILLING_PATH] = self._billing
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=ALL_METHODS)])
-        self._server = LocalServer(app)
-
-    # lifecycle
-
-    async def start(self) -> str:
-        self.url = await self._server.start()
-        return self.url
-
-    async def stop(self) -> None:
-        self._release.set()
-        await self._server.stop()
 
     # test-facing controls
-
-    def stall(self, path: str) -> None:
-        """Hold every authorised request to `path` unanswered until `release()`."""
-        self._stalled.add(path)
-        self._release.clear()
-
-    def release(self) -> None:
-        self._stalled.clear()
-        self._release.set()
 
     async def set_generating(self, task_id: str) -> None:
         await self.set_status(task_id, "generating")
@@ -254,8 +216,7 @@ class FakeAimlapi(RequestLog, FaultQueue):
     ) -> str:
         """Mark the generation completed; unless `video_url` is given the video is hosted here."""
         task = self.tasks[task_id]
-        if video_url is None:
-            video_url = self.url + self.media.add(f"{uuid.uuid4().hex}.mp4", video)
+        video_url = self._host(f"{uuid.uuid4().hex}.mp4", video, video_url)
         task.status, task.video_url, task.error = "completed", video_url, None
         await self.notify()
         return video_url
@@ -280,20 +241,12 @@ class FakeAimlapi(RequestLog, FaultQueue):
         task.status, task.video_url = "error", None
         await self.notify()
 
-    async def wait_for_task(self, *, timeout: float = 10.0) -> FakeTask:  # noqa: ASYNC109
-        """The next created task not handed out by an earlier call, in creation order."""
-
-        return await self.wait(
-            lambda: self._handout.next(list(self.tasks.values())), timeout, "a new task"
-        )
-
     # internals: request pipeline
 
     async def _handle(self, request: Request) -> Response:
         """Record, then leak check, routing, auth, injected faults, stalls, and the endpoint."""
-        rec = await self.record(request)
-        if self.leaks_in(request, rec):
-            self.leaks.append(rec)
+        rec, leaked = await self._intake(request)
+        if leaked:
             return self._error(400, "forbidden content", rec)
         handler = self._routes.get((rec.method, rec.path))
         if handler is not None:
@@ -307,15 +260,13 @@ class FakeAimlapi(RequestLog, FaultQueue):
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             await self.notify()
             try:
-                if rec.path in self._stalled:
-                    await self._release.wait()
+                await self._stall_point(rec.path)
                 return self.after_handling(rec.path, await handler(rec), fault_body)
             finally:
                 self.in_flight -= 1
-        name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
-        if name is not None:
-            fault = self.take_fault(rec.path, functools.partial(self._fault_body, path=rec.path))
-            return fault or self.media.response(name)
+        hosted = self._media(rec, functools.partial(self._fault_body, path=rec.path))
+        if hosted is not None:
+            return hosted
         return self._error(404, f"Cannot {rec.method} {rec.path}", rec)
 
     @staticmethod

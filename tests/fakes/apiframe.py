@@ -12,7 +12,6 @@ bot that passes here does not rely on leniency the real service may not have.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,24 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 
-from tests.fakes.media import SAMPLE_MP4, MediaHost
-from tests.fakes.recording import (
-    ALL_METHODS,
-    FaultQueue,
-    Handout,
-    Recorded,
-    RequestLog,
-    first_match,
-    is_http_url,
-    shared_tls,
-)
-from tests.fakes.server import LocalServer
+from tests.fakes.media import SAMPLE_MP4
+from tests.fakes.provider import ProviderFake
+from tests.fakes.recording import Recorded, is_http_url, shared_tls
 
 __all__ = ["SAMPLE", "FakeApiframe", "FakeTask", "Recorded", "WebhookDelivery", "validate_imagine"]
 
@@ -170,18 +158,17 @@ def _model_errors(body: dict[str, Any]) -> list[str]:
     return errors
 
 
-class FakeApiframe(RequestLog, FaultQueue):
+class FakeApiframe(ProviderFake[FakeTask, WebhookDelivery]):
     """APIFRAME's Kling endpoints plus result-video hosting, on one local server."""
+
+    delivery_kind = "webhook delivery"
+    wait_for_webhook = ProviderFake.wait_for_delivery
 
     def __init__(
         self, api_key: str = "apiframe-test-key", *, forbidden: Sequence[str] = ()
     ) -> None:
-        RequestLog.__init__(self, forbidden)
-        FaultQueue.__init__(self)
+        super().__init__(forbidden)
         self.api_key = api_key
-        self.url = ""
-        self.tasks: dict[str, FakeTask] = {}
-        self.webhook_deliveries: list[WebhookDelivery] = []
         self.deliver_webhooks = True
         self.auto_finish_after_fetches: int | None = None
         self.account: dict[str, Any] = {
@@ -190,45 +177,22 @@ class FakeApiframe(RequestLog, FaultQueue):
             "total_images": 0,
             "plan": "pro",
         }
-        self.media = MediaHost()
-        self._stalled: set[str] = set()
-        self._release = asyncio.Event()
-        self._handout: Handout[FakeTask] = Handout()
-        self._client: httpx.AsyncClient | None = None
         self._routes: dict[tuple[str, str], Callable[[Recorded], Awaitable[Response]]] = {
             ("POST", "/kling-imagine"): self._imagine,
             ("POST", "/fetch"): self._fetch,
             ("POST", "/fetch-many"): self._fetch_many,
             ("GET", "/account"): self._account,
         }
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=ALL_METHODS)])
-        self._server = LocalServer(app)
 
-    # lifecycle
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every attempt to POST a result to a webhook, in order."""
+        return self.deliveries
 
-    async def start(self) -> str:
-        self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=True, verify=shared_tls())
-        self.url = await self._server.start()
-        return self.url
-
-    async def stop(self) -> None:
-        self._release.set()
-        await self._server.stop()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=10.0, follow_redirects=True, verify=shared_tls())
 
     # test-facing controls
-
-    def stall(self, path: str) -> None:
-        """Hold every authorised request to `path` unanswered until `release()`: the request
-        has arrived, the answer never comes (a read timeout for the client)."""
-        self._stalled.add(path)
-        self._release.clear()
-
-    def release(self) -> None:
-        self._stalled.clear()
-        self._release.set()
 
     async def set_queued(self, task_id: str, status: str = "pending") -> None:
         """Put a task back in one of the waiting states (`staged`, `retrying`, ...)."""
@@ -247,8 +211,7 @@ class FakeApiframe(RequestLog, FaultQueue):
     ) -> str:
         """Mark the task finished; unless `video_url` is given the video is hosted here."""
         task = self.tasks[task_id]
-        if video_url is None:
-            video_url = self.url + self.media.add(f"{task_id}.mp4", video)
+        video_url = self._host(f"{task_id}.mp4", video, video_url)
         task.status, task.percentage, task.video_url = "finished", 100, video_url
         await self._changed_task(task)
         return video_url
@@ -258,32 +221,12 @@ class FakeApiframe(RequestLog, FaultQueue):
         task.status, task.message = "failed", message
         await self._changed_task(task)
 
-    async def wait_for_task(self, *, timeout: float = 10.0) -> FakeTask:  # noqa: ASYNC109
-        """The next created task not handed out by an earlier call, in creation order."""
-
-        return await self.wait(
-            lambda: self._handout.next(list(self.tasks.values())), timeout, "a new task"
-        )
-
-    async def wait_for_webhook(
-        self,
-        predicate: Callable[[WebhookDelivery], bool] | None = None,
-        *,
-        timeout: float = 10.0,  # noqa: ASYNC109 - the tests' API; asyncio.timeout inside
-    ) -> WebhookDelivery:
-        """The earliest webhook delivery attempt matching `predicate`, waiting for it if needed."""
-
-        return await self.wait(
-            lambda: first_match(self.webhook_deliveries, predicate), timeout, "a webhook delivery"
-        )
-
     # internals: request pipeline
 
     async def _handle(self, request: Request) -> Response:
         """Record, then leak check, routing, auth, injected faults, and the endpoint itself."""
-        rec = await self.record(request)
-        if self.leaks_in(request, rec):
-            self.leaks.append(rec)
+        rec, leaked = await self._intake(request)
+        if leaked:
             return _errors("forbidden content")
         handler = self._routes.get((rec.method, rec.path))
         if handler is not None:
@@ -292,12 +235,11 @@ class FakeApiframe(RequestLog, FaultQueue):
             fault = self.take_fault(rec.path, self._fault_body)
             if fault is not None:
                 return fault
-            if rec.path in self._stalled:
-                await self._release.wait()
+            await self._stall_point(rec.path)
             return self.after_handling(rec.path, await handler(rec), self._fault_body)
-        name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
-        if name is not None:
-            return self.take_fault(rec.path, self._fault_body) or self.media.response(name)
+        hosted = self._media(rec, self._fault_body)
+        if hosted is not None:
+            return hosted
         # The `{"errors":[{"msg"}]}` shape is express-validator's, so APIFRAME is likely Express,
         # whose stock answer to an unknown method or path is this HTML 404. [I]
         return HTMLResponse(f"Cannot {rec.method} {rec.path}", status_code=404)
@@ -412,18 +354,10 @@ class FakeApiframe(RequestLog, FaultQueue):
             return
         payload = task.result() if payload is None else payload
         headers = {} if task.webhook_secret is None else {"x-webhook-secret": task.webhook_secret}
-        status: int | None = None
-        error: str | None = None
-        try:
-            response = await self._client.post(url, json=payload, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = repr(exc)
-        delivery = WebhookDelivery(
-            task.task_id, url, payload, headers, status, error, time.monotonic()
+        status, error = await self._post_json(url, payload, headers)
+        await self._delivered(
+            WebhookDelivery(task.task_id, url, payload, headers, status, error, time.monotonic())
         )
-        self.webhook_deliveries.append(delivery)
-        await self.notify()
 
 
 def _json_object(rec: Recorded) -> dict[str, Any] | None:

@@ -21,7 +21,6 @@ makevid's 401 carries no envelope.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -33,23 +32,12 @@ from typing import Any, Literal
 
 import httpx
 import jwt
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
-from tests.fakes.media import SAMPLE_MP4, MediaHost
-from tests.fakes.recording import (
-    ALL_METHODS,
-    FaultQueue,
-    Handout,
-    Recorded,
-    RequestLog,
-    first_match,
-    is_http_url,
-    shared_tls,
-)
-from tests.fakes.server import LocalServer
+from tests.fakes.media import SAMPLE_MP4
+from tests.fakes.provider import ProviderFake
+from tests.fakes.recording import Recorded, is_http_url, shared_tls
 
 SAMPLE = SAMPLE_MP4
 
@@ -268,8 +256,11 @@ def _template(path: str) -> re.Pattern[str]:
 Handler = Callable[[Recorded, dict[str, str]], Awaitable[Response]]
 
 
-class FakeKling(RequestLog, FaultQueue):
+class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
     """Kling's (or makevid's) video endpoints plus result-video hosting, on one local server."""
+
+    delivery_kind = "callback delivery"
+    wait_for_callback = ProviderFake.wait_for_delivery
 
     def __init__(
         self,
@@ -280,14 +271,10 @@ class FakeKling(RequestLog, FaultQueue):
         poll_path: str = MAKEVID_POLL,
         forbidden: Sequence[str] = (),
     ) -> None:
-        RequestLog.__init__(self, forbidden)
-        FaultQueue.__init__(self)
+        super().__init__(forbidden)
         self.access_key = access_key
         self.secret_key = secret_key
         self.flavour: Flavour = flavour
-        self.url = ""
-        self.tasks: dict[str, FakeTask] = {}
-        self.callback_deliveries: list[CallbackDelivery] = []
         self.deliver_callbacks = True
         self.no_credits = False  # True: creating a task answers 429 / 1102
         self.clock: Callable[[], float] = time.time  # what "now" is when checking a JWT
@@ -304,14 +291,7 @@ class FakeKling(RequestLog, FaultQueue):
                 "status": "online",
             }
         ]
-        self.media = MediaHost()
-        self._stalled: set[str] = set()
-        self._release = asyncio.Event()
-        self._handout: Handout[FakeTask] = Handout()
-        self._client: httpx.AsyncClient | None = None
         self._routes = self._route_table(poll_path)
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=ALL_METHODS)])
-        self._server = LocalServer(app)
 
     def _route_table(self, poll_path: str) -> list[tuple[str, re.Pattern[str], Handler]]:
         if self.flavour == "kling":
@@ -325,19 +305,8 @@ class FakeKling(RequestLog, FaultQueue):
             ("GET", _template(poll_path), self._query),
         ]
 
-    # lifecycle
-
-    async def start(self) -> str:
-        self._client = httpx.AsyncClient(timeout=10.0, verify=shared_tls())
-        self.url = await self._server.start()
-        return self.url
-
-    async def stop(self) -> None:
-        self._release.set()
-        await self._server.stop()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=10.0, verify=shared_tls())
 
     # test-facing controls
 
@@ -352,14 +321,10 @@ class FakeKling(RequestLog, FaultQueue):
         secret = self.token() if self.flavour == "kling" else self.access_key
         return {"Authorization": f"Bearer {secret}"}
 
-    def stall(self, path: str) -> None:
-        """Hold every authorised request to `path` unanswered until `release()`."""
-        self._stalled.add(path)
-        self._release.clear()
-
-    def release(self) -> None:
-        self._stalled.clear()
-        self._release.set()
+    @property
+    def callback_deliveries(self) -> list[CallbackDelivery]:
+        """Every attempt to POST a task's data to its callback URL, in order."""
+        return self.deliveries
 
     async def set_processing(self, task_id: str) -> None:
         await self._change(self.tasks[task_id], "processing")
@@ -369,9 +334,7 @@ class FakeKling(RequestLog, FaultQueue):
     ) -> str:
         """Mark the task succeeded; unless `video_url` is given the video is hosted here."""
         task = self.tasks[task_id]
-        if video_url is None:
-            video_url = self.url + self.media.add(f"{task_id}.mp4", video)
-        task.video_url = video_url
+        task.video_url = video_url = self._host(f"{task_id}.mp4", video, video_url)
         await self._change(task, "succeed")
         return video_url
 
@@ -380,40 +343,20 @@ class FakeKling(RequestLog, FaultQueue):
         task.status_msg = message
         await self._change(task, "failed")
 
-    async def wait_for_task(self, *, timeout: float = 10.0) -> FakeTask:  # noqa: ASYNC109
-        """The next created task not handed out by an earlier call, in creation order."""
-
-        return await self.wait(
-            lambda: self._handout.next(list(self.tasks.values())), timeout, "a new task"
-        )
-
-    async def wait_for_callback(
-        self,
-        predicate: Callable[[CallbackDelivery], bool] | None = None,
-        *,
-        timeout: float = 10.0,  # noqa: ASYNC109 - the tests' API; asyncio.timeout inside
-    ) -> CallbackDelivery:
-        """The earliest callback delivery attempt matching `predicate`, waiting if needed."""
-
-        return await self.wait(
-            lambda: first_match(self.callback_deliveries, predicate), timeout, "a callback delivery"
-        )
-
     # internals: request pipeline
 
     async def _handle(self, request: Request) -> Response:
         """Record, then leak check, routing, auth, injected faults, stalls, and the endpoint."""
-        rec = await self.record(request)
-        if self.leaks_in(request, rec):
-            self.leaks.append(rec)
+        rec, leaked = await self._intake(request)
+        if leaked:
             return error_response(1201, "forbidden content")
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(rec.path)
             if method == rec.method and match is not None:
                 return await self._authorised(rec, handler, match.groupdict())
-        name = self.media.name_of(rec.path) if rec.method in ("GET", "HEAD") else None
-        if name is not None:
-            return self.take_fault(rec.path, default_error_body) or self.media.response(name)
+        hosted = self._media(rec, default_error_body)
+        if hosted is not None:
+            return hosted
         return PlainTextResponse("404 page not found", status_code=404)
 
     async def _authorised(
@@ -425,8 +368,7 @@ class FakeKling(RequestLog, FaultQueue):
         fault = self.take_fault(rec.path, default_error_body)
         if fault is not None:
             return fault
-        if rec.path in self._stalled:
-            await self._release.wait()
+        await self._stall_point(rec.path)
         return self.after_handling(rec.path, await handler(rec, params), default_error_body)
 
     def _auth_error(self, header: str) -> Response | None:
@@ -533,18 +475,11 @@ class FakeKling(RequestLog, FaultQueue):
         url = task.callback_url
         if self.flavour != "kling" or not self.deliver_callbacks or url is None:
             return
-        assert self._client is not None, "start() the fake first"
         payload = task.data()
-        status: int | None = None
-        error: str | None = None
-        try:
-            response = await self._client.post(url, json=payload)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = repr(exc)
-        delivery = CallbackDelivery(task.task_id, url, payload, status, error, time.monotonic())
-        self.callback_deliveries.append(delivery)
-        await self.notify()
+        status, error = await self._post_json(url, payload)
+        await self._delivered(
+            CallbackDelivery(task.task_id, url, payload, status, error, time.monotonic())
+        )
 
 
 def _decoded(value: str) -> bytes | None:

@@ -8,11 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
 from bot.web import EmbeddedServer
+
+
+class Served:
+    """A fake that `async with` starts and stops; it defines `start` and `stop`."""
+
+    async def start(self) -> Any:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
 
 class LocalServer:

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Served
 from tests.fakes.telegram.api import (
     CANONICAL,
     JSON,
@@ -60,7 +60,7 @@ from tests.fakes.telegram.users import UsersMixin
 _log = logging.getLogger("tests.fakes.telegram")  # the package's name: bench/harness.py filters it
 
 
-class FakeTelegram(UsersMixin, MessagesMixin, MethodsMixin):
+class FakeTelegram(UsersMixin, MessagesMixin, MethodsMixin, Served):
     """The fake Bot API server plus the test-facing controls around it."""
 
     @functools.cached_property
@@ -101,13 +101,6 @@ class FakeTelegram(UsersMixin, MessagesMixin, MethodsMixin):
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     def calls_to(self, method: str) -> list[Call]:
         name = self._canonical(method)
