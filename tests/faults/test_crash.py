@@ -28,20 +28,36 @@ async def start_polling(bot: BotProcess, telegram: FakeTelegram) -> None:
     await telegram.wait_until_polling(timeout=30)
 
 
+def bot_env(
+    telegram: FakeTelegram, provider: str, url: str, database, **credentials: str
+) -> dict[str, str]:
+    """The environment of a bot on `telegram` using one `provider` served at `url`, with
+    that provider's `credentials` (variable names as keys)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "VIDEO_PROVIDERS": provider,
+        f"{provider.upper()}_BASE_URL": url,
+        "VIDEO_TRUSTED_ORIGINS": url,  # its videos: plain http on 127.0.0.1
+        "DATABASE_URL": f"sqlite:///{database}",
+        "POLL_INTERVAL": "0.05",
+        "STATUS_EDIT_INTERVAL": "0",
+        "LOG_LEVEL": "WARNING",
+        **credentials,
+    }
+
+
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeTelegram() as fake:
+        yield fake
 
 
 @pytest.fixture
 async def aimlapi(telegram) -> AsyncIterator[FakeAimlapi]:
-    fake = FakeAimlapi(AIMLAPI_KEY, forbidden=[telegram.token])
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeAimlapi(AIMLAPI_KEY, forbidden=[telegram.token]) as fake:
+        yield fake
     assert fake.leaks == []
 
 
@@ -52,50 +68,24 @@ def database(tmp_path):
 
 @pytest.fixture
 async def bot(telegram, aimlapi, database) -> AsyncIterator[BotProcess]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "VIDEO_PROVIDERS": "aimlapi",
-        "AIMLAPI_API_KEY": AIMLAPI_KEY,
-        "AIMLAPI_BASE_URL": aimlapi.url,
-        "VIDEO_TRUSTED_ORIGINS": aimlapi.url,  # its videos: plain http on 127.0.0.1
-        "DATABASE_URL": f"sqlite:///{database}",
-        "POLL_INTERVAL": "0.05",
-        "STATUS_EDIT_INTERVAL": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = BotProcess(env)
+    process = BotProcess(
+        bot_env(telegram, "aimlapi", aimlapi.url, database, AIMLAPI_API_KEY=AIMLAPI_KEY)
+    )
     yield process
     await process.stop()
 
 
 @pytest.fixture
 async def kling(telegram) -> AsyncIterator[FakeKling]:
-    fake = FakeKling(KLING_ACCESS, KLING_SECRET, forbidden=[telegram.token])
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeKling(KLING_ACCESS, KLING_SECRET, forbidden=[telegram.token]) as fake:
+        yield fake
     assert fake.leaks == []
 
 
 @pytest.fixture
 async def kling_bot(telegram, kling, database) -> AsyncIterator[BotProcess]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "VIDEO_PROVIDERS": "kling",
-        "KLING_ACCESS_KEY": KLING_ACCESS,
-        "KLING_SECRET_KEY": KLING_SECRET,
-        "KLING_BASE_URL": kling.url,
-        "VIDEO_TRUSTED_ORIGINS": kling.url,  # its videos: plain http on 127.0.0.1
-        "DATABASE_URL": f"sqlite:///{database}",
-        "POLL_INTERVAL": "0.05",
-        "STATUS_EDIT_INTERVAL": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = BotProcess(env)
+    credentials = {"KLING_ACCESS_KEY": KLING_ACCESS, "KLING_SECRET_KEY": KLING_SECRET}
+    process = BotProcess(bot_env(telegram, "kling", kling.url, database, **credentials))
     yield process
     await process.stop()
 
