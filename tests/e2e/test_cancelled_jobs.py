@@ -4,8 +4,11 @@ cancel endpoint, so `/video` + `/cancel` loops must not run past `MAX_ACTIVE_JOB
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.jobs import JobState
 from tests.fakes.apiframe import FakeApiframe
+from tests.fakes.telegram import FakeTelegram
 
 
 def text_of(call) -> str:
@@ -25,13 +28,19 @@ async def polls_after_now(apiframe: FakeApiframe, cycles: int = 2) -> None:
     await apiframe.wait(lambda: True if polls() >= target else None, 10, f"{cycles} polls")
 
 
+async def keep_polling(telegram: FakeTelegram, apiframe: FakeApiframe) -> dict[str, Any]:
+    """Alice, who will cancel, and a job of Bob's that keeps the poll loop busy meanwhile."""
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    telegram.send_text(bob, "/video keeps the poll loop busy")
+    await apiframe.wait_for_task()
+    return alice
+
+
 async def test_cancelled_jobs_count_until_the_provider_stops_and_are_never_sent(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings(max_active_jobs_per_user=2))
-    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
-    telegram.send_text(bob, "/video keeps the poll loop busy")
-    await apiframe.wait_for_task()
+    alice = await keep_polling(telegram, apiframe)
     tasks = []
     for n in (1, 2):
         telegram.send_text(alice, f"/video clip {n}")
@@ -68,9 +77,7 @@ async def test_job_cancelled_while_being_sent_is_tracked_until_the_provider_stop
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings(max_active_jobs_per_user=1))
-    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
-    telegram.send_text(bob, "/video keeps the poll loop busy")
-    await apiframe.wait_for_task()
+    alice = await keep_polling(telegram, apiframe)
     apiframe.stall("/kling-imagine")
     telegram.send_text(alice, "/video in flight")
     await apiframe.wait_for("/kling-imagine")  # the provider has the request, no answer yet

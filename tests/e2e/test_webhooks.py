@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,6 +12,8 @@ from bot.config import ConfigError
 from bot.jobs import JobState
 from tests.e2e.conftest import WEBHOOK_SECRET
 from tests.e2e.test_delivery_and_restart import first_job_state
+from tests.fakes.apiframe import FakeApiframe, FakeTask
+from tests.fakes.telegram import FakeTelegram
 
 
 def creates(apiframe):
@@ -19,6 +22,25 @@ def creates(apiframe):
 
 def polls(apiframe):
     return [r for r in apiframe.requests if r.path in ("/fetch", "/fetch-many")]
+
+
+async def asked_for_video(telegram: FakeTelegram, apiframe: FakeApiframe, text: str) -> FakeTask:
+    """Alice sends `text` (a /video command): its task, once the bot has answered her."""
+    telegram.send_text(telegram.user(1001), text)
+    task = await apiframe.wait_for_task()
+    await telegram.wait_for("sendMessage")
+    return task
+
+
+def forged_finish(task: FakeTask) -> dict[str, Any]:
+    """A `finished` result for `task` whose video is an attacker's."""
+    return {
+        "task_id": task.task_id,
+        "task_type": "kling-video",
+        "status": "finished",
+        "percentage": 100,
+        "video_url": "https://evil.example/x.mp4",
+    }
 
 
 async def test_set_webhook_and_no_long_polling(telegram, apiframe, public_settings, start_bot):
@@ -79,9 +101,7 @@ async def test_duplicate_and_out_of_order_callbacks_deliver_once(
     telegram, apiframe, public_settings, start_bot
 ):
     bot = await start_bot(public_settings(callback_poll_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video echo")
-    task = await apiframe.wait_for_task()
-    await telegram.wait_for("sendMessage")
+    task = await asked_for_video(telegram, apiframe, "/video echo")
     await apiframe.finish(task.task_id)
     finished = await apiframe.wait_for_webhook(lambda d: d.payload["status"] == "finished")
     late_progress = {**finished.payload, "status": "processing", "percentage": "70"}
@@ -108,18 +128,10 @@ async def test_forged_callbacks_are_refused_and_change_nothing(
     telegram, apiframe, public_settings, start_bot
 ):
     bot = await start_bot(public_settings(callback_poll_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video guarded")
-    task = await apiframe.wait_for_task()
-    await telegram.wait_for("sendMessage")
+    task = await asked_for_video(telegram, apiframe, "/video guarded")
     url = task.request["webhook_url"]
     base = url.rsplit("/", 1)[0]
-    forged = {
-        "task_id": task.task_id,
-        "task_type": "kling-video",
-        "status": "finished",
-        "percentage": 100,
-        "video_url": "https://evil.example/x.mp4",
-    }
+    forged = forged_finish(task)
     async with httpx.AsyncClient() as client:
         wrong_token = await client.post(
             f"{base}/not-the-token",
@@ -158,19 +170,11 @@ async def test_apiframe_callbacks_need_their_own_secret_not_just_the_url(
     telegram, apiframe, public_settings, start_bot
 ):
     bot = await start_bot(public_settings(callback_poll_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video a sealed letter")
-    task = await apiframe.wait_for_task()
-    await telegram.wait_for("sendMessage")
+    task = await asked_for_video(telegram, apiframe, "/video a sealed letter")
     url, secret = task.request["webhook_url"], task.request["webhook_secret"]
     token = url.rsplit("/", 1)[1]
     assert len(secret) >= 22 and secret not in url  # a leaked URL alone is not enough
-    forged = {
-        "task_id": task.task_id,
-        "task_type": "kling-video",
-        "status": "finished",
-        "percentage": 100,
-        "video_url": "https://evil.example/x.mp4",
-    }
+    forged = forged_finish(task)
     async with httpx.AsyncClient() as client:
         answers = [
             await client.post(url, json=forged, headers=headers)
@@ -197,9 +201,7 @@ async def test_apiframe_job_without_a_stored_secret_is_delivered_by_polling_only
     telegram, apiframe, public_settings, start_bot
 ):
     bot = await start_bot(public_settings(callback_poll_interval=0.2))
-    telegram.send_text(telegram.user(1001), "/video from before the upgrade")
-    task = await apiframe.wait_for_task()
-    await telegram.wait_for("sendMessage")
+    task = await asked_for_video(telegram, apiframe, "/video from before the upgrade")
     # A job sent before callback secrets existed: its webhook secret was the URL token.
     await bot.parts.store._db.execute("UPDATE jobs SET callback_secret = NULL")
     url = task.request["webhook_url"]
