@@ -115,7 +115,12 @@ async def assemble(
     settings: Settings, *, overrides: Overrides = SHIPPED
 ) -> AsyncIterator[BotParts]:
     """Build every part; close them all on exit. `overrides`: what a test swaps in."""
-    store = await open_store(settings.database_url, wait=settings.database_wait)
+    password = settings.database_password
+    store = await open_store(
+        settings.database_url,
+        wait=settings.database_wait,
+        password=password.get_secret_value() if password else None,
+    )
     watch = StoreWatch(store)
     await store.release_orphaned_leases()
     providers = build_providers(settings.providers, settings.provider_common)

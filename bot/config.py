@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     replica_id: str = Field(default_factory=default_replica_id, min_length=1, max_length=200)
     lease_seconds: float = Field(default=60.0, gt=0)
     database_wait: float = Field(default=60.0, ge=0)
+    # PostgreSQL's password apart from DATABASE_URL, so it needs no URL escaping ("/", "@",
+    # "#" or "+" in a URL silently point the bot elsewhere); it wins over one in the URL.
+    database_password: SecretStr | None = None
     http_header_timeout: float = Field(default=10.0, gt=0)
     http_max_connections: int = Field(default=100, ge=2)
     metrics_listen: str | None = None  # unset: 127.0.0.1:9100 in webhook mode, off in polling

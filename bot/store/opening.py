@@ -41,8 +41,10 @@ class DatabaseUnavailable(Exception):
     """The database could not be used at start; `str()` is the one line for the operator."""
 
 
-async def open_store(database_url: str, *, wait: float = 0.0) -> JobStore:
-    """`sqlite:///path.db` or `postgresql://user:pass@host:port/db`.
+async def open_store(
+    database_url: str, *, wait: float = 0.0, password: str | None = None
+) -> JobStore:
+    """`sqlite:///path.db` or `postgresql://user:pass@host:port/db` (or the password apart).
 
     PostgreSQL is waited for up to `wait` seconds, with backoff and one log line per failed
     attempt; then, or on an error waiting cannot cure (a wrong password), `DatabaseUnavailable`.
@@ -73,7 +75,7 @@ async def open_store(database_url: str, *, wait: float = 0.0) -> JobStore:
         ):
             with attempt_state:
                 attempt = attempt_state.retry_state.attempt_number
-                return await PostgresStore.open(database_url)
+                return await PostgresStore.open(database_url, password=password)
     except _NOT_THERE as exc:
         raise DatabaseUnavailable(
             f"database {where} not reachable after {attempt} attempts in"

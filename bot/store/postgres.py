@@ -33,12 +33,17 @@ class PostgresStore(SqlStore):
         super().__init__(PostgresDriver(pool))
 
     @classmethod
-    async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
-        """Connect (a pool) and migrate; `schema` confines every table to one schema."""
+    async def open(
+        cls, url: str, *, schema: str | None = None, password: str | None = None
+    ) -> PostgresStore:
+        """Connect (a pool) and migrate; `schema` confines every table to one schema;
+        `password`, when given, is used instead of one in the URL (it needs no escaping)."""
         settings = {"search_path": schema} if schema else None
         # No connection floor: asyncpg would keep reconnecting it through a database outage, with
         # a traceback each time; connections are made as needed, and `StoreWatch` notices.
-        pool = await asyncpg.create_pool(url, min_size=0, max_size=10, server_settings=settings)
+        pool = await asyncpg.create_pool(
+            url, password=password, min_size=0, max_size=10, server_settings=settings
+        )
         return await cls(pool)._migrated()
 
     def _claimable(self, candidates: str) -> str:
