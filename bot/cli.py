@@ -16,7 +16,7 @@ from bot.logs import setup_logging
 from bot.overrides import SHIPPED, Overrides
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
-from bot.store import DatabaseUnavailable
+from bot.store import DatabaseUnavailable, describe, open_store
 
 EXIT_CONFIG = 2
 EXIT_CHECK_FAILED = 1
@@ -88,9 +88,28 @@ async def check(settings: Settings) -> int:
             rows.append((name, "yes", "yes", status.balance or "unknown", status.checked))
         finally:
             await provider.aclose()
+    if settings.database_url.startswith(("postgresql://", "postgres://")):
+        database = await _check_database(settings)
+        failed = failed or database[1] != "yes"
+        rows.append(database)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return EXIT_CHECK_FAILED if failed else 0
+
+
+async def _check_database(settings: Settings) -> tuple[str, str, str, str, str]:
+    """One connection to PostgreSQL, not waited for: a host that does not resolve (a password
+    pasted unescaped into the URL makes one), a refused connection or a refused login show."""
+    where = describe(settings.database_url)
+    password = settings.database_password
+    try:
+        store = await open_store(
+            settings.database_url, password=password.get_secret_value() if password else None
+        )
+    except DatabaseUnavailable as exc:
+        return ("database", "NO", "?", "-", str(exc))
+    await store.close()
+    return ("database", "yes", "yes", "-", f"PostgreSQL {where}")

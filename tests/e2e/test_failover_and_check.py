@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.cli import check
 from bot.jobs import JobState
 from tests.e2e.conftest import APIFRAME_KEY
+from tests.stores import postgres_schema
 
 
 async def test_out_of_credits_moves_job_to_next_provider(
@@ -67,3 +68,18 @@ async def test_check_fails_on_a_bad_key(apiframe, apiframe_settings, capsys):
     assert await check(apiframe_settings(apiframe_api_key="not-the-key")) == 1
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[:3] == ["apiframe", "yes", "NO"]
+
+
+async def test_check_reports_the_database(make_settings, capsys):
+    """A PostgreSQL host that does not resolve (a password pasted unescaped into the URL makes
+    one: `postgresql://bot:p@ss@db/bot` names host `ss@db`) fails `check` with its reason."""
+    broken = make_settings(database_url="postgresql://bot@no-such-host.invalid:5432/bot")
+    assert await check(broken) == 1
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.split()[:3] == ["database", "NO", "?"]
+    assert "no-such-host.invalid:5432/bot not reachable" in row
+    async with postgres_schema() as (url, schema):
+        separator = "&" if "?" in url else "?"
+        working = make_settings(database_url=f"{url}{separator}search_path={schema}")
+        assert await check(working) == 0
+        assert capsys.readouterr().out.splitlines()[-1].split()[:3] == ["database", "yes", "yes"]
