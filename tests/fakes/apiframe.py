@@ -24,7 +24,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from tests.fakes.media import SAMPLE_MP4
-from tests.fakes.provider import ProviderFake
+from tests.fakes.provider import (
+    ProviderFake,
+    RequestField,
+    aspect_ratio_errors,
+    image_fields,
+)
 from tests.fakes.recording import Recorded, is_http_url, shared_tls
 
 __all__ = ["SAMPLE", "FakeApiframe", "FakeTask", "Recorded", "WebhookDelivery", "validate_imagine"]
@@ -62,13 +67,8 @@ class FakeTask:
     def generation_type(self) -> str:
         return str(self.request["generation_type"])
 
-    @property
-    def webhook_url(self) -> str | None:
-        return self.request.get("webhook_url")
-
-    @property
-    def webhook_secret(self) -> str | None:
-        return self.request.get("webhook_secret")
+    webhook_url = RequestField("webhook_url")
+    webhook_secret = RequestField("webhook_secret")
 
     def result(self) -> dict[str, Any]:
         """The documented result shape; `percentage` is a string except when finished."""
@@ -112,11 +112,7 @@ def validate_imagine(body: dict[str, Any]) -> list[str]:
     if kind not in GENERATION_TYPES:
         errors.append("generation_type must be 'text2video' or 'image2video'")
     errors += _image_errors(body, kind)
-    if "aspect_ratio" in body:
-        if kind != "text2video":
-            errors.append("aspect_ratio is only for text2video")
-        elif body["aspect_ratio"] not in ASPECT_RATIOS:
-            errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    errors += aspect_ratio_errors(body, kind, ASPECT_RATIOS)
     errors += _model_errors(body)
     duration = body.get("duration", 5)
     if not isinstance(duration, int) or isinstance(duration, bool) or duration not in DURATIONS:
@@ -133,16 +129,8 @@ def validate_imagine(body: dict[str, Any]) -> list[str]:
 
 
 def _image_errors(body: dict[str, Any], kind: object) -> list[str]:
-    errors: list[str] = []
-    if kind == "image2video" and "image_url" not in body:
-        errors.append("image_url is required for image2video")
-    for name in ("image_url", "end_image_url"):
-        if name not in body:
-            continue
-        if kind != "image2video":
-            errors.append(f"{name} is only for image2video")
-        elif not is_http_url(body[name]):
-            errors.append(f"{name} must be an http(s) URL")
+    errors, given = image_fields(body, kind, ("image_url", "end_image_url"))
+    errors += [f"{name} must be an http(s) URL" for name in given if not is_http_url(body[name])]
     return errors
 
 

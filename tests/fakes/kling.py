@@ -36,7 +36,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tests.fakes.media import SAMPLE_MP4
-from tests.fakes.provider import ProviderFake
+from tests.fakes.provider import (
+    ProviderFake,
+    RequestField,
+    aspect_ratio_errors,
+    image_fields,
+)
 from tests.fakes.recording import Recorded, is_http_url, shared_tls
 
 SAMPLE = SAMPLE_MP4
@@ -139,13 +144,8 @@ class FakeTask:
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
 
-    @property
-    def external_task_id(self) -> str | None:
-        return self.request.get("external_task_id")
-
-    @property
-    def callback_url(self) -> str | None:
-        return self.request.get("callback_url")
+    external_task_id = RequestField("external_task_id")
+    callback_url = RequestField("callback_url")
 
     def data(self) -> dict[str, Any]:
         """The official query shape: `task_status_msg` on failure, `task_result` on success."""
@@ -182,11 +182,7 @@ def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[s
     """Every documented rule `body` breaks; unknown fields are ignored."""
     errors = _prompt_errors(body, kind, flavour)
     errors += _image_errors(body, kind)
-    if "aspect_ratio" in body:
-        if kind != "text2video":
-            errors.append("aspect_ratio is only for text2video")
-        elif body["aspect_ratio"] not in ASPECT_RATIOS:
-            errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    errors += aspect_ratio_errors(body, kind, ASPECT_RATIOS)
     if "duration" in body and body["duration"] not in DURATIONS:
         errors.append('duration must be the string "5" or "10"')
     if "mode" in body and body["mode"] not in MODES:
@@ -213,16 +209,10 @@ def _prompt_errors(body: dict[str, Any], kind: str, flavour: Flavour) -> list[st
 
 
 def _image_errors(body: dict[str, Any], kind: str) -> list[str]:
-    errors: list[str] = []
-    if kind == "image2video" and "image" not in body:
-        errors.append("image is required for image2video")
-    for name in ("image", "image_tail"):
-        if name not in body:
-            continue
+    errors, given = image_fields(body, kind, ("image", "image_tail"))
+    for name in given:
         value = body[name]
-        if kind != "image2video":
-            errors.append(f"{name} is only for image2video")
-        elif not isinstance(value, str):
+        if not isinstance(value, str):
             errors.append(f"{name} must be a string")
         elif value.startswith("data:"):
             errors.append(f"{name}: send the base64 without a data: prefix")

@@ -161,3 +161,40 @@ async def answer_after_stall(
     assert not pending.done() and fake.tasks == {}
     fake.release()
     return await pending
+
+
+class RequestField:
+    """A task attribute read from its `request` body: the field `name`, None when absent."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, task: Any, owner: object = None) -> str | None:
+        value: str | None = task.request.get(self.name)
+        return value
+
+
+# request rules the Kling-shaped APIs (APIFRAME, Kling, makevid) share
+
+
+def aspect_ratio_errors(body: dict[str, Any], kind: object, ratios: Sequence[str]) -> list[str]:
+    """`aspect_ratio` is only for text2video, and one of `ratios`."""
+    if "aspect_ratio" not in body:
+        return []
+    if kind != "text2video":
+        return ["aspect_ratio is only for text2video"]
+    if body["aspect_ratio"] not in ratios:
+        return [f"aspect_ratio must be one of {', '.join(ratios)}"]
+    return []
+
+
+def image_fields(
+    body: dict[str, Any], kind: object, names: tuple[str, str]
+) -> tuple[list[str], list[str]]:
+    """The image fields `names` (the first required) are only for image2video: the errors
+    so far, and the fields given on an image2video request, for the caller to check further."""
+    given = [name for name in names if name in body]
+    if kind != "image2video":
+        return [f"{name} is only for image2video" for name in given], []
+    missing = [] if names[0] in body else [f"{names[0]} is required for image2video"]
+    return missing, given
