@@ -19,6 +19,7 @@ from bot.app import BotParts, run_bot
 from bot.config import Settings
 from bot.overrides import Overrides
 from bot.pacing import Limits, PacingRateLimiter
+from tests.fakes import provider as provider_fakes
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.apiframe import FakeApiframe
 from tests.fakes.kling import FakeKling
@@ -151,6 +152,7 @@ def media_origins() -> list[str]:
 
 
 ProviderFake = TypeVar("ProviderFake", FakeApiframe, FakeAimlapi, FakeKling)
+TaskT = TypeVar("TaskT")
 
 
 @contextlib.asynccontextmanager
@@ -161,6 +163,14 @@ async def serving(fake: ProviderFake, media_origins: list[str]) -> AsyncIterator
     yield fake
     await fake.stop()
     assert fake.leaks == [], "the bot token or a Telegram file URL reached the provider"
+
+
+async def ask_for_video(
+    telegram: FakeTelegram, provider: provider_fakes.ProviderFake[TaskT, Any], text: str
+) -> TaskT:
+    """Alice (user 1001) sends `text`, a /video command: the task it made at `provider`."""
+    telegram.send_text(telegram.user(1001), text)
+    return await provider.wait_for_task()
 
 
 def forbidden(telegram: FakeTelegram) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs import JobKind, JobState, NewJob, Requester
-from tests.e2e.conftest import polls_later
+from tests.e2e.conftest import ask_for_video, polls_later
 
 
 def text_of(call) -> str:
@@ -38,8 +38,7 @@ async def test_status_shows_progress_bar_time_and_cancel(
 
 async def test_progress_edits_stay_throttled(telegram, apiframe, apiframe_settings, start_bot):
     await start_bot(apiframe_settings(status_edit_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video waves")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video waves")
     for percentage in (10, 20, 30, 40, 50):
         await apiframe.set_processing(task.task_id, percentage)
         await polls_later(apiframe)

@@ -6,14 +6,14 @@ import asyncio
 
 from bot.jobs import JobState
 from bot.providers.base import TaskUpdate
+from tests.e2e.conftest import ask_for_video
 from tests.fakes.media import SAMPLE_MP4
 
 
 async def test_url_refused_falls_back_to_upload(telegram, apiframe, apiframe_settings, start_bot):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video a lighthouse")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a lighthouse")
     video_bytes = SAMPLE_MP4 + b"\x00" * 300_000
     url = await apiframe.finish(task.task_id, video_bytes)
     first, second = await telegram.wait_for_count("sendVideo", 2)
@@ -27,8 +27,7 @@ async def test_url_refused_falls_back_to_upload(telegram, apiframe, apiframe_set
 async def test_video_over_50_mb_is_sent_as_a_link(telegram, apiframe, apiframe_settings, start_bot):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True  # Telegram cannot fetch over 20 MB by URL either
-    telegram.send_text(telegram.user(1001), "/video an epic")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video an epic")
     url = await apiframe.finish(task.task_id, SAMPLE_MP4 + bytes(51 * 1024 * 1024))
     link = await telegram.wait_for("sendMessage", lambda c: "50 MB" in c.params["text"])
     assert url in link.params["text"]
@@ -88,8 +87,7 @@ async def test_restart_with_unfinished_job_delivers_once(
 async def test_restart_resumes_pending_delivery(telegram, apiframe, apiframe_settings, start_bot):
     settings = apiframe_settings()
     first = await start_bot(settings)
-    telegram.send_text(telegram.user(1001), "/video delivery interrupted")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video delivery interrupted")
     telegram.fail_next("sendVideo", error_code=500, description="Internal Server Error")
     await apiframe.finish(task.task_id)
     await telegram.wait_for("sendVideo")  # the failed attempt; the retry is 5 s away
@@ -119,8 +117,7 @@ async def test_slow_delivery_shows_the_upload_action(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video a slow upload")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a slow upload")
     held = telegram.hold("sendVideo")
     await apiframe.finish(task.task_id)
     await held.arrived.wait()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cli import check
 from bot.jobs import JobState
-from tests.e2e.conftest import APIFRAME_KEY
+from tests.e2e.conftest import APIFRAME_KEY, ask_for_video
 from tests.stores import postgres_schema
 
 
@@ -34,8 +34,7 @@ async def test_outage_is_retried_with_backoff_before_failover(
 ):
     await start_bot(apiframe_settings(submit_backoff=0.01, submit_attempts=3))
     apiframe.fail_next("/kling-imagine", status=503, times=2)
-    telegram.send_text(telegram.user(1001), "/video patience")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video patience")
     creates = [r for r in apiframe.requests if r.path == "/kling-imagine"]
     assert len(creates) == 3  # two outages, then accepted
     await apiframe.finish(task.task_id)

@@ -6,12 +6,12 @@ import asyncio
 import time
 
 from bot.jobs import JobState
+from tests.e2e.conftest import ask_for_video
 
 
 async def test_a_long_upload_keeps_its_lease(telegram, apiframe, apiframe_settings, start_bot):
     bot = await start_bot(apiframe_settings(lease_seconds=0.3))
-    telegram.send_text(telegram.user(1001), "/video a slow upload")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a slow upload")
     held = telegram.hold("sendVideo")
     await apiframe.finish(task.task_id)
     await held.arrived.wait()  # the upload is in flight

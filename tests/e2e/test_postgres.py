@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import JobState
 from bot.store import PostgresStore
+from tests.e2e.conftest import ask_for_video
 from tests.stores import postgres_schema
 
 
@@ -15,8 +16,7 @@ async def test_video_job_on_postgres_survives_a_restart(
         settings = apiframe_settings(database_url=f"{url}{separator}search_path={schema}")
         first = await start_bot(settings)
         assert isinstance(first.parts.store, PostgresStore)
-        telegram.send_text(telegram.user(1001), "/video stored in postgres")
-        task = await apiframe.wait_for_task()
+        task = await ask_for_video(telegram, apiframe, "/video stored in postgres")
         await telegram.wait_for("sendMessage")
         await first.stop()
         await apiframe.finish(task.task_id)

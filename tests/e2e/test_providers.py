@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     KLING_ACCESS,
     KLING_SECRET,
     WEBHOOK_SECRET,
+    ask_for_video,
     free_port,
     jpeg,
 )
@@ -55,8 +56,7 @@ async def test_aimlapi_image_to_video_sends_base64(telegram, aimlapi, make_setti
 
 async def test_aimlapi_failure_reason_reaches_the_user(telegram, aimlapi, make_settings, start_bot):
     await start_bot(aimlapi_settings(make_settings, aimlapi))
-    telegram.send_text(telegram.user(1001), "/video something")
-    task = await aimlapi.wait_for_task()
+    task = await ask_for_video(telegram, aimlapi, "/video something")
     await aimlapi.fail(task.task_id, "Generation failed: NSFW")
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
     assert "Generation failed: NSFW" in notice.params["text"]
@@ -99,8 +99,7 @@ async def test_failover_from_empty_balance_delivers_one_video(
     )
     aimlapi.credits = 0  # AI/ML answers 403 when the balance is empty
     bot = await start_bot(settings)
-    telegram.send_text(telegram.user(1001), "/video a balloon")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a balloon")
     await telegram.wait_for(
         "editMessageText", lambda c: "aimlapi is unavailable, trying apiframe" in c.params["text"]
     )
@@ -136,8 +135,7 @@ def makevid_settings(make_settings, fake, **overrides):
 
 async def test_kling_text_to_video_by_polling(telegram, kling, make_settings, start_bot):
     bot = await start_bot(kling_settings(make_settings, kling))
-    telegram.send_text(telegram.user(1001), "/video a paper boat on a river")
-    task = await kling.wait_for_task()
+    task = await ask_for_video(telegram, kling, "/video a paper boat on a river")
     assert task.kind == "text2video"
     assert task.request["prompt"] == "a paper boat on a river"
     assert task.request["model_name"] == "kling-v1-6"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import JobState
-from tests.e2e.conftest import AIMLAPI_KEY
+from tests.e2e.conftest import AIMLAPI_KEY, ask_for_video
 from tests.e2e.test_providers import kling_settings
 
 KLING_CREATE = "/v1/videos/text2video"
@@ -66,8 +66,7 @@ async def test_apiframe_unanswered_submit_is_adopted_from_its_callback_and_deliv
 ):
     bot = await start_bot(public_settings(callback_poll_interval=3600))
     apiframe.fail_next("/kling-imagine", status=500, accepted=True)
-    telegram.send_text(telegram.user(1001), "/video a kite over the dunes")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a kite over the dunes")
     await telegram.wait_for("editMessageText", lambda c: CHECKING in c.params["text"])
     assert (await bot.job(1)).provider_task_id is None  # the bot never heard the task id
 

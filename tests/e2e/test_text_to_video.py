@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import JobState
 from bot.providers.sandbox import CLIP_PATH
-from tests.e2e.conftest import APIFRAME_KEY, polls_later
+from tests.e2e.conftest import APIFRAME_KEY, ask_for_video, polls_later
 from tests.fakes.media import SAMPLE_MP4
 
 
@@ -110,8 +110,7 @@ async def test_private_chatter_gets_a_hint(telegram, make_settings, start_bot):
 
 async def test_progress_edits_are_throttled(telegram, apiframe, apiframe_settings, start_bot):
     await start_bot(apiframe_settings(status_edit_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video waves")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video waves")
     for percentage in (10, 20, 30, 40):
         await apiframe.set_processing(task.task_id, percentage)
         await polls_later(apiframe)
@@ -161,8 +160,7 @@ async def test_bad_provider_key_tells_user_service_unavailable(
 
 async def test_unfinished_job_times_out(telegram, apiframe, apiframe_settings, start_bot):
     bot = await start_bot(apiframe_settings(job_timeout=0.5))
-    telegram.send_text(telegram.user(1001), "/video forever")
-    await apiframe.wait_for_task()
+    await ask_for_video(telegram, apiframe, "/video forever")
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in status_of(c))
     assert "did not finish" in status_of(notice)
     assert (await bot.job(1)).state is JobState.FAILED
@@ -170,8 +168,7 @@ async def test_unfinished_job_times_out(telegram, apiframe, apiframe_settings, s
 
 async def test_provider_never_sees_the_bot_token(telegram, apiframe, apiframe_settings, start_bot):
     await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video tokens")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video tokens")
     await apiframe.finish(task.task_id)
     await telegram.wait_for("sendVideo")
     secret = telegram.token.split(":", 1)[1]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import WEBHOOK_SECRET, free_port
+from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, free_port
 
 NOT_OBJECTS = {
     "a list": b"[]",
@@ -28,8 +28,7 @@ async def test_json_that_is_not_an_object_answers_400(
 ):
     settings = public_settings(callback_poll_interval=3600)
     await start_bot(settings)
-    telegram.send_text(telegram.user(1001), "/video a comet")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a comet")
     callback_url = task.request["webhook_url"]
     json = {"content-type": "application/json"}
     async with httpx.AsyncClient() as client:

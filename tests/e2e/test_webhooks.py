@@ -10,7 +10,7 @@ import httpx
 
 from bot.config import ConfigError
 from bot.jobs import JobState
-from tests.e2e.conftest import WEBHOOK_SECRET
+from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video
 from tests.e2e.test_delivery_and_restart import first_job_state
 from tests.fakes.apiframe import FakeApiframe, FakeTask
 from tests.fakes.telegram import FakeTelegram
@@ -26,8 +26,7 @@ def polls(apiframe):
 
 async def asked_for_video(telegram: FakeTelegram, apiframe: FakeApiframe, text: str) -> FakeTask:
     """Alice sends `text` (a /video command): its task, once the bot has answered her."""
-    telegram.send_text(telegram.user(1001), text)
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, text)
     await telegram.wait_for("sendMessage")
     return task
 
@@ -90,8 +89,7 @@ async def test_lost_callback_is_caught_by_the_safety_net_poll(
 ):
     await start_bot(public_settings(callback_poll_interval=0.2))
     apiframe.deliver_webhooks = False
-    telegram.send_text(telegram.user(1001), "/video a lost callback")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a lost callback")
     await apiframe.finish(task.task_id)
     await telegram.wait_for("sendVideo")
     assert polls(apiframe), "the video came by polling"
@@ -116,8 +114,7 @@ async def test_duplicate_and_out_of_order_callbacks_deliver_once(
         answer = await client.post(finished.url, json=late_progress, headers=finished.headers)
         assert answer.status_code == 200 and answer.json() == {"ok": True}
     # A later job delivered afterwards proves nothing else was queued for the first.
-    telegram.send_text(telegram.user(1001), "/video after")
-    later = await apiframe.wait_for_task()
+    later = await ask_for_video(telegram, apiframe, "/video after")
     await apiframe.finish(later.task_id)
     await telegram.wait_for_count("sendVideo", 2)
     assert [c.params["caption"] for c in telegram.calls_to("sendVideo")] == ["echo", "after"]
@@ -246,8 +243,7 @@ async def test_forged_telegram_updates_are_refused(telegram, apiframe, public_se
 async def test_health_and_metrics(telegram, apiframe, public_settings, start_bot):
     settings = public_settings()
     await start_bot(settings)
-    telegram.send_text(telegram.user(1001), "/video counted")
-    await apiframe.wait_for_task()
+    await ask_for_video(telegram, apiframe, "/video counted")
     async with httpx.AsyncClient(base_url=settings.public_url) as client:
         health = await client.get("/healthz")
         public_metrics = await client.get("/metrics")
@@ -261,8 +257,7 @@ async def test_health_and_metrics(telegram, apiframe, public_settings, start_bot
 
 async def test_stop_during_delivery_completes_it(telegram, apiframe, public_settings, start_bot):
     bot = await start_bot(public_settings(callback_poll_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video finish me")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video finish me")
     held = telegram.hold("sendVideo")
     await apiframe.finish(task.task_id)
     await held.arrived.wait()  # the video is on its way to Telegram

@@ -13,7 +13,7 @@ import pytest
 
 from bot.jobs import JobState
 from bot.store import SqliteStore
-from tests.e2e.conftest import AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET
+from tests.e2e.conftest import AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, ask_for_video
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.kling import FakeKling
 from tests.fakes.telegram import FakeTelegram
@@ -104,8 +104,7 @@ async def test_kill_after_task_recorded_delivers_once_after_restart(
     telegram, aimlapi, bot, database
 ):
     await start_polling(bot, telegram)
-    telegram.send_text(telegram.user(1001), "/video killed while generating")
-    task = await aimlapi.wait_for_task()
+    task = await ask_for_video(telegram, aimlapi, "/video killed while generating")
     await aimlapi.wait_for(CREATE)
     await aimlapi.wait_for("/v2/generate/video/kling/generation", lambda r: r.method == "GET")
     await bot.kill()  # the task id was recorded: the bot polled it
@@ -178,8 +177,7 @@ async def test_kill_during_upload_completes_the_delivery_once_after_restart(
     telegram, aimlapi, bot, database
 ):
     await start_polling(bot, telegram)
-    telegram.send_text(telegram.user(1001), "/video killed while uploading")
-    task = await aimlapi.wait_for_task()
+    task = await ask_for_video(telegram, aimlapi, "/video killed while uploading")
     held = telegram.hold("sendVideo")
     await aimlapi.finish(task.task_id)
     await asyncio.wait_for(held.arrived.wait(), 10)

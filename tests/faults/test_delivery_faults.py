@@ -9,6 +9,7 @@ import pytest
 
 from bot import lifecycle
 from bot.jobs import JobState
+from tests.e2e.conftest import ask_for_video
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +25,7 @@ async def test_telegram_5xx_on_send_is_retried_and_delivers_once(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video through a bad gateway")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video through a bad gateway")
     telegram.fail_next("sendVideo", error_code=502, description="Bad Gateway", times=2)
     await apiframe.finish(task.task_id)
     await telegram.wait_for("editMessageText", lambda c: "Done" in text_of(c))
@@ -39,8 +39,7 @@ async def test_video_link_that_404s_then_recovers_is_delivered(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video a slow CDN")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a slow CDN")
     apiframe.media.set_mode("missing")
     await apiframe.finish(task.task_id)
     # Telegram could not fetch the link, nor could our own download: one failed attempt.
@@ -60,8 +59,7 @@ async def test_video_link_that_stays_broken_ends_in_an_explained_failure(
     telegram, apiframe, apiframe_settings, start_bot, mode, reason
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video a broken CDN")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a broken CDN")
     apiframe.media.set_mode(mode)
     await apiframe.finish(task.task_id)
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in text_of(c))

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from bot import delivery as delivery_module
 from bot import lifecycle
 from bot.jobs import JobState
+from tests.e2e.conftest import ask_for_video
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram import Call
@@ -96,8 +97,7 @@ async def test_a_link_the_bot_must_not_open_fails_the_job_with_the_reason(
     telegram, apiframe, apiframe_settings, start_bot, tmp_path, link, reason
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video show me your files")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video show me your files")
     await apiframe.finish(task.task_id, video_url=link.format(tmp_path=tmp_path))
     notice = await failure_notice(telegram)
     assert f"could not send the video ({reason})" in text_of(notice)
@@ -112,8 +112,7 @@ async def test_a_callback_with_a_local_file_link_fails_the_job(
     secret_file = tmp_path / ".env"
     secret_file.write_bytes(FTYP + b"KLING_SECRET_KEY=do-not-upload")
     bot = await start_bot(public_settings(callback_poll_interval=3600))
-    telegram.send_text(telegram.user(1001), "/video via a callback")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video via a callback")
     await apiframe.finish(task.task_id, video_url=secret_file.as_uri())
     notice = await failure_notice(telegram)
     assert NOT_HTTPS in text_of(notice)
@@ -137,8 +136,7 @@ async def test_a_redirect_out_of_the_trusted_origin_into_the_network_is_refused(
 ):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video redirected")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video redirected")
     apiframe.media.redirect(f"{task.task_id}.mp4", target.format(port=secret.port))
     await apiframe.finish(task.task_id)
     notice = await failure_notice(telegram)
@@ -153,8 +151,7 @@ async def test_a_redirect_within_the_trusted_origin_is_followed(
 ):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video via the CDN's redirect")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video via the CDN's redirect")
     real = apiframe.media.add(f"{task.task_id}-edge.mp4", SAMPLE_MP4)
     apiframe.media.redirect(f"{task.task_id}.mp4", real)
     await apiframe.finish(task.task_id)
@@ -176,8 +173,7 @@ async def test_an_answer_that_is_no_video_is_never_uploaded(
 ):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video not really a video")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video not really a video")
     apiframe.media.set_mode(mode)
     await apiframe.finish(task.task_id)
     notice = await failure_notice(telegram)
@@ -195,8 +191,7 @@ async def test_a_trickling_link_hits_the_download_deadline(
 ):
     bot = await start_bot(apiframe_settings(video_download_timeout=0.2, video_download_min_rate=0))
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video a byte at a time")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a byte at a time")
     apiframe.media.set_mode("trickle")
     await apiframe.finish(task.task_id)
     notice = await failure_notice(telegram)
@@ -214,8 +209,7 @@ async def test_a_trickling_link_below_the_minimum_rate_frees_its_delivery_slot(
     settings = apiframe_settings(video_download_min_rate=100_000)  # the default deadline
     bot = await start_bot(settings, download_rate_grace=0.1)
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video trickles")
-    slow = await apiframe.wait_for_task()
+    slow = await ask_for_video(telegram, apiframe, "/video trickles")
     telegram.send_text(telegram.user(1002), "/video flows")
     fast = await apiframe.wait_for_task()
     apiframe.media.set_mode("trickle", f"{slow.task_id}.mp4")
@@ -238,8 +232,7 @@ async def test_a_malformed_mp4_is_a_counted_attempt_and_ends_in_a_worded_failure
 ):
     bot = await start_bot(apiframe_settings())
     telegram.refuse_urls = True
-    telegram.send_text(telegram.user(1001), "/video a broken file")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video a broken file")
     await apiframe.finish(task.task_id, MALFORMED_MP4)
     notice = await failure_notice(telegram)
     assert "could not send the video (the video file is damaged)" in text_of(notice)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs import JobState
-from tests.e2e.conftest import AIMLAPI_KEY
+from tests.e2e.conftest import AIMLAPI_KEY, ask_for_video
 
 
 def aimlapi_settings(make_settings, fake, **overrides):
@@ -19,8 +19,7 @@ async def test_telegram_429_on_send_is_waited_out_and_nothing_dropped(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video flood")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video flood")
     telegram.fail_next(
         "sendVideo", error_code=429, description="Too Many Requests: retry after 1", retry_after=1
     )
@@ -52,8 +51,7 @@ async def test_user_who_blocked_the_bot_is_not_retried(
 
 async def test_status_message_deleted_is_harmless(telegram, apiframe, apiframe_settings, start_bot):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video status gone")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video status gone")
     telegram.fail_next(
         "editMessageText",
         error_code=400,
@@ -70,8 +68,7 @@ async def test_unreadable_poll_answer_keeps_the_job_waiting(
     telegram, apiframe, apiframe_settings, start_bot
 ):
     bot = await start_bot(apiframe_settings())
-    telegram.send_text(telegram.user(1001), "/video garbled")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video garbled")
     apiframe.fail_next("/fetch", status=200, body="<html>gateway says hi</html>", times=3)
     await apiframe.finish(task.task_id)
     await telegram.wait_for("sendVideo")
@@ -80,8 +77,7 @@ async def test_unreadable_poll_answer_keeps_the_job_waiting(
 
 async def test_unknown_status_is_waited_out(telegram, aimlapi, make_settings, start_bot):
     await start_bot(aimlapi_settings(make_settings, aimlapi))
-    telegram.send_text(telegram.user(1001), "/video odd status")
-    task = await aimlapi.wait_for_task()
+    task = await ask_for_video(telegram, aimlapi, "/video odd status")
     await aimlapi.set_status(task.task_id, "upscaling")  # not in the documented vocabulary
     await aimlapi.wait_for("/v2/generate/video/kling/generation", lambda r: r.method == "GET")
     await aimlapi.finish(task.task_id)
@@ -90,8 +86,7 @@ async def test_unknown_status_is_waited_out(telegram, aimlapi, make_settings, st
 
 async def test_finished_without_a_video_is_explained(telegram, aimlapi, make_settings, start_bot):
     bot = await start_bot(aimlapi_settings(make_settings, aimlapi))
-    telegram.send_text(telegram.user(1001), "/video empty result")
-    task = await aimlapi.wait_for_task()
+    task = await ask_for_video(telegram, aimlapi, "/video empty result")
     await aimlapi.set_status(task.task_id, "completed")  # no video.url
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in c.params["text"])
     assert "sent no video" in notice.params["text"]
