@@ -109,7 +109,10 @@ async def test_again_is_only_for_the_requester(telegram, make_settings, start_bo
     assert await bot.job(2) is None
 
 
-async def add_jobs(bot, user_id: int, count: int) -> None:
+async def start_with_jobs(start_bot, make_settings, count: int):
+    """A bot whose sandbox takes a minute, with `count` queued jobs of Alice's (user 1001)."""
+    bot = await start_bot(make_settings(sandbox_delay=60))
+    user_id = 1001
     for n in range(1, count + 1):
         await bot.parts.store.create_job(
             NewJob(
@@ -120,11 +123,11 @@ async def add_jobs(bot, user_id: int, count: int) -> None:
                 params={"duration": 5},
             )
         )
+    return bot
 
 
 async def test_jobs_pages_and_details(telegram, make_settings, start_bot):
-    bot = await start_bot(make_settings(sandbox_delay=60))
-    await add_jobs(bot, 1001, 7)
+    bot = await start_with_jobs(start_bot, make_settings, 7)
     alice = telegram.user(1001)
     telegram.send_text(alice, "/jobs")
     listing = await telegram.wait_for("sendMessage")
@@ -160,8 +163,7 @@ async def test_jobs_pages_and_details(telegram, make_settings, start_bot):
 
 
 async def test_cancel_asks_which_when_several_run(telegram, make_settings, start_bot):
-    bot = await start_bot(make_settings(sandbox_delay=60))
-    await add_jobs(bot, 1001, 2)
+    bot = await start_with_jobs(start_bot, make_settings, 2)
     alice = telegram.user(1001)
     telegram.send_text(alice, "/cancel")
     question = await telegram.wait_for("sendMessage")
