@@ -106,6 +106,13 @@ async def create(client, **fields) -> str:
     return str(response.json()["task_id"])
 
 
+async def create_on(client, neighbour, **paths: str) -> str:
+    """An image2video task whose URL fields (`image_url`, `webhook_url`, ...) are these paths
+    on the neighbour site."""
+    urls = {name: neighbour.url + path for name, path in paths.items()}
+    return await create(client, generation_type="image2video", **urls)
+
+
 async def fetch(client, task_id: str) -> dict[str, Any]:
     response = await client.post("/fetch", json={"task_id": task_id})
     assert response.status_code == 200, response.text
@@ -275,12 +282,7 @@ async def test_text2video_task_starts_pending(fake, client):
 
 
 async def test_image2video_downloads_both_frames(fake, client, neighbour):
-    task_id = await create(
-        client,
-        generation_type="image2video",
-        image_url=f"{neighbour.url}/start.png",
-        end_image_url=f"{neighbour.url}/end.jpg",
-    )
+    task_id = await create_on(client, neighbour, image_url="/start.png", end_image_url="/end.jpg")
     task = fake.tasks[task_id]
     assert task.status == "pending"
     assert (task.fetched_image, task.fetched_image_type) == (PNG, "image/png")
@@ -311,12 +313,7 @@ async def test_image_that_cannot_be_downloaded_fails_the_task_not_the_call(
 
 
 async def test_failed_download_is_also_posted_to_the_webhook(fake, client, neighbour):
-    task_id = await create(
-        client,
-        generation_type="image2video",
-        image_url=f"{neighbour.url}/missing.png",
-        webhook_url=f"{neighbour.url}/hook",
-    )
+    task_id = await create_on(client, neighbour, image_url="/missing.png", webhook_url="/hook")
     delivery = await fake.wait_for_webhook(lambda d: d.task_id == task_id)
     assert delivery.payload["status"] == "failed"
     assert neighbour.hooks[0][1] == delivery.payload
