@@ -166,10 +166,14 @@ async def serving(fake: ProviderFake, media_origins: list[str]) -> AsyncIterator
 
 
 async def ask_for_video(
-    telegram: FakeTelegram, provider: provider_fakes.ProviderFake[TaskT, Any], text: str
+    telegram: FakeTelegram,
+    provider: provider_fakes.ProviderFake[TaskT, Any],
+    text: str,
+    user: dict[str, Any] | None = None,
 ) -> TaskT:
-    """Alice (user 1001) sends `text`, a /video command: the task it made at `provider`."""
-    telegram.send_text(telegram.user(1001), text)
+    """`user` (by default Alice, user 1001) sends `text`, a /video command: the task it made at
+    `provider`."""
+    telegram.send_text(user if user is not None else telegram.user(1001), text)
     return await provider.wait_for_task()
 
 

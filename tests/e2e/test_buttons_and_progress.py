@@ -20,8 +20,7 @@ async def test_status_shows_progress_bar_time_and_cancel(
 ):
     await start_bot(apiframe_settings())
     alice = telegram.user(1001)
-    telegram.send_text(alice, "/video --ar 9:16 waves")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video --ar 9:16 waves", alice)
     status = await telegram.wait_for("sendMessage")
     assert buttons(status) == ["stop:1"]
     assert "⏱ 0:0" in text_of(status) and "9:16" in text_of(status)
@@ -54,8 +53,7 @@ async def test_cancel_button_on_the_status_message(
 ):
     bot = await start_bot(apiframe_settings())
     alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
-    telegram.send_text(alice, "/video doomed")
-    await apiframe.wait_for_task()
+    await ask_for_video(telegram, apiframe, "/video doomed", alice)
     status = (await telegram.wait_for("sendMessage")).response["result"]
     telegram.press_button(bob, status, "stop:1")  # not his video
     refused = await telegram.wait_for("answerCallbackQuery")

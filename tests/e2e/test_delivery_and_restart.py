@@ -41,8 +41,7 @@ async def test_repeated_finished_reports_deliver_once(
 ):
     bot = await start_bot(apiframe_settings())
     alice = telegram.user(1001)
-    telegram.send_text(alice, "/video twice")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video twice", alice)
     url = await apiframe.finish(task.task_id)
     finished = TaskUpdate(task.task_id, JobState.SUCCEEDED, progress=100, video_url=url)
     # The poller and, say, a duplicate callback report "finished" at the same moment, and late.
@@ -54,8 +53,7 @@ async def test_repeated_finished_reports_deliver_once(
         1, TaskUpdate(task.task_id, JobState.RUNNING, progress=50)
     )
     # A second job delivered afterwards proves the bot moved on without a second send.
-    telegram.send_text(alice, "/video later")
-    later = await apiframe.wait_for_task()
+    later = await ask_for_video(telegram, apiframe, "/video later", alice)
     await apiframe.finish(later.task_id)
     await telegram.wait_for_count("sendVideo", 2)
     assert [c.params["caption"] for c in telegram.calls_to("sendVideo")] == ["twice", "later"]

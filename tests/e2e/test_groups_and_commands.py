@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs import JobState
+from tests.e2e.conftest import ask_for_video
 
 
 async def test_group_command_with_bot_name_and_reply_to_requester(
@@ -65,8 +66,7 @@ async def test_cancel_latest_and_cancelled_job_is_never_delivered(
 ):
     bot = await start_bot(apiframe_settings())
     alice = telegram.user(1001)
-    telegram.send_text(alice, "/video doomed")
-    doomed = await apiframe.wait_for_task()
+    doomed = await ask_for_video(telegram, apiframe, "/video doomed", alice)
     telegram.send_text(alice, "/cancel")
     answer = await telegram.wait_for("sendMessage", lambda c: "cancelled" in c.params["text"])
     assert answer.params["text"] == (
@@ -79,8 +79,7 @@ async def test_cancel_latest_and_cancelled_job_is_never_delivered(
 
     # The provider finishes anyway; a later job is delivered, the cancelled one never.
     await apiframe.finish(doomed.task_id)
-    telegram.send_text(alice, "/video kept")
-    kept = await apiframe.wait_for_task()
+    kept = await ask_for_video(telegram, apiframe, "/video kept", alice)
     await apiframe.finish(kept.task_id)
     await telegram.wait_for("sendVideo")
     await telegram.wait_for(

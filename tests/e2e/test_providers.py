@@ -173,8 +173,7 @@ async def test_kling_image_to_video_with_callbacks(telegram, kling, make_setting
 async def test_makevid_text_and_image_to_video(telegram, makevid, make_settings, start_bot):
     await start_bot(makevid_settings(make_settings, makevid))
     alice = telegram.user(1001)
-    telegram.send_text(alice, "/video fog over the hills")
-    text_task = await makevid.wait_for_task()
+    text_task = await ask_for_video(telegram, makevid, "/video fog over the hills", alice)
     assert text_task.kind == "text2video" and text_task.request["prompt"] == "fog over the hills"
     await makevid.finish(text_task.task_id)
     await telegram.wait_for("sendVideo")

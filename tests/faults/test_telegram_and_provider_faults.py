@@ -36,8 +36,7 @@ async def test_user_who_blocked_the_bot_is_not_retried(
 ):
     bot = await start_bot(apiframe_settings())
     alice = telegram.user(1001)
-    telegram.send_text(alice, "/video blocked")
-    task = await apiframe.wait_for_task()
+    task = await ask_for_video(telegram, apiframe, "/video blocked", alice)
     await telegram.wait_for("sendMessage")
     telegram.blocked_users.add(alice["id"])
     await apiframe.finish(task.task_id)
