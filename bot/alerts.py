@@ -64,20 +64,21 @@ class Alerts:
 
     # --- the state of each condition -----------------------------------------------------------
 
-    def update(self, key: Key, active: bool, problem: str, recovered: str) -> str | None:
-        """Record whether `key` holds now; the message due for it (also sent), or None."""
+    def _raise(self, key: Key, text: str) -> str | None:
+        """`key` holds now: tell the admins, unless they were told within `repeat` seconds.
+        Returns the message sent, or None."""
         now = self._clock()
         last = self._raised.get(key)
-        if active:
-            if last is not None and now - last < self._repeat:
-                return None
-            self._raised[key] = now
-            text = problem
-        else:
-            if last is None:
-                return None
-            del self._raised[key]
-            text = recovered
+        if last is not None and now - last < self._repeat:
+            return None
+        self._raised[key] = now
+        self._notify(text)
+        return text
+
+    def _clear(self, key: Key, text: str) -> str | None:
+        """`key` no longer holds: tell the admins once if they were told it did."""
+        if self._raised.pop(key, None) is None:
+            return None
         self._notify(text)
         return text
 
@@ -89,12 +90,7 @@ class Alerts:
 
     def submit_succeeded(self, provider: str) -> str | None:
         self._failing_since.pop(provider, None)
-        return self.update(
-            ("submits", provider),
-            False,
-            "",
-            f"✅ {provider} accepts videos again.",
-        )
+        return self._clear(("submits", provider), f"✅ {provider} accepts videos again.")
 
     def submit_failed(self, provider: str) -> str | None:
         """A provider failure (an outage, a bad key, no credits), not a refusal of the user's
@@ -104,40 +100,37 @@ class Alerts:
         if now - since < self._submit_outage:
             return None
         minutes = max(1, round((now - since) / 60))
-        return self.update(
+        return self._raise(
             ("submits", provider),
-            True,
             f"⚠️ {provider} has failed every submit for {minutes} min. Check its status, key "
             f"and credits (kling-bot check); the bot fails over to other providers if any.",
-            "",
         )
 
     def delivery_succeeded(self) -> str | None:
         self._failed_deliveries = 0
-        return self.update(("deliveries",), False, "", "✅ Videos are delivered again.")
+        return self._clear(("deliveries",), "✅ Videos are delivered again.")
 
     def delivery_failed(self) -> str | None:
         self._failed_deliveries += 1
         if self._failed_deliveries < self._delivery_failures:
             return None
-        return self.update(
+        return self._raise(
             ("deliveries",),
-            True,
             f"⚠️ The last {self._failed_deliveries} attempts to send a video to Telegram "
             f"failed. Check the logs, the network and TELEGRAM_API_URL.",
-            "",
         )
 
     def balance(self, provider: str, credits: float | None) -> str | None:
         """A provider's balance as its account call reported it (None: it does not say)."""
         if self._low_balance is None or credits is None:
             return None
-        return self.update(
-            ("balance", provider),
-            credits < self._low_balance,
+        key = ("balance", provider)
+        if credits >= self._low_balance:
+            return self._clear(key, f"✅ {provider} balance is back to {credits:g}.")
+        return self._raise(
+            key,
             f"⚠️ {provider} balance is low: {credits:g} left (LOW_BALANCE_ALERT is "
             f"{self._low_balance:g}). Top it up before videos start failing.",
-            f"✅ {provider} balance is back to {credits:g}.",
         )
 
     async def check_balances(self, providers: Mapping[str, VideoProvider]) -> None:

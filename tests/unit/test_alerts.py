@@ -24,8 +24,8 @@ class Sent:
         return None
 
 
-def alerts(clock: Clock, **kwargs: float) -> Alerts:
-    return Alerts(None, [1], clock=clock, repeat=3600, submit_outage=300, **kwargs)  # type: ignore[arg-type]
+def alerts(clock: Clock) -> Alerts:
+    return Alerts(None, [1], clock=clock, repeat=3600, submit_outage=300)
 
 
 def test_submit_failures_raise_after_the_outage_period_only() -> None:
