@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 
 import handlers
 from bot.access import AccessPolicy, Gatekeeper
+from bot.alerts import Alerts
 from bot.background import Background
 from bot.chat_status import ChatStatus
 from bot.config import Settings
@@ -108,6 +109,7 @@ class BotParts:
     metrics: Metrics
     http: httpx.AsyncClient
     watch: StoreWatch
+    alerts: Alerts
 
 
 @contextlib.asynccontextmanager
@@ -152,7 +154,16 @@ async def assemble(
             cooldown=settings.request_cooldown,
         ),
     )
+    alerts = Alerts(
+        application.bot,
+        settings.admin_user_ids,
+        low_balance=settings.low_balance_alert,
+        repeat=overrides.alert_repeat,
+        submit_outage=overrides.alert_submit_outage,
+        balance_interval=overrides.alert_balance_interval,
+    )
     submitter = Submitter(
+        alerts=alerts,
         providers=providers,
         bot=application.bot,
         store=store,
@@ -180,6 +191,7 @@ async def assemble(
         background=background,
         metrics=metrics,
         job_timeout=settings.job_timeout,
+        alerts=alerts,
     )
     preferences = store  # settings live in the job store
     intake = Intake(
@@ -230,8 +242,10 @@ async def assemble(
             metrics,
             http,
             watch,
+            alerts,
         )
     finally:
+        await alerts.aclose()
         await watch.aclose()
         for provider in providers.values():
             await provider.aclose()
@@ -298,6 +312,7 @@ async def run_bot(
                     drop_pending_updates=settings.drop_pending_updates,
                 )
             tracker_task = asyncio.create_task(parts.tracker.run())
+            balances_task = asyncio.create_task(parts.alerts.watch_balances(parts.providers))
             mode = "webhook" if settings.webhook_mode else "long polling"
             names = ", ".join(parts.providers)
             log.info(
@@ -313,8 +328,11 @@ async def run_bot(
                 if application.updater is not None:
                     await application.updater.stop()
                 tracker_task.cancel()
+                balances_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
+                with contextlib.suppress(asyncio.CancelledError):
+                    await balances_task
                 await parts.lifecycle.aclose(grace=settings.shutdown_grace)
                 await application.stop()
                 for server, serving in servers:

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    low_balance_alert: float | None = Field(default=None, ge=0)
     max_active_jobs_per_user: int = Field(default=3, ge=1)
     daily_jobs_per_user: int = Field(default=20, ge=1)
     request_cooldown: float = Field(default=3.0, ge=0)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from telegram.error import TelegramError
 
 from bot import texts
+from bot.alerts import Alerts
 from bot.background import Background, JobQueue
 from bot.chat_status import ChatStatus
 from bot.delivery import Delivery, DeliveryError
@@ -56,7 +57,9 @@ class JobLifecycle:
         background: Background,
         metrics: Metrics,
         job_timeout: float = 1800.0,
+        alerts: Alerts | None = None,
     ) -> None:
+        self._alerts = alerts if alerts is not None else Alerts(None, ())
         self._store = store
         self._submitter = submitter
         self._delivery = delivery
@@ -237,14 +240,18 @@ class JobLifecycle:
             async with self._leases.kept(job.id):
                 file_id = await self._delivery.send(job)
         except DeliveryError as exc:
+            if not exc.permanent:  # blocked by the user, chat gone: nothing the bot can fix
+                self._alerts.delivery_failed()
             await self._delivery_failed(job, exc)
             return
         except Exception:  # a bug or a file nobody foresaw: still an attempt, never a loop
             log.exception("job %s: delivery failed unexpectedly", job.id)
+            self._alerts.delivery_failed()
             await self._delivery_failed(
                 job, DeliveryError(Reason.of("delivery_crashed"), permanent=False)
             )
             return
+        self._alerts.delivery_succeeded()
         delivered = await self._store.transition(
             job.id, JobState.DELIVERED, video_file_id=file_id, lease_owner=self._leases.owner
         )

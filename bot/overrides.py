@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from telegram.ext import BaseRateLimiter
 
+from bot.alerts import BALANCE_INTERVAL, REPEAT, SUBMIT_OUTAGE
 from bot.downloads import RATE_GRACE
 from bot.tracker import PURGE_INTERVAL, QUESTION_LIFETIME
 
@@ -26,6 +27,9 @@ class Overrides:
     download_rate_grace: float = RATE_GRACE  # seconds before a download's minimum rate counts
     purge_interval: float = PURGE_INTERVAL  # seconds between two purges of expired rows
     question_lifetime: float = QUESTION_LIFETIME  # seconds an unanswered question is kept
+    alert_repeat: float = REPEAT  # seconds between two admin alerts about a lasting condition
+    alert_submit_outage: float = SUBMIT_OUTAGE  # seconds of failed submits before an alert
+    alert_balance_interval: float = BALANCE_INTERVAL  # seconds between two balance checks
 
     def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
         """This run's limiter, or None for the shipped one."""

@@ -30,6 +30,7 @@ from tenacity import (
     wait_random,
 )
 
+from bot.alerts import Alerts
 from bot.i18n import Reason
 from bot.images import ImageRejected, PreparedImage, prepare
 from bot.jobs import Job, JobKind
@@ -103,7 +104,9 @@ class Submitter:
         store: SubmitStore,
         metrics: Metrics,
         policy: SubmitPolicy,
+        alerts: Alerts | None = None,
     ) -> None:
+        self._alerts = alerts if alerts is not None else Alerts(None, ())
         self._metrics = metrics
         self._providers = providers
         self._bot = bot
@@ -175,6 +178,7 @@ class Submitter:
                 raise SubmitFailed(reason) from exc
             except ProviderError as exc:
                 self._metrics.submit_errors.labels(provider=name, kind=error_kind(exc)).inc()
+                self._alerts.submit_failed(name)
                 operator_problem = isinstance(exc, AuthFailed | NoCredits)
                 level = logging.ERROR if operator_problem else logging.WARNING
                 log.log(level, "job %s: %s failed on submit: %s", job.id, name, exc.message)
@@ -182,6 +186,7 @@ class Submitter:
                 if exc.maybe_accepted:  # moving on could pay for the same video twice
                     raise self._unanswered(name, Reason.of("no_answer")) from exc
                 continue
+            self._alerts.submit_succeeded(name)
             log.info("job %s: submitted to %s as task %s", job.id, name, task_id)
             return Submitted(name, task_id)
         if last_error is None or isinstance(last_error, AuthFailed | NoCredits):

@@ -125,8 +125,9 @@ class AimlapiProvider:
     async def account(self) -> AccountStatus:
         answer = await self._call("GET", BILLING_PATH)
         balance = answer.get("balance") if isinstance(answer, dict) else None
-        shown = f"{balance} credits" if _is_number(balance) else None
-        return AccountStatus(balance=shown, checked=f"GET {BILLING_PATH}")
+        number = float(balance) if balance is not None and _is_number(balance) else None
+        shown = f"{balance} credits" if number is not None else None
+        return AccountStatus(balance=shown, checked=f"GET {BILLING_PATH}", credits=number)
 
     def parse_callback(self, body: Any) -> TaskUpdate | None:
         """No webhooks: every update comes from `poll`."""

@@ -95,8 +95,15 @@ class ApiframeProvider:
     async def account(self) -> AccountStatus:
         answer = await self._call("GET", "/account")
         credits = answer.get("credits") if isinstance(answer, dict) else None
+        number = (
+            float(credits)
+            if isinstance(credits, int | float) and not isinstance(credits, bool)
+            else None
+        )
         return AccountStatus(
-            balance=f"{credits} credits" if credits is not None else None, checked="GET /account"
+            balance=f"{credits} credits" if credits is not None else None,
+            checked="GET /account",
+            credits=number,
         )
 
     def parse_callback(self, body: Any) -> TaskUpdate | None:

@@ -137,6 +137,7 @@ class AccountStatus:
 
     balance: str | None  # e.g. "1000 credits", None when the provider does not say
     checked: str  # what was called, e.g. "GET /account"
+    credits: float | None = None  # the balance as a number, for `LOW_BALANCE_ALERT`
 
 
 class ProviderError(Exception):

@@ -198,7 +198,12 @@ class KlingProvider:
         end = int(self._clock() * 1000)
         params = {"start_time": end - _ACCOUNT_WINDOW_MS, "end_time": end}
         data = await call(self._client, self.label, "GET", "/account/costs", params=params)
-        return AccountStatus(balance=_remaining(data), checked="GET /account/costs")
+        numbers = _remaining_units(data)
+        shown = (
+            f"{sum(numbers):g} units left in {len(numbers)} resource pack(s)" if numbers else None
+        )
+        credits = float(sum(numbers)) if numbers else None
+        return AccountStatus(balance=shown, checked="GET /account/costs", credits=credits)
 
     def parse_callback(self, body: Any) -> TaskUpdate | None:
         """The callback body is the query's `data` object; its kind comes from memory."""
@@ -437,17 +442,14 @@ def _video_url(data: dict[str, Any]) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def _remaining(data: dict[str, Any]) -> str | None:
-    """What is left in the resource packs in force (`status` "online"), if the answer says."""
+def _remaining_units(data: dict[str, Any]) -> list[float]:
+    """What is left in each resource pack in force (`status` "online"), if the answer says."""
     packs = data.get("resource_pack_subscribe_infos")
     if not isinstance(packs, list):
-        return None
+        return []
     online = [p for p in packs if isinstance(p, dict) and p.get("status") == "online"]
     amounts = [p.get("remaining_quantity") for p in online]
-    numbers = [a for a in amounts if isinstance(a, int | float) and not isinstance(a, bool)]
-    if not numbers:
-        return None
-    return f"{sum(numbers):g} units left in {len(numbers)} resource pack(s)"
+    return [a for a in amounts if isinstance(a, int | float) and not isinstance(a, bool)]
 
 
 class KlingSettings(ProviderSettings):

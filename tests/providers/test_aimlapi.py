@@ -468,9 +468,12 @@ async def test_unreadable_json_is_unavailable(shared, status):
 
 
 async def test_aimlapi_account_reports_the_balance(fake, provider):
-    assert await provider.account() == AccountStatus("1000 credits", f"GET {BILLING_PATH}")
+    assert await provider.account() == AccountStatus(
+        "1000 credits", f"GET {BILLING_PATH}", credits=1000.0
+    )
     fake.fail_next(BILLING_PATH, status=200, body={"status": "current"})
-    assert (await provider.account()).balance is None
+    unsaid = await provider.account()
+    assert (unsaid.balance, unsaid.credits) == (None, None)
     fake.fail_next(BILLING_PATH, status=401)
     with pytest.raises(AuthFailed):
         await provider.account()

@@ -422,7 +422,9 @@ async def test_callback_with_an_unknown_status_is_none(kling, fake):
 
 async def test_account_reports_the_remaining_units(kling, fake):
     status = await kling.account()
-    assert status == AccountStatus("42.5 units left in 1 resource pack(s)", "GET /account/costs")
+    assert status == AccountStatus(
+        "42.5 units left in 1 resource pack(s)", "GET /account/costs", credits=42.5
+    )
     rec = fake.requests[-1]
     assert (rec.method, rec.path) == ("GET", "/account/costs")
     end = int(T0 * 1000)
@@ -446,7 +448,9 @@ async def test_account_reports_the_remaining_units(kling, fake):
 )
 async def test_account_balance_counts_online_packs_only(kling, fake, packs, balance):
     fake.resource_packs = packs
-    assert (await kling.account()).balance == balance
+    status = await kling.account()
+    assert status.balance == balance
+    assert (status.credits is None) == (balance is None)
 
 
 # errors, for both providers
