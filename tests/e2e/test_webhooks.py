@@ -10,7 +10,7 @@ import httpx
 
 from bot.config import ConfigError
 from bot.jobs import JobState
-from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video
+from tests.e2e.conftest import KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET, ask_for_video
 from tests.e2e.test_delivery_and_restart import first_job_state
 from tests.fakes.apiframe import FakeApiframe, FakeTask
 from tests.fakes.telegram import FakeTelegram
@@ -161,6 +161,48 @@ async def test_forged_callbacks_are_refused_and_change_nothing(
     job = await bot.job(1)
     assert job.state is JobState.QUEUED and job.result_url is None
     assert telegram.calls_to("sendVideo") == []
+
+
+async def test_with_two_providers_a_callback_must_match_the_jobs_provider_and_task(
+    telegram, apiframe, kling, public_settings, start_bot
+):
+    """APIFRAME and Kling both configured (so the Kling route exists): an APIFRAME job's
+    callback URL on Kling's route is refused, and an authenticated callback that names another
+    job's task is acknowledged and changes nothing, for either job."""
+    settings = public_settings(
+        video_providers="apiframe,kling",
+        kling_access_key=KLING_ACCESS,
+        kling_secret_key=KLING_SECRET,
+        kling_base_url=kling.url,
+        callback_poll_interval=3600,
+    )
+    bot = await start_bot(settings)
+    mine = await ask_for_video(telegram, apiframe, "/video mine")
+    other = await ask_for_video(telegram, apiframe, "/video theirs", telegram.user(1002, "Bob"))
+    await telegram.wait_for_count("sendMessage", 2)
+    url, secret = mine.request["webhook_url"], mine.request["webhook_secret"]
+    kling_shaped = {
+        "task_id": mine.task_id,
+        "task_status": "succeed",
+        "task_result": {"videos": [{"id": "v", "url": "https://evil.example/x.mp4"}]},
+    }
+    async with httpx.AsyncClient() as client:
+        on_klings_route = await client.post(url.replace("/apiframe/", "/kling/"), json=kling_shaped)
+        foreign_task = await client.post(
+            url, json=forged_finish(other), headers={"x-webhook-secret": secret}
+        )
+    assert on_klings_route.status_code == 403
+    assert foreign_task.status_code == 200  # acknowledged, so APIFRAME does not resend it
+    assert bot.parts is not None
+    exposition = (await bot.parts.metrics.render(bot.parts.store)).decode()
+    assert 'kling_bot_callbacks_total{outcome="ignored",provider="apiframe"} 1.0' in exposition
+    assert 'outcome="accepted"' not in exposition
+    # The job's own callback comes after the forged one on its queue: it is the one acted on.
+    await apiframe.finish(mine.task_id)
+    video = await telegram.wait_for("sendVideo")
+    assert video.params["video"] == mine.video_url
+    job = await bot.job(2)
+    assert job.state is JobState.QUEUED and job.result_url is None
 
 
 async def test_apiframe_callbacks_need_their_own_secret_not_just_the_url(
