@@ -69,17 +69,6 @@ class ImageRejected(ValueError):
         return self.reason.text(m)
 
 
-def image_mime_type(data: bytes) -> str:
-    """The image type from its first bytes (Telegram photos are JPEG; files may be anything)."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
-
-
 async def prepare(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
     """`prepare_image` off the event loop, at most `CONCURRENT_CONVERSIONS` at once."""
     return await asyncio.get_running_loop().run_in_executor(_CONVERSIONS, prepare_image, data, caps)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bot.i18n import EN, Messages, messages
+from bot.i18n import Messages, messages
 from bot.jobs import Job, JobState
 from bot.options import OptionError
 from bot.params import PARAMS
@@ -19,15 +19,6 @@ from bot.params import PARAMS
 CAPTION_LIMIT = 1024  # Telegram's caption limit, in characters
 TEXT_LIMIT = 4096  # Telegram's message limit
 BAR_CELLS = 10
-
-HELP = EN.help
-COMMANDS = dict(EN.commands)
-VIDEO_USAGE = EN.video_usage
-PHOTO_QUESTION = EN.photo_question
-PRIVATE_HINT = EN.private_hint
-NO_JOBS = EN.no_jobs
-NOTHING_TO_CANCEL = EN.nothing_to_cancel
-TOO_LARGE_FOR_TELEGRAM = EN.too_large_for_telegram
 
 
 def job_lang(job: Job) -> str:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot import images
 from bot.i18n import Reason
-from bot.images import ImageRejected, image_mime_type, prepare_image
+from bot.images import ImageRejected, prepare_image
 from bot.jobs import JobKind
 from bot.providers.base import Capabilities
 from tests.images import huge_png, huge_webp, record_decodes
@@ -27,12 +27,10 @@ def encode(fmt: str, size=(640, 480), mode="RGB") -> bytes:
 def test_jpeg_and_png_pass_unchanged(fmt, mime):
     data = encode(fmt)
     assert prepare_image(data, CAPS) == (data, mime)
-    assert image_mime_type(data) == mime
 
 
 def test_webp_is_converted_to_jpeg():
     data = encode("WEBP")
-    assert image_mime_type(data) == "image/webp"
     converted, mime = prepare_image(data, CAPS)
     assert mime == "image/jpeg"
     assert Image.open(io.BytesIO(converted)).size == (640, 480)
