@@ -34,16 +34,26 @@ async def database(backend: str, tmp_path) -> AsyncIterator[str]:
         yield urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def debug_bot(telegram, log_file, env: dict[str, str]) -> BotProcess:
+    """A bot process at LOG_LEVEL=DEBUG with its real logging setup, writing to `log_file`."""
+    base = {
+        "PATH": os.environ["PATH"],
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "LOG_LEVEL": "DEBUG",
+    }
+    return BotProcess({**base, **env}, log=log_file)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_debug_logs_of_a_whole_life_carry_no_secret(backend, telegram, apiframe, tmp_path):
     port = free_port()
     log_file = tmp_path / "bot.log"
     async with database(backend, tmp_path) as database_url:
-        bot = BotProcess(
+        bot = debug_bot(
+            telegram,
+            log_file,
             {
-                "PATH": os.environ["PATH"],
-                "TELEGRAM_BOT_TOKEN": telegram.token,
-                "TELEGRAM_API_URL": telegram.url,
                 "VIDEO_PROVIDERS": "apiframe",
                 "APIFRAME_API_KEY": APIFRAME_KEY,
                 "APIFRAME_BASE_URL": apiframe.url,
@@ -57,9 +67,7 @@ async def test_debug_logs_of_a_whole_life_carry_no_secret(backend, telegram, api
                 # The safety net too, for a callback that comes before the task id is stored.
                 "CALLBACK_POLL_INTERVAL": "0.5",
                 "POLL_INTERVAL": "0.1",
-                "LOG_LEVEL": "DEBUG",
             },
-            log=log_file,
         )
         await bot.start()
         try:
@@ -96,18 +104,15 @@ async def test_json_log_lines_parse_and_carry_no_secret(telegram, tmp_path):
     """`LOG_FORMAT=json` for log shippers: every line of a whole life is one JSON object with
     time, level, logger and message, masked like the text lines."""
     log_file = tmp_path / "bot.log"
-    bot = BotProcess(
+    bot = debug_bot(
+        telegram,
+        log_file,
         {
-            "PATH": os.environ["PATH"],
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_API_URL": telegram.url,
             "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
             "SANDBOX_DELAY": "0.2",
             "POLL_INTERVAL": "0.05",
-            "LOG_LEVEL": "DEBUG",
             "LOG_FORMAT": "json",
         },
-        log=log_file,
     )
     await bot.start()
     try:
