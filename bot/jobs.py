@@ -76,6 +76,7 @@ class NewJob:
     params: dict[str, Any] = field(default_factory=dict)
     input_file_ids: tuple[str, ...] = ()
     callback_token: str | None = None  # the secret in this job's provider callback URL
+    price: int = 0  # credits reserved when it is created, charged on delivery (`bot.billing`)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Job:
     # task is polled, never delivered, and counts against the user's limit until it stops.
     stopping: bool = False
     reason: Reason | None = None  # why it failed, shown in the reader's language
+    price: int = 0  # credits reserved for it: charged when delivered, released otherwise
 
     @property
     def is_generating(self) -> bool:

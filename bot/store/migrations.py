@@ -136,6 +136,35 @@ SQLITE: tuple[str, ...] = (
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
     """,
+    # Credits (see `bot.billing`): one account row per user, whose `available` and `reserved`
+    # never go negative (CHECK), and the append-only ledger that explains every change of them:
+    # each row's deltas sum to the account, and `key` makes each operation happen once (a job
+    # reserved once and settled once, a payment credited once). A job keeps its price.
+    """
+    CREATE TABLE credit_accounts (
+        user_id INTEGER PRIMARY KEY,
+        available INTEGER NOT NULL DEFAULT 0 CHECK (available >= 0),
+        reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE credit_ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        available_delta INTEGER NOT NULL,
+        reserved_delta INTEGER NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        job_id INTEGER,
+        payment_id TEXT,
+        stars INTEGER NOT NULL DEFAULT 0,
+        actor_id INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
+    CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
+        WHERE payment_id IS NOT NULL;
+    ALTER TABLE jobs ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -253,5 +282,30 @@ POSTGRES: tuple[str, ...] = (
     UPDATE photo_prompts SET user_id = chat_id WHERE chat_id > 0;
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
+    """,
+    """
+    CREATE TABLE credit_accounts (
+        user_id BIGINT PRIMARY KEY,
+        available BIGINT NOT NULL DEFAULT 0 CHECK (available >= 0),
+        reserved BIGINT NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE credit_ledger (
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        available_delta BIGINT NOT NULL,
+        reserved_delta BIGINT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        job_id BIGINT,
+        payment_id TEXT,
+        stars BIGINT NOT NULL DEFAULT 0,
+        actor_id BIGINT,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
+    CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
+        WHERE payment_id IS NOT NULL;
+    ALTER TABLE jobs ADD COLUMN price BIGINT NOT NULL DEFAULT 0;
     """,
 )
