@@ -224,7 +224,7 @@ async def totals(db: Driver) -> dict[str, tuple[int, int]]:
     )
     out: dict[str, tuple[int, int]] = {}
     for row in rows:
-        kind, both, reserved, stars = tuple(row)
+        kind, both, reserved, stars = row[0], row[1], row[2], row[3]
         # A charge moves credits out of `reserved` only; a release and a reservation move them
         # between the two, so their size is the reserved side.
         amount = abs(int(reserved)) if kind in ("charge", "release", "reserve") else abs(int(both))
@@ -263,8 +263,9 @@ async def audit(db: Driver, finished: frozenset[str]) -> list[str]:
         " GROUP BY a.user_id, a.available, a.reserved"
     )
     for row in sums:
-        user_id, available, reserved, ledger_available, ledger_reserved = tuple(row)
-        if (int(available), int(reserved)) != (int(ledger_available), int(ledger_reserved)):
+        user_id, available, reserved = row[0], int(row[1]), int(row[2])
+        ledger_available, ledger_reserved = int(row[3]), int(row[4])
+        if (available, reserved) != (ledger_available, ledger_reserved):
             problems.append(
                 f"user {user_id}: account {available}/{reserved},"
                 f" ledger {ledger_available}/{ledger_reserved}"
@@ -280,9 +281,8 @@ async def audit(db: Driver, finished: frozenset[str]) -> list[str]:
         " LEFT JOIN credit_ledger s ON s.key = 'settle:' || CAST(j.id AS TEXT)"
         " WHERE j.price > 0 OR r.id IS NOT NULL OR s.id IS NOT NULL"
     )
-    for job in jobs:
-        job_id, state, price, reserved, settled = tuple(job)
-        problems += _job_problems(int(job_id), str(state), int(price), reserved, settled, finished)
+    for r in jobs:
+        problems += _job_problems(int(r[0]), str(r[1]), int(r[2]), r[3], r[4], finished)
     return problems
 
 
