@@ -24,9 +24,13 @@ class AdminHandlers:
         self._admin = admin
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stop the update here unless its sender may use the bot in this chat."""
+        """Stop the update here unless its sender may use the bot in this chat. A successful
+        payment always passes: the Stars are paid, so the credits must be recorded (a banned
+        user's pre-checkout query is stopped here, so no payment of theirs gets that far)."""
         user, chat = update.effective_user, update.effective_chat
         if user is None:
+            return
+        if update.message is not None and update.message.successful_payment is not None:
             return
         chat_id = chat.id if chat else user.id
         if await self._gate.may_use(user.id, chat_id):
