@@ -65,6 +65,10 @@ METHODS = (
     "answerCallbackQuery",
     "getChat",
     "getChatMember",
+    "sendInvoice",
+    "answerPreCheckoutQuery",
+    "refundStarPayment",
+    "getStarTransactions",
 )
 CANONICAL = {name.lower(): name for name in METHODS}
 
