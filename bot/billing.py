@@ -8,7 +8,7 @@ buy credits in packs paid in Telegram Stars (`XTR`): a payment is credited once,
 `telegram_payment_charge_id`.
 
 Prices are one table, `PRICES` over `DEFAULT_PRICES`: rules `model:mode:duration=credits`,
-each part a value or `*`; the rule naming the most parts wins.
+each part a value or `*`; the most specific rule wins (see `price_in`).
 """
 
 from __future__ import annotations
@@ -93,11 +93,13 @@ def parse_packs(text: str) -> tuple[Pack, ...]:
 
 
 def price_in(table: Mapping[PriceKey, int], model: str, mode: str, duration: int) -> int:
-    """The most specific rule matching the video (0 if none does)."""
+    """The most specific rule matching the video (0 if none does): one naming the model beats
+    any that does not, then one naming the mode, then the duration; among equals, the
+    operator's (later) rule."""
     best: tuple[int, int] | None = None
     for (m, o, d), credits in table.items():
         if m in ("*", model) and o in ("*", mode) and d in ("*", str(duration)):
-            named = (m != "*") + (o != "*") + (d != "*")
+            named = 4 * (m != "*") + 2 * (o != "*") + (d != "*")
             if best is None or named >= best[0]:
                 best = (named, credits)
     return best[1] if best else 0

@@ -702,8 +702,13 @@ class SqlStore(abc.ABC):
         return await credits.purchase(self._db, charge_id)
 
     async def take_back_purchase(self, charge_id: str, actor_id: int) -> RefundOutcome:
-        async with self._db.transaction() as db:
-            return await credits.take_back_purchase(db, charge_id, actor_id)
+        try:
+            async with self._db.transaction() as db:
+                return await credits.take_back_purchase(db, charge_id, actor_id)
+        except NotEnough:  # rolled back: nothing taken
+            bought = await credits.purchase(self._db, charge_id)
+            user_id = bought.user_id if bought is not None else 0
+            return "spent", bought, (await credits.balance(self._db, user_id)).available
 
     async def undo_take_back(self, bought: Purchase, attempt: int, actor_id: int) -> None:
         async with self._db.transaction() as db:

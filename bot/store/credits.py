@@ -174,8 +174,9 @@ async def purchase(db: Driver, charge_id: str) -> Purchase | None:
 
 async def take_back_purchase(db: Driver, charge_id: str, actor_id: int) -> RefundOutcome:
     """In the caller's transaction: take a purchase's credits back for its refund. Returns
-    ("done", purchase, attempt) and the attempt number `undo_take_back` needs if Telegram
-    then refuses; ("unknown" | "refunded" | "spent", purchase or None, available)."""
+    ("done", purchase, attempt), the attempt number being what `undo_take_back` needs if
+    Telegram then refuses, or ("unknown" | "refunded", purchase or None, 0); raises
+    `NotEnough` when the credits are spent (the transaction must roll back)."""
     bought = await purchase(db, charge_id)
     if bought is None:
         return "unknown", None, 0
@@ -186,19 +187,16 @@ async def take_back_purchase(db: Driver, charge_id: str, actor_id: int) -> Refun
     taken = sum(1 for r in attempts if r[0] == "refund")
     if taken > sum(1 for r in attempts if r[0] == "unrefund"):
         return "refunded", bought, 0
-    try:
-        done = await credit(
-            db,
-            bought.user_id,
-            "refund",
-            -bought.credits,
-            f"refund:{charge_id}:{taken}",
-            payment_id=charge_id,
-            stars=bought.stars,
-            actor_id=actor_id,
-        )
-    except NotEnough:
-        return "spent", bought, (await balance(db, bought.user_id)).available
+    done = await credit(  # NotEnough: spent; the caller rolls back and says so
+        db,
+        bought.user_id,
+        "refund",
+        -bought.credits,
+        f"refund:{charge_id}:{taken}",
+        payment_id=charge_id,
+        stars=bought.stars,
+        actor_id=actor_id,
+    )
     return ("done" if done else "refunded"), bought, taken
 
 
