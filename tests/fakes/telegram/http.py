@@ -62,6 +62,8 @@ _JSON_PARAMS = {
     "scope": "bot command scope",
     "link_preview_options": "link preview options",
     "media": "media",
+    "prices": "prices",
+    "suggested_tip_amounts": "suggested tip amounts",
 }
 
 

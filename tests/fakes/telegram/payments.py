@@ -25,6 +25,7 @@ from tests.fakes.telegram.api import (
     bad_request,
     public,
 )
+from tests.fakes.telegram.http import to_bool, to_int
 from tests.fakes.telegram.messages import MessagesMixin
 from tests.fakes.telegram.users import UsersMixin
 
@@ -112,12 +113,12 @@ class PaymentsMixin(UsersMixin, MessagesMixin):
         checkout = self._checkouts.get(query_id)
         if checkout is None or checkout.answer is not None:
             raise ApiError(400, QUERY_TOO_OLD)
-        ok = params.get("ok")
-        if not isinstance(ok, bool):
+        if params.get("ok") is None:
             raise bad_request("ok must be a Boolean")
+        ok = to_bool(params.get("ok"))
         if not ok and not str(params.get("error_message") or "").strip():
             raise bad_request("error_message is required when ok is False")
-        checkout.answer = copy.deepcopy(params)
+        checkout.answer = {**copy.deepcopy(params), "ok": ok}
         checkout.late = asyncio.get_running_loop().time() > checkout.deadline
         checkout.answered.set()
         return True
@@ -127,7 +128,7 @@ class PaymentsMixin(UsersMixin, MessagesMixin):
         if not charge_id:
             raise bad_request("CHARGE_ID_EMPTY")
         payment = self.payments.get(charge_id)
-        if payment is None or payment.user["id"] != params.get("user_id"):
+        if payment is None or payment.user["id"] != to_int(params.get("user_id")):
             raise bad_request("CHARGE_NOT_FOUND")
         if payment.refunded:
             raise bad_request("CHARGE_ALREADY_REFUNDED")
@@ -138,7 +139,12 @@ class PaymentsMixin(UsersMixin, MessagesMixin):
         """Newest last, as Telegram lists them: each payment in, and each refund out."""
         transactions: list[JSON] = []
         for payment in self.payments.values():
-            partner = {"type": "user", "user": copy.deepcopy(payment.user)}
+            partner = {
+                "type": "user",
+                "transaction_type": "invoice_payment",
+                "user": copy.deepcopy(payment.user),
+                "invoice_payload": payment.message["successful_payment"]["invoice_payload"],
+            }
             date = payment.message["date"]
             transactions.append(
                 {"id": payment.charge_id, "amount": payment.amount, "date": date, "source": partner}
@@ -152,8 +158,8 @@ class PaymentsMixin(UsersMixin, MessagesMixin):
                         "receiver": partner,
                     }
                 )
-        offset = max(int(params.get("offset") or 0), 0)
-        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        offset = max(to_int(params.get("offset") or 0), 0)
+        limit = min(max(to_int(params.get("limit") or 100), 1), 100)
         return {"transactions": transactions[offset : offset + limit]}
 
     # --- the buyer's side ----------------------------------------------------------------------
