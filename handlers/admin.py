@@ -35,6 +35,11 @@ class AdminHandlers:
         chat_id = chat.id if chat else user.id
         if await self._gate.may_use(user.id, chat_id):
             return
+        if update.pre_checkout_query is not None:  # refused now, not left to time out
+            await update.pre_checkout_query.answer(
+                ok=False, error_message=messages(lang_of(user)).not_allowed
+            )
+            raise ApplicationHandlerStop
         if not self._gate.allowlisted(user.id, chat_id):
             answer = messages(lang_of(user)).not_allowed
             first = self._gate.should_answer(user.id, "not_allowed")

@@ -65,6 +65,9 @@ async def test_buying_a_pack_credits_it_once_and_balance_shows_it(
     telegram, make_settings, start_bot
 ):
     bot = await start_bot(make_settings(**STARS))
+    menu = await telegram.wait_for("setMyCommands")
+    names = {command["command"] for command in menu.params["commands"]}
+    assert {"buy", "balance", "paysupport", "terms"} <= names  # Telegram asks sellers for these
     alice = telegram.user(1001)
     invoice = await buy(telegram, alice)
     assert invoice.params["currency"] == "XTR"
@@ -257,10 +260,28 @@ async def test_grant_stats_and_metrics(telegram, make_settings, start_bot):
     body = (await bot.parts.metrics.render(bot.parts.store)).decode()
     assert 'kling_bot_stars{kind="purchase"} 50.0' in body
     assert 'kling_bot_credits{kind="charge"} 10.0' in body
+    # /paysupport with words reaches the admins; /terms answers.
+    telegram.send_text(alice, "/paysupport the pack did not arrive")
+    note = await telegram.wait_for("sendMessage", lambda c: "/paysupport from" in text_of(c))
+    assert note.params["chat_id"] == ADMIN
+    assert "the pack did not arrive" in text_of(note) and "1001" in text_of(note)
+    telegram.send_text(alice, "/terms")
+    await telegram.wait_for("sendMessage", lambda c: "Terms:" in text_of(c))
     # Admins ride free (BILL_ADMINS is off).
     telegram.send_text(admin, "/video on the house")
     await telegram.wait_for_count("sendVideo", 2)
     assert await balance_of(bot, ADMIN) == (0, 0)
+
+
+async def test_a_banned_buyer_is_refused_at_pre_checkout(telegram, make_settings, start_bot):
+    await start_bot(make_settings(**STARS, admin_user_ids=str(ADMIN)))
+    alice, admin = telegram.user(1001), telegram.user(ADMIN, "Op")
+    invoice = await buy(telegram, alice)
+    telegram.send_text(admin, "/ban 1001")
+    await telegram.wait_for("sendMessage", lambda c: "banned" in text_of(c))
+    assert await telegram.pay(alice, invoice.response["result"]) is None
+    checkout = telegram.checkouts()[-1]
+    assert checkout.answer["ok"] is False and not checkout.late
 
 
 async def test_in_a_group_the_requester_pays(telegram, make_settings, start_bot):

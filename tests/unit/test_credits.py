@@ -349,6 +349,20 @@ def test_prices_follow_the_providers_defaults_and_admins_ride_free():
     assert billed.price_for(42, {}, caps) == 20
 
 
+def test_pre_checkout_checks_the_pack_its_price_and_the_currency():
+    billing = Billing(None, BillingPolicy(enabled=True, packs=(Pack(100, 50),)))  # type: ignore[arg-type]
+    assert billing.checkout_refusal("pack:100:50", "XTR", 50, "en") is None
+    for payload, currency, total in [
+        ("pack:100:50", "XTR", 49),  # not the pack's price
+        ("pack:100:50", "USD", 50),
+        ("pack:500:200", "XTR", 200),  # not on sale
+        ("garbage", "XTR", 50),
+    ]:
+        assert "no longer offered" in str(billing.checkout_refusal(payload, currency, total, "en"))
+    off = Billing(None, BillingPolicy(enabled=False, packs=(Pack(100, 50),)))  # type: ignore[arg-type]
+    assert "not sold" in str(off.checkout_refusal("pack:100:50", "XTR", 50, "en"))
+
+
 def test_pack_payloads_round_trip_and_refuse_garbage():
     assert Pack.from_payload(Pack(100, 50).payload) == Pack(100, 50)
     for bad in ("", "pack:1", "pack:0:5", "pack:5:0", "pack:-1:5", "x:1:2", "pack:1:2:3"):
