@@ -113,13 +113,15 @@ class PaymentsMixin(UsersMixin, MessagesMixin):
         checkout = self._checkouts.get(query_id)
         if checkout is None or checkout.answer is not None:
             raise ApiError(400, QUERY_TOO_OLD)
+        if checkout.late or asyncio.get_running_loop().time() > checkout.deadline:
+            checkout.late = True  # Telegram gave up on it: the payment failed
+            raise ApiError(400, QUERY_TOO_OLD)
         if params.get("ok") is None:
             raise bad_request("ok must be a Boolean")
         ok = to_bool(params.get("ok"))
         if not ok and not str(params.get("error_message") or "").strip():
             raise bad_request("error_message is required when ok is False")
         checkout.answer = {**copy.deepcopy(params), "ok": ok}
-        checkout.late = asyncio.get_running_loop().time() > checkout.deadline
         checkout.answered.set()
         return True
 
