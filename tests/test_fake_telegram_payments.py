@@ -124,10 +124,10 @@ async def test_a_payment_is_refunded_once(tg, bot, alice):
     paying = asyncio.create_task(tg.pay(alice, message.to_dict()))
     await answer_next_checkout(bot, ok=True)
     charge = (await paying)["successful_payment"]["telegram_payment_charge_id"]
-    with pytest.raises(BadRequest, match="(?i)charge_not_found"):
+    with pytest.raises(BadRequest, match=r"(?i)charge_not_found"):
         await bot.refund_star_payment(UID + 1, charge)  # not this user's payment
     assert await bot.refund_star_payment(UID, charge) is True
-    with pytest.raises(BadRequest, match="(?i)charge_already_refunded"):
+    with pytest.raises(BadRequest, match=r"(?i)charge_already_refunded"):
         await bot.refund_star_payment(UID, charge)
     transactions = (await bot.get_star_transactions()).transactions
     assert [(t.source is not None, t.receiver is not None) for t in transactions] == [
