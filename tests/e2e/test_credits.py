@@ -7,6 +7,7 @@ After every test the ledger must sum to the balances and agree with the jobs
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -92,6 +93,25 @@ async def test_buying_a_pack_credits_it_once_and_balance_shows_it(
     # The Stars side agrees: one incoming transaction.
     transactions = await bot.parts.application.bot.get_star_transactions()
     assert [t.amount for t in transactions.transactions] == [50]
+
+
+async def test_a_pre_checkout_is_answered_while_the_buyers_chat_is_busy(
+    telegram, make_settings, start_bot
+):
+    """Telegram waits 10 s for the answer: the query does not queue behind the buyer's chat
+    (here a video request whose status message hangs)."""
+    bot = await start_bot(make_settings(**STARS, welcome_credits=10))
+    alice = telegram.user(1001)
+    invoice = await buy(telegram, alice)
+    held = telegram.hold("sendMessage", chat_id=alice["id"])
+    telegram.send_text(alice, "/video a fox")
+    await asyncio.wait_for(held.arrived.wait(), 10)
+    paid = await telegram.pay(alice, invoice.response["result"], deadline=5)
+    assert paid is not None and not telegram.checkouts()[-1].late
+    telegram.release("sendMessage")
+    await telegram.wait_for("sendMessage", lambda c: "100 credits added" in text_of(c))
+    await telegram.wait_for("editMessageText", lambda c: "Charged: 10" in text_of(c))
+    assert await balance_of(bot, alice["id"]) == (100, 0)
 
 
 async def test_a_pre_checkout_for_a_pack_no_longer_sold_is_refused(
@@ -241,6 +261,26 @@ async def test_a_refund_of_spent_credits_is_refused_with_words_and_unspent_ones_
     # Not for everyone.
     telegram.send_text(alice, f"/grant {alice['id']} 1000")
     await telegram.wait_for("sendMessage", lambda c: "admins" in text_of(c).lower())
+    assert await balance_of(bot, alice["id"]) == (0, 0)
+
+
+async def test_a_refund_telegram_refuses_gives_the_credits_back(telegram, make_settings, start_bot):
+    bot = await start_bot(make_settings(**STARS, admin_user_ids=str(ADMIN)))
+    alice, admin = telegram.user(1001), telegram.user(ADMIN, "Op")
+    invoice = await buy(telegram, alice)
+    paid = await telegram.pay(alice, invoice.response["result"])
+    await telegram.wait_for("sendMessage", lambda c: "added" in text_of(c))
+    telegram.fail_next(
+        "refundStarPayment", error_code=400, description="Bad Request: BALANCE_TOO_LOW"
+    )
+    charge = paid["successful_payment"]["telegram_payment_charge_id"]
+    telegram.send_text(admin, f"/refund {charge}")
+    answer = await telegram.wait_for("sendMessage", lambda c: "Telegram refused" in text_of(c))
+    assert "the 100 credits are back" in text_of(answer)
+    assert await balance_of(bot, alice["id"]) == (100, 0)
+    assert not telegram.payments[charge].refunded
+    telegram.send_text(admin, f"/refund {charge}")  # tried again: goes through
+    await telegram.wait_for("sendMessage", lambda c: "Refunded 50 Stars" in text_of(c))
     assert await balance_of(bot, alice["id"]) == (0, 0)
 
 
