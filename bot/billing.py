@@ -190,7 +190,11 @@ class Billing:
     async def grant(self, admin_id: int, argument: str, key: str) -> str:
         """`/grant <user id> <credits>` (negative credits take them back)."""
         parts = argument.split()
-        if len(parts) != 2 or not all(re.fullmatch(r"-?\d{1,9}", p) for p in parts):
+        if (
+            len(parts) != 2
+            or not re.fullmatch(r"[1-9][0-9]{0,15}", parts[0])  # a user, never a group
+            or not re.fullmatch(r"-?[0-9]{1,9}", parts[1])
+        ):
             return "Use /grant <numeric user id> <credits> (negative to take credits back)."
         user_id, amount = int(parts[0]), int(parts[1])
         if amount == 0 or abs(amount) > MAX_CREDITS:

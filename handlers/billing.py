@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from telegram import LabeledPrice, Message, Update
 from telegram.error import TelegramError
@@ -17,6 +17,7 @@ from bot.billing import CURRENCY, Billing, Pack
 from bot.i18n import messages
 from bot.keyboards import packs_keyboard, parse_buy
 from bot.store import JobStore
+from bot.store.credits import Entry
 from handlers.common import command_argument, is_private, lang_of
 
 log = logging.getLogger(__name__)
@@ -158,10 +159,7 @@ class BillingHandlers:
         if entries:
             lines += ["", m["balance_latest"]]
             for entry in entries:
-                amount = entry.available_delta or -entry.reserved_delta
-                what = m.get(entry.kind, entry.kind).format(job=entry.job_id)
-                sign = "+" if amount > 0 else "−" if amount < 0 else ""
-                lines.append(m["entry"].format(sign=sign, amount=abs(amount), what=what))
+                lines.append(_entry_line(entry, m))
         else:
             lines += ["", m["balance_none"]]
         await message.reply_text("\n".join(lines))
@@ -224,3 +222,14 @@ class BillingHandlers:
                 await message.reply_text(messages(lang_of(user)).admins_only)
             return None
         return message
+
+
+def _entry_line(entry: Entry, m: Mapping[str, str]) -> str:
+    """One ledger row for people: what it did to the available credits ("−10 reserved for
+    video #3", "+10 back from video #3"); a charge only spends what was reserved, so it has
+    no sign ("10 charged for video #3")."""
+    what = m.get(entry.kind, entry.kind).format(job=entry.job_id)
+    if entry.available_delta == 0:
+        return m["entry"].format(sign="", amount=abs(entry.reserved_delta), what=what)
+    sign = "+" if entry.available_delta > 0 else "−"
+    return m["entry"].format(sign=sign, amount=abs(entry.available_delta), what=what)

@@ -146,6 +146,13 @@ async def test_a_video_with_enough_credits_is_charged_once_on_delivery(
     assert await balance_of(bot, alice["id"]) == (15, 0)
     kinds = [e.kind for e in await bot.parts.store.credit_entries(alice["id"], 10)]
     assert kinds == ["charge", "reserve", "welcome"]
+    telegram.send_text(alice, "/balance")
+    balance = await telegram.wait_for("sendMessage", lambda c: "Balance" in text_of(c))
+    assert text_of(balance).splitlines()[-3:] == [
+        "10 charged for video #1",
+        "−10 reserved for video #1",
+        "+25 welcome gift",
+    ]
 
 
 async def test_not_enough_credits_makes_no_job_and_offers_to_buy(

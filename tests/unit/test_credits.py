@@ -197,6 +197,17 @@ async def test_grants_are_once_per_key_and_never_overdraw(ledger):
     assert (await ledger.credit_balance(1)).available == 6
 
 
+async def test_grant_takes_real_user_ids_and_refuses_groups_and_garbage(ledger):
+    billing = Billing(ledger, BillingPolicy(enabled=True))
+    answer = await billing.grant(99, "7123456789 15", "grant:chat:1")
+    assert "now has 15" in answer
+    assert "now has 15" not in await billing.grant(99, "7123456789 15", "grant:chat:1")
+    for bad in ("-100123 5", "1 2 3", "abc 5", "5", "0 5", "5 0", "5 99999999"):
+        answer = await billing.grant(99, bad, f"grant:x:{bad}")
+        assert answer.startswith(("Use /grant", "Credits must be")), bad
+    assert "only 15" in await billing.grant(99, "7123456789 -20", "grant:chat:2")
+
+
 async def test_free_jobs_touch_no_ledger(ledger):
     job = await ledger.create_job(priced(price=0))
     await ledger.transition(job.id, JobState.FAILED)
