@@ -18,6 +18,7 @@ import pytest
 from bot.jobs import JobState
 from bot.store import PostgresStore, SqliteStore
 from tests.e2e.conftest import ask_for_video
+from tests.e2e.test_providers import kling_settings
 from tests.stores import postgres_schema
 
 ADMIN = 4242
@@ -190,6 +191,34 @@ async def test_a_failed_video_gives_the_credits_back(
     notice = await telegram.wait_for("sendMessage", lambda c: "failed" in text_of(c))
     assert "Your 10 credits are back." in text_of(notice)
     assert await balance_of(bot, alice["id"]) == (30, 0)
+
+
+async def test_a_submit_the_provider_refuses_gives_the_credits_back(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings(**STARS, welcome_credits=30))
+    apiframe.fail_next("/kling-imagine", status=400)
+    telegram.send_text(telegram.user(1001), "/video refused")
+    notice = await telegram.wait_for("sendMessage", lambda c: "failed" in text_of(c))
+    assert "Your 10 credits are back." in text_of(notice)
+    assert await balance_of(bot, 1001) == (30, 0)
+
+
+async def test_a_submit_that_may_have_been_billed_but_never_shows_up_gives_the_credits_back(
+    telegram, kling, make_settings, start_bot
+):
+    """The provider answered 500 and no task turns up within RECONCILE_TIMEOUT: the user is
+    not charged for what the operator may have been."""
+    settings = kling_settings(
+        make_settings, kling, reconcile_timeout=0.5, welcome_credits=30, **STARS
+    )
+    bot = await start_bot(settings)
+    kling.fail_next("/v1/videos/text2video", status=500)
+    telegram.send_text(telegram.user(1001), "/video nothing came of it")
+    notice = await telegram.wait_for("sendMessage", lambda c: "failed" in text_of(c))
+    assert "did not answer in time" in text_of(notice)
+    assert "Your 10 credits are back." in text_of(notice)
+    assert await balance_of(bot, 1001) == (30, 0)
 
 
 async def test_a_cancelled_video_gives_the_credits_back(
