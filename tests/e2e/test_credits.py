@@ -177,6 +177,12 @@ async def test_not_enough_credits_makes_no_job_and_offers_to_buy(
         "sendMessage", lambda c: c.params["chat_id"] == group["id"] and "costs" in text_of(c)
     )
     assert buttons(refusal)[0]["url"].endswith("?start=buy")
+    # Prices and balances in the reader's language.
+    boris = telegram.user(1003, "Boris", language_code="ru")
+    telegram.send_text(boris, "/video лиса")
+    refusal = await telegram.wait_for("sendMessage", lambda c: c.params["chat_id"] == 1003)
+    assert "Цена этого видео в кредитах: 10, а у вас: 5" in text_of(refusal)
+    assert buttons(refusal)[0]["text"] == "Купить кредиты"
     assert apiframe.tasks == {}
 
 
