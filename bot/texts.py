@@ -81,12 +81,13 @@ def status(job: Job, note: str | None = None, *, now: float | None = None) -> st
     return "\n".join(lines)
 
 
-def price_line(job: Job) -> str:
+def price_line(job: Job, lang: str | None = None) -> str:
     """What the video costs the requester: reserved while it is made, charged once it
-    arrived, back when it failed or was cancelled; "" for a free video."""
+    arrived, back when it failed or was cancelled; "" for a free video. In `lang`, or the
+    requester's language."""
     if job.price <= 0:
         return ""
-    m = messages(job_lang(job)).credits
+    m = messages(lang or job_lang(job)).credits
     if job.state is JobState.DELIVERED:
         return m["charged_line"].format(price=job.price)
     if job.state in (JobState.FAILED, JobState.CANCELLED):
@@ -198,6 +199,9 @@ def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
         prompt=_cut(job.prompt, 3000),
         settings=f"\n{settings}" if settings else "",
     )
+    money = price_line(job, lang)
+    if money:
+        text += f"\n{money}"
     if job.state is JobState.FAILED and (job.reason or job.error):
         text += m.job_error.format(reason=failure_reason(job, m))
     return text[:TEXT_LIMIT]

@@ -374,6 +374,42 @@ def test_pre_checkout_checks_the_pack_its_price_and_the_currency():
     assert "not sold" in str(off.checkout_refusal("pack:100:50", "XTR", 50, "en"))
 
 
+def test_the_price_reads_as_the_job_stands_in_the_readers_language():
+    from dataclasses import replace
+
+    from bot import texts
+    from bot.jobs import Job
+
+    job = Job(
+        id=3,
+        requester=Requester(1, 1, 10),
+        kind=JobKind.TEXT,
+        prompt="a fox",
+        provider="sandbox",
+        params={"lang": "ru"},
+        input_file_ids=(),
+        state=JobState.RUNNING,
+        provider_task_id=None,
+        status_message_id=None,
+        progress=None,
+        result_url=None,
+        error=None,
+        delivery_attempts=0,
+        next_attempt_at=None,
+        created_at=0.0,
+        updated_at=0.0,
+        price=10,
+    )
+    assert "спишется" in texts.status(job)
+    assert (
+        texts.price_line(replace(job, state=JobState.DELIVERED), "en") == "💳 Charged: 10 credits"
+    )
+    assert "back" in texts.price_line(replace(job, state=JobState.CANCELLED), "en")
+    assert "Charged: 10" in texts.job_details(replace(job, state=JobState.DELIVERED), lang="en")
+    assert "Списано кредитов: 10" in texts.caption(job)
+    assert texts.price_line(replace(job, price=0)) == ""
+
+
 def test_pack_payloads_round_trip_and_refuse_garbage():
     assert Pack.from_payload(Pack(100, 50).payload) == Pack(100, 50)
     for bad in ("", "pack:1", "pack:0:5", "pack:5:0", "pack:-1:5", "x:1:2", "pack:1:2:3"):
