@@ -163,6 +163,14 @@ SQLITE: tuple[str, ...] = (
     CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
     CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
         WHERE payment_id IS NOT NULL;
+    CREATE TRIGGER credit_ledger_no_update BEFORE UPDATE ON credit_ledger
+    BEGIN
+        SELECT RAISE(ABORT, 'credit_ledger is append-only');
+    END;
+    CREATE TRIGGER credit_ledger_no_delete BEFORE DELETE ON credit_ledger
+    BEGIN
+        SELECT RAISE(ABORT, 'credit_ledger is append-only');
+    END;
     ALTER TABLE jobs ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
     """,
 )
@@ -306,6 +314,13 @@ POSTGRES: tuple[str, ...] = (
     CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
     CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
         WHERE payment_id IS NOT NULL;
+    CREATE FUNCTION credit_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'credit_ledger is append-only';
+    END
+    $$;
+    CREATE TRIGGER credit_ledger_no_change BEFORE UPDATE OR DELETE ON credit_ledger
+        FOR EACH ROW EXECUTE FUNCTION credit_ledger_append_only();
     ALTER TABLE jobs ADD COLUMN price BIGINT NOT NULL DEFAULT 0;
     """,
 )

@@ -265,6 +265,17 @@ async def test_the_audit_finds_a_ledger_that_disagrees(ledger):
     await ledger._db.execute("UPDATE jobs SET state = 'queued' WHERE id = ?", job.id)
 
 
+async def test_the_ledger_is_append_only(ledger):
+    await funded(ledger)
+    for statement in (
+        "UPDATE credit_ledger SET available_delta = 1000",
+        "DELETE FROM credit_ledger",
+    ):
+        with pytest.raises(Exception, match="append-only"):
+            await ledger._db.execute(statement)
+    assert (await ledger.credit_balance(1)).available == 30
+
+
 async def test_stats_and_totals(ledger):
     await ledger.credit_purchase(1, 100, 50, "charge-1")
     job = await ledger.create_job_within(priced(price=10), NO_LIMIT)
