@@ -11,7 +11,9 @@ RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lo
 COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . && /opt/venv/bin/pip check
+# pip and setuptools are needed to install, not to run: 25 MB less in the final image.
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . && /opt/venv/bin/pip check \
+    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM python:3.11.13-slim-bookworm
 

@@ -12,7 +12,8 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
+from bot.error_reports import setup_error_reports
+from bot.logs import SecretFilter, setup_logging
 from bot.overrides import SHIPPED, Overrides
 from bot.providers import build_providers
 from bot.providers.base import AuthFailed, ProviderError
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> in
     except ConfigError as exc:
         print(f"kling-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
+    setup_observability(settings)
     if args.command == "check":
         return asyncio.run(check(settings))
     try:
@@ -60,6 +61,13 @@ def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> in
         log.critical("%s", exc)
         return EXIT_DATABASE
     return 0
+
+
+def setup_observability(settings: Settings) -> None:
+    """Logging to stderr and, with `SENTRY_DSN`, errors to Sentry: both masked alike."""
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
+    dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None
+    setup_error_reports(dsn, SecretFilter(settings.secrets()).mask)
 
 
 async def _run(settings: Settings, overrides: Overrides) -> None:

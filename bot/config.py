@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     reconcile_timeout: float = Field(default=600.0, gt=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    sentry_dsn: SecretStr | None = None  # errors to Sentry, scrubbed of every secret; off unset
 
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -148,6 +149,16 @@ class Settings(BaseSettings):
     def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _WEBHOOK_SECRET_RE.match(value.get_secret_value()):
             raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _check_sentry_dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("http", "https") or not parts.username or not parts.hostname:
+            raise ValueError("must be the DSN Sentry shows, like https://<key>@<host>/<project>")
         return value
 
     @field_validator("telegram_webhook_path")
@@ -296,6 +307,8 @@ class Settings(BaseSettings):
         password = urlsplit(self.database_url).password
         if password:
             found.append(password)
+        if self.sentry_dsn:  # its key alone lets anyone send events to the operator's project
+            found.append(urlsplit(self.sentry_dsn.get_secret_value()).username or "")
         return found
 
 

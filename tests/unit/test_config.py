@@ -71,6 +71,8 @@ def test_absolute_database_path():
         ({"poll_interval": "0"}, "POLL_INTERVAL", "greater than 0"),
         ({"job_timeout": "soon"}, "JOB_TIMEOUT", "number"),
         ({"log_level": "LOUD"}, "LOG_LEVEL", "one of"),
+        ({"sentry_dsn": "not-a-dsn"}, "SENTRY_DSN", "https://<key>@<host>/<project>"),
+        ({"sentry_dsn": "https://sentry.example/1"}, "SENTRY_DSN", "the DSN Sentry shows"),
     ],
 )
 def test_invalid_values_name_the_variable(overrides, variable, words):
@@ -106,6 +108,13 @@ def test_secrets_list_the_database_password():
         telegram_bot_token=TOKEN, database_url="postgresql://bot:s3cret-db-pass@db:5432/bot"
     )
     assert "s3cret-db-pass" in settings.secrets()
+
+
+def test_secrets_list_the_sentry_dsn_and_its_key_alone():
+    dsn = "https://0123456789abcdef@o1.ingest.sentry.io/42"
+    settings = load_settings(telegram_bot_token=TOKEN, sentry_dsn=dsn)
+    assert {dsn, "0123456789abcdef"} <= set(settings.secrets())
+    assert load_settings(telegram_bot_token=TOKEN, sentry_dsn="").sentry_dsn is None
 
 
 def test_metrics_listen():
