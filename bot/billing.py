@@ -32,6 +32,7 @@ CURRENCY = "XTR"  # Telegram Stars; invoices in it take no provider token
 DEFAULT_PRICES = "*:std:5=10,*:std:10=20,*:pro:5=20,*:pro:10=40,*:*:*=40"
 DEFAULT_PACKS = "100:50,500:200"
 MAX_CREDITS = 1_000_000  # per pack, grant and price: keeps typos from minting fortunes
+NOTE_LIMIT = 200  # characters of an admin's reason kept with a grant
 
 _RULE = re.compile(r"^\s*([\w.*-]+):([\w*]+):(\*|\d{1,3})\s*=\s*(\d{1,7})\s*$")
 _PACK = re.compile(r"^\s*(\d{1,7})\s*:\s*(\d{1,6})\s*$")
@@ -188,18 +189,20 @@ class Billing:
         return credited, pack
 
     async def grant(self, admin_id: int, argument: str, key: str) -> str:
-        """`/grant <user id> <credits>` (negative credits take them back)."""
-        parts = argument.split()
+        """`/grant <user id> <credits> [why]` (negative credits take them back); the words
+        after the numbers are kept in the ledger as its reason."""
+        parts = argument.split(maxsplit=2)
+        note = parts.pop()[:NOTE_LIMIT] if len(parts) == 3 else None
         if (
             len(parts) != 2
             or not re.fullmatch(r"[1-9][0-9]{0,15}", parts[0])  # a user, never a group
             or not re.fullmatch(r"-?[0-9]{1,9}", parts[1])
         ):
-            return "Use /grant <numeric user id> <credits> (negative to take credits back)."
+            return "Use /grant <numeric user id> <credits> [why] (negative to take credits back)."
         user_id, amount = int(parts[0]), int(parts[1])
         if amount == 0 or abs(amount) > MAX_CREDITS:
             return f"Credits must be between 1 and {MAX_CREDITS} (or minus that)."
-        done = await self._store.grant_credits(user_id, amount, key, admin_id)
+        done = await self._store.grant_credits(user_id, amount, key, admin_id, note)
         if done is None:
             have = (await self._store.credit_balance(user_id)).available
             return f"User {user_id} has only {have} credits available; nothing taken."

@@ -135,7 +135,7 @@ ADMIN_COMMANDS = {
     "unban": "Lift a ban: /unban <user id>",
 }
 BILLING_ADMIN_COMMANDS = {
-    "grant": "Give credits: /grant <user id> <credits>",
+    "grant": "Give credits: /grant <user id> <credits> [why]",
     "refund": "Refund a Stars payment: /refund <charge id>",
 }
 #: Shown in the menu only with BILLING=stars; (command, key of its description in `credits`).

@@ -689,12 +689,14 @@ class SqlStore(abc.ABC):
             )
 
     async def grant_credits(
-        self, user_id: int, amount: int, key: str, actor_id: int
+        self, user_id: int, amount: int, key: str, actor_id: int, note: str | None = None
     ) -> bool | None:
         try:
             async with self._db.transaction() as db:
                 await credits.open_account(db, user_id, 0)
-                return await credits.credit(db, user_id, "grant", amount, key, actor_id=actor_id)
+                return await credits.credit(
+                    db, user_id, "grant", amount, key, actor_id=actor_id, note=note
+                )
         except NotEnough:
             return None
 

@@ -86,13 +86,16 @@ async def credit(
     stars: int = 0,
     actor_id: int | None = None,
     reserved: int = 0,
+    note: str | None = None,
 ) -> bool:
     """Append the ledger row `key` and apply its deltas (`amount` to available, `reserved`
-    to reserved); False, changing nothing, if `key` was done before. A debit the account
+    to reserved); `note`: an operator's words on why. False, changing nothing, if `key` was
+    done before. A debit the account
     cannot cover raises `NotEnough` (the caller's transaction must then roll back)."""
     added = await db.execute(
         "INSERT INTO credit_ledger (user_id, kind, available_delta, reserved_delta, key,"
-        " job_id, payment_id, stars, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " job_id, payment_id, stars, actor_id, note, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (key) DO NOTHING",
         user_id,
         kind,
@@ -103,6 +106,7 @@ async def credit(
         payment_id,
         stars,
         actor_id,
+        note,
         time.time(),
     )
     if not added:

@@ -158,6 +158,7 @@ SQLITE: tuple[str, ...] = (
         payment_id TEXT,
         stars INTEGER NOT NULL DEFAULT 0,
         actor_id INTEGER,
+        note TEXT,
         created_at REAL NOT NULL
     );
     CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
@@ -309,6 +310,7 @@ POSTGRES: tuple[str, ...] = (
         payment_id TEXT,
         stars BIGINT NOT NULL DEFAULT 0,
         actor_id BIGINT,
+        note TEXT,
         created_at DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);

@@ -300,10 +300,10 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
         ...
 
     async def grant_credits(
-        self, user_id: int, amount: int, key: str, actor_id: int
+        self, user_id: int, amount: int, key: str, actor_id: int, note: str | None = None
     ) -> bool | None:
-        """An admin's grant (negative: a deduction) once by `key`; False if done before, None
-        if a deduction exceeds what the user holds."""
+        """An admin's grant (negative: a deduction) once by `key`, with the admin's `note` on
+        why; False if done before, None if a deduction exceeds what the user holds."""
         ...
 
     async def purchase(self, charge_id: str) -> Purchase | None: ...

@@ -202,10 +202,13 @@ async def test_grant_takes_real_user_ids_and_refuses_groups_and_garbage(ledger):
     answer = await billing.grant(99, "7123456789 15", "grant:chat:1")
     assert "now has 15" in answer
     assert "now has 15" not in await billing.grant(99, "7123456789 15", "grant:chat:1")
-    for bad in ("-100123 5", "1 2 3", "abc 5", "5", "0 5", "5 0", "5 99999999"):
+    assert "now has 20" in await billing.grant(99, "7123456789 5 sorry for the outage", "g:3")
+    note = await ledger._db.fetchval("SELECT note FROM credit_ledger WHERE key = 'g:3'")
+    assert note == "sorry for the outage"
+    for bad in ("-100123 5", "1 x 3", "abc 5", "5", "0 5", "5 0", "5 99999999"):
         answer = await billing.grant(99, bad, f"grant:x:{bad}")
         assert answer.startswith(("Use /grant", "Credits must be")), bad
-    assert "only 15" in await billing.grant(99, "7123456789 -20", "grant:chat:2")
+    assert "only 20" in await billing.grant(99, "7123456789 -21", "grant:chat:2")
 
 
 async def test_free_jobs_touch_no_ledger(ledger):
