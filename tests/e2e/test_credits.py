@@ -269,6 +269,20 @@ async def test_an_undeliverable_video_gives_the_credits_back(
     assert await balance_of(bot, 1001) == (30, 0)
 
 
+async def test_a_chat_that_blocked_the_bot_is_not_charged(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings(**STARS, welcome_credits=30))
+    alice = telegram.user(1001)
+    telegram.blocked_users.add(alice["id"])
+    telegram.send_text(alice, "/video nobody will see this")
+    telegram.send_text(alice, "/jobs")  # answered only after the request above was handled
+    await telegram.wait_for_count("sendMessage", 2, lambda c: c.http_status == 403)
+    assert (await bot.job(1)).state is JobState.FAILED
+    assert await balance_of(bot, alice["id"]) == (30, 0)
+    assert apiframe.tasks == {}
+
+
 async def test_a_refund_of_spent_credits_is_refused_with_words_and_unspent_ones_refunded(
     telegram, make_settings, start_bot
 ):
