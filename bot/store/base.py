@@ -121,6 +121,9 @@ class SqlStore(abc.ABC):
     #: "A cancelled job a provider may still hold", spelled as the `jobs_stopping` index's
     #: condition so that the index is used.
     STOPPING: ClassVar[str]
+    #: Whether a create-within-limits needs a transaction with `_lock_user` even for a free
+    #: job (PostgreSQL, where replicas' statements interleave; SQLite runs one at a time).
+    QUOTA_NEEDS_LOCK: ClassVar[bool] = False
 
     def __init__(self, db: Driver) -> None:
         self._db = db
@@ -173,8 +176,8 @@ class SqlStore(abc.ABC):
         return await self._create(new, quota)
 
     async def _create(self, new: NewJob, quota: Quota | None) -> Job | None:
-        if quota is None and new.price <= 0:
-            return await self._insert_job(self._db, new, None)
+        if new.price <= 0 and (quota is None or not self.QUOTA_NEEDS_LOCK):
+            return await self._insert_job(self._db, new, quota)  # one statement is enough
         try:
             async with self._db.transaction() as db:
                 await self._lock_user(db, new.requester.user_id)
@@ -291,6 +294,7 @@ class SqlStore(abc.ABC):
                 return None
             row = await self._update_state(
                 new_state,
+                job.price > 0,
                 "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"  # noqa: S608 - fixed columns
                 " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
                 " error_reason = COALESCE(?, error_reason),"
@@ -320,10 +324,13 @@ class SqlStore(abc.ABC):
             if row is not None:
                 return job_from_row(row)
 
-    async def _update_state(self, new_state: JobState, sql: str, *args: Any) -> Row | None:
-        """Run a transition's UPDATE; one that finishes the job settles its reservation in the
-        same transaction: charged when delivered, released otherwise."""
-        if new_state not in FINISHED:
+    async def _update_state(
+        self, new_state: JobState, priced: bool, sql: str, *args: Any
+    ) -> Row | None:
+        """Run a transition's UPDATE; one that finishes a `priced` job settles its reservation
+        in the same transaction: charged when delivered, released otherwise. (A job's price
+        never changes, so a free one has nothing to settle.)"""
+        if new_state not in FINISHED or not priced:
             return await self._db.fetchrow(sql, *args)
         async with self._db.transaction() as db:
             row = await db.fetchrow(sql, *args)

@@ -25,6 +25,7 @@ class PostgresStore(SqlStore):
     NOW = "EXTRACT(EPOCH FROM now())::double precision"
     DAY = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     STOPPING = "stopping"
+    QUOTA_NEEDS_LOCK = True
 
     _db: PostgresDriver
 
