@@ -133,6 +133,18 @@ class Messages:
     button_older: str
     button_newer: str
     button_back: str
+    button_share: str
+    button_send_again: str
+    button_same_prompt: str
+
+    # Sharing (inline mode, Send again, deep links)
+    inline_description: str  # {job_id} {age}: the line under a video in the inline list
+    inline_make_one: str  # the button above an empty inline list (opens the private chat)
+    made_with: str  # {bot}: the credit under a shared video, when SHARE_CREDIT is on
+    video_not_found: str  # {job_id}
+    video_not_yours: str
+    resend_no_file: str  # {job_id}: it went out as a link, no file is kept
+    resend_refused: str
 
     # Settings
     settings_title_user: str

@@ -20,6 +20,8 @@ EN = Messages(
         "provider, and video or file\n"
         "• /jobs lists your recent videos, /cancel stops the latest one\n"
         "  (/cancel 12 stops job #12)\n"
+        "• Share a finished video into any chat with the Share button under it, or\n"
+        "  send it here again from /jobs\n"
         "\n"
         "A video takes a minute or a few; I reply with it here when it is ready."
     ),
@@ -213,6 +215,19 @@ EN = Messages(
     button_older="Older ›",
     button_newer="‹ Newer",
     button_back="‹ Back",
+    button_share="📤 Share",
+    button_send_again="📨 Send again",
+    button_same_prompt="🔁 Same prompt again",
+    inline_description="Video #{job_id} · {age}",
+    inline_make_one="No videos to share yet: make one",
+    made_with="made with @{bot}",
+    video_not_found="There is no finished video #{job_id} to send.",
+    video_not_yours="That video belongs to someone else: only the person who made it can open it.",
+    resend_no_file=(
+        "Video #{job_id} was too large for Telegram and went out as a link, so there is no "
+        "copy to send again."
+    ),
+    resend_refused="Telegram would not send that video again. Try once more later.",
     settings_title_user="⚙️ Your settings, used for every new video",
     settings_title_group="⚙️ Settings for {title}, set by its admins",
     settings_group_hint="Your own settings: send /settings to me in a private chat.",
