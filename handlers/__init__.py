@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection, Coroutine, Mapping
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -65,6 +65,18 @@ OTHER_MEDIA = (
 )
 
 
+class _ViaThisBot(filters.MessageFilter):
+    """A message someone posted through our own inline mode (a shared video): the bot made
+    it, and must not take it for a request, nor answer it with "I cannot use videos"."""
+
+    def filter(self, message: Message) -> bool:
+        return message.via_bot is not None and message.via_bot.id == message.get_bot().id
+
+
+async def _ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Matched, so no later handler sees the update; nothing to do."""
+
+
 def register(
     application: Application,  # type: ignore[type-arg]
     *,
@@ -101,6 +113,7 @@ def register(
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [
+            MessageHandler(_ViaThisBot(), _ignore),
             CommandHandler("start", shares.start),
             CommandHandler("help", video.help),
             CommandHandler("video", video.video),
