@@ -22,13 +22,22 @@ def inline_buttons(call: Any) -> list[dict[str, Any]]:
     return [button for row in rows for button in row if "callback_data" not in button]
 
 
+def done(call: Any) -> bool:
+    return "✅ Done" in str(call.params.get("text"))
+
+
 async def make_videos(telegram: FakeTelegram, user: dict[str, Any], *prompts: str, chat=None):
-    """`user` asks for each prompt in turn (sandbox): the delivered sendVideo calls."""
+    """`user` asks for each prompt in turn (sandbox): the delivered sendVideo calls, each
+    recorded as delivered (its status says Done) before the next is asked for."""
     delivered = []
     for prompt in prompts:
-        done = len(telegram.calls_to("sendVideo"))
+        sent, finished = (
+            len(telegram.calls_to("sendVideo")),
+            len([c for c in telegram.calls_to("editMessageText") if done(c)]),
+        )
         telegram.send_text(user, f"/video {prompt}", chat=chat)
-        calls = await telegram.wait_for_count("sendVideo", done + 1, lambda c: c.ok)
+        calls = await telegram.wait_for_count("sendVideo", sent + 1, lambda c: c.ok)
+        await telegram.wait_for_count("editMessageText", finished + 1, done)
         delivered.append(calls[-1])
     return delivered
 
@@ -137,6 +146,7 @@ async def test_send_again_uses_the_kept_file_and_same_prompt_counts(
     await apiframe.finish(task.task_id)
     first = await telegram.wait_for("sendVideo", lambda c: c.ok)
     file_id = first.response["result"]["video"]["file_id"]
+    await telegram.wait_for("editMessageText", done)  # recorded as delivered
 
     telegram.send_text(alice, "/jobs")
     listing = await telegram.wait_for("sendMessage", lambda c: "recent videos" in c.params["text"])
@@ -210,3 +220,28 @@ async def test_inline_mode_off_degrades_quietly(telegram, make_settings, start_b
     again = await telegram.wait_for_count("sendVideo", 2, lambda c: c.ok)
     assert inline_buttons(again[1]) == []
     assert telegram.calls_to("answerInlineQuery") == []
+
+
+async def test_a_video_delivered_as_a_file_is_shared_and_sent_again_as_a_file(
+    telegram, make_settings, start_bot
+):
+    telegram.inline_mode = True
+    bot = await start_bot(make_settings())
+    alice = telegram.user(1001, "Alice")
+    await bot.parts.store.put_preferences(1001, {"as_file": True})  # "Results as: file"
+    telegram.send_text(alice, "/video a paper boat")
+    document = await telegram.wait_for("sendDocument", lambda c: c.ok)
+    file_id = document.response["result"]["document"]["file_id"]
+    assert [b["text"] for b in inline_buttons(document)] == [SHARE]
+    await telegram.wait_for("editMessageText", done)
+    assert (await bot.job(1)).video_file_kind == "document"
+
+    answer = await telegram.inline_answer(telegram.send_inline_query(alice, "boat"))
+    (result,) = answer["results"]
+    assert result["type"] == "document" and result["document_file_id"] == file_id
+    assert result["title"] == "a paper boat" and result["caption"] == "a paper boat"
+
+    telegram.send_text(alice, "/start v1")
+    again = await telegram.wait_for_count("sendDocument", 2, lambda c: c.ok)
+    assert again[1].params["document"] == file_id and again[1].files == {}
+    assert telegram.calls_to("sendVideo") == []
