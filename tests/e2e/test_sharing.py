@@ -153,7 +153,8 @@ async def test_send_again_uses_the_kept_file_and_same_prompt_counts(
     listing_id = listing.response["result"]["message_id"]
     telegram.press_button(alice, listing.response["result"], "job:1001:1:1")
     details = await telegram.wait_for(
-        "editMessageText", lambda c: c.params["message_id"] == listing_id
+        "editMessageText",
+        lambda c: (c.params["chat_id"], c.params["message_id"]) == (1001, listing_id),
     )
     assert callback_datas(details) == ["resend:1", "again:1", "jobs:1001:1"]
     labels = [b["text"] for row in details.params["reply_markup"]["inline_keyboard"] for b in row]
@@ -245,3 +246,35 @@ async def test_a_video_delivered_as_a_file_is_shared_and_sent_again_as_a_file(
     again = await telegram.wait_for_count("sendDocument", 2, lambda c: c.ok)
     assert again[1].params["document"] == file_id and again[1].files == {}
     assert telegram.calls_to("sendVideo") == []
+
+
+async def test_a_group_video_comes_back_in_private_without_the_name(
+    telegram, make_settings, start_bot
+):
+    bot = await start_bot(make_settings())
+    alice = telegram.user(1001, "Alice", username="alice")
+    group = telegram.group(-100900, "Friends")
+    (delivered,) = await make_videos(telegram, alice, "a kite", chat=group)
+    assert delivered.params["caption"] == "@alice: a kite"
+
+    telegram.send_text(alice, "/jobs")  # in private: every video of hers, the group's too
+    listing = await telegram.wait_for("sendMessage", lambda c: "recent videos" in c.params["text"])
+    message = listing.response["result"]
+    telegram.press_button(alice, message, "job:1001:1:1")
+    details = await telegram.wait_for(
+        "editMessageText",
+        lambda c: (c.params["chat_id"], c.params["message_id"]) == (1001, message["message_id"]),
+    )
+    telegram.press_button(alice, details.response["result"], "resend:1")
+    again = await telegram.wait_for_count("sendVideo", 2, lambda c: c.ok)
+    assert again[1].params["chat_id"] == 1001 and again[1].params["caption"] == "a kite"
+
+    telegram.press_button(alice, details.response["result"], "again:1")  # same prompt, here
+    await telegram.wait_for_count("sendVideo", 3, lambda c: c.ok)
+    second = await bot.job(2)
+    assert second.prompt == "a kite" and second.requester.chat_id == 1001
+    assert [c.params["chat_id"] for c in telegram.calls_to("sendVideo")] == [
+        group["id"],
+        1001,
+        1001,
+    ]
