@@ -74,3 +74,23 @@ def test_only_well_formed_results_count_as_shares():
     for result_id in ("v12", "x", "v", "v12; DROP"):
         sharing.chosen(result_id)
     assert metrics.registry.get_sample_value("kling_bot_shares_total") == 1.0
+
+
+async def test_only_the_owners_delivered_file_can_be_sent_again(store):
+    sharing = Sharing(store, Metrics())
+    video = await delivered(store, 1, "a fox")
+    linked = await store.create_job(NewJob(Requester(1, 1, 1), JobKind.TEXT, "big", "sandbox"))
+    await store.transition(linked.id, JobState.SUCCEEDED, result_url="https://cdn.example/b")
+    await store.transition(linked.id, JobState.DELIVERED)  # too large: sent as its link
+    running = await store.create_job(NewJob(Requester(1, 1, 1), JobKind.TEXT, "owl", "sandbox"))
+
+    job = await sharing.own_video(1, video, "en")
+    assert not isinstance(job, str) and job.delivered_file is not None
+    assert await sharing.own_video(2, video, "en") == (
+        "That video belongs to someone else: only the person who made it can open it."
+    )
+    assert "went out as a link" in str(await sharing.own_video(1, linked.id, "en"))
+    assert await sharing.own_video(1, running.id, "en") == (
+        f"There is no finished video #{running.id} to send."
+    )
+    assert await sharing.own_video(1, 999, "ru") == "Готового видео №999 нет."
