@@ -101,6 +101,17 @@ class Wanted:
 
 
 @dataclass(frozen=True)
+class InlineAnswer:
+    """The parameters of `answerInlineQuery`, as `Sharing.inline_answer` chooses them."""
+
+    results: list[InlineQueryResultCachedVideo | InlineQueryResultCachedDocument]
+    next_offset: str
+    button: InlineQueryResultsButton | None
+    cache_time: int = CACHE_TIME
+    is_personal: bool = True  # never `False`: the list is the asker's alone
+
+
+@dataclass(frozen=True)
 class SharePage:
     """One inline answer: the videos to list and the offset of the next page ("" at the end)."""
 
@@ -166,10 +177,10 @@ class Sharing:
 
     def inline_answer(
         self, page: SharePage, *, lang: str, bot_username: str, first_page: bool
-    ) -> dict[str, object]:
-        """The keyword arguments of `answerInlineQuery` for `page`: cached videos (or files)
-        with clean captions, personal, briefly cached; an empty first page offers a button to
-        the private chat to make a video."""
+    ) -> InlineAnswer:
+        """The answer to an inline query for `page`: cached videos (or files) with clean
+        captions, personal, briefly cached; an empty first page offers a button to the private
+        chat to make a video."""
         m = messages(lang)
         results: list[InlineQueryResultCachedVideo | InlineQueryResultCachedDocument] = []
         now = time.time()
@@ -195,13 +206,7 @@ class Sharing:
         button = None
         if not results and first_page:
             button = InlineQueryResultsButton(m.inline_make_one, start_parameter="help")
-        return {
-            "results": results,
-            "cache_time": CACHE_TIME,
-            "is_personal": True,
-            "next_offset": page.next_offset,
-            "button": button,
-        }
+        return InlineAnswer(results, page.next_offset, button)
 
     def shared_caption(self, job: Job, lang: str, bot_username: str) -> str:
         """What others read under a shared video: the prompt, and the credit if it is on."""

@@ -41,7 +41,13 @@ class SharingHandlers:
             first_page=query.offset == "",
         )
         try:
-            await query.answer(**answer)  # type: ignore[arg-type]
+            await query.answer(
+                answer.results,
+                cache_time=answer.cache_time,
+                is_personal=answer.is_personal,
+                next_offset=answer.next_offset,
+                button=answer.button,
+            )
         except BadRequest as exc:  # typed on meanwhile: Telegram dropped this query
             log.info("inline query not answered: %s", exc.message)
 
