@@ -85,7 +85,7 @@ async def test_inline_lists_only_the_askers_videos_filtered_and_paged(
     assert listed(forged) == [] and forged["next_offset"] == ""
     nobody = telegram.user(1003, "Carol")
     empty = await telegram.inline_answer(telegram.send_inline_query(nobody))
-    assert listed(empty) == [] and empty["button"]["text"] == "No videos to share yet: make one"
+    assert listed(empty) == [] and empty["button"]["text"] == "🎬 Make a video"
 
 
 async def test_share_button_posts_the_video_with_a_clean_caption(
