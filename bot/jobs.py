@@ -141,7 +141,7 @@ class Job:
             return None
         kind = self.video_file_kind
         if kind not in (VIDEO, DOCUMENT):
-            kind = DOCUMENT if self.params.get("as_file") else VIDEO
+            kind = DOCUMENT if self.params.get("as_file") else VIDEO  # preferences.AS_FILE
         return DeliveredFile(self.video_file_id, kind)
 
 

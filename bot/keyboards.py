@@ -109,13 +109,19 @@ def result_keyboard(job: Job, *, share: bool = False) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def reference(job_id: int) -> str:
+    """What the Share button types after the bot's name: `#12`, that one video (the inline
+    query `bot.sharing` answers with it alone, for its owner)."""
+    return f"#{job_id}"
+
+
 def share_button(job_id: int, text: str) -> InlineKeyboardButton:
     """Opens a chat of the person's choice (people, groups, channels) in inline mode with the
     video's reference typed (`#12`: see `bot.sharing`)."""
     return InlineKeyboardButton(
         text,
         switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
-            query=f"#{job_id}",
+            query=reference(job_id),
             allow_user_chats=True,
             allow_bot_chats=False,
             allow_group_chats=True,

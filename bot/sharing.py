@@ -41,16 +41,12 @@ SCAN_LIMIT = 500  # rows read for one inline answer at most; the next page goes 
 CACHE_TIME = 10
 MAX_REFERENCES = 5  # `#12 #13` in one query: a handful, not a scan of guessed numbers
 TITLE_LIMIT = 100
-#: A video's reference in inline queries (`#12`), and in deep links (`v12`).
+#: A video's reference in inline queries (`#12`, `keyboards.reference`), and in deep links
+#: (`v12`).
 _REFERENCE = re.compile(r"#([0-9]{1,19})")
 _PAYLOAD = re.compile(r"v([0-9]{1,19})")
 _RESULT_ID = re.compile(r"v[0-9]{1,19}")
 _FIRST_PAGE = 2**63 - 1  # "before this id": every job
-
-
-def reference(job_id: int) -> str:
-    """What the Share button types after the bot's name: `#12`, that one video."""
-    return f"#{job_id}"
 
 
 def deep_link_payload(job_id: int) -> str:

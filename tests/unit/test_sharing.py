@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import JobKind, JobState, NewJob, Requester
+from bot.keyboards import reference
 from bot.metrics import Metrics
-from bot.sharing import Sharing, Wanted, deep_link_payload, job_of_payload, reference
+from bot.sharing import Sharing, Wanted, deep_link_payload, job_of_payload
 from bot.store import SqliteStore
 
 
