@@ -54,6 +54,11 @@ def deep_link_payload(job_id: int) -> str:
     return f"v{job_id}"
 
 
+def video_link(bot_username: str, job_id: int) -> str:
+    """The link that sends video `job_id` to its owner in their chat with the bot."""
+    return f"https://t.me/{bot_username}?start={deep_link_payload(job_id)}"
+
+
 def job_of_payload(payload: str) -> int | None:
     """The video number a `/start` payload names (`v12`), or None if it names none."""
     match = _PAYLOAD.fullmatch(payload)

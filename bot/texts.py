@@ -168,7 +168,10 @@ def job_list(
     return "\n".join(lines)
 
 
-def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
+def job_details(
+    job: Job, now: float | None = None, lang: str = "en", *, link: str | None = None
+) -> str:
+    """A job in detail; `link`: where its owner can have the video sent again."""
     m = messages(lang)
     now = time.time() if now is None else now
     settings = settings_line(job.params, m, full=True)
@@ -182,6 +185,8 @@ def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
     )
     if job.state is JobState.FAILED and (job.reason or job.error):
         text += m.job_error.format(reason=failure_reason(job, m))
+    if link:
+        text = cut(text, TEXT_LIMIT - 200) + m.job_link.format(link=link)
     return text[:TEXT_LIMIT]
 
 

@@ -113,6 +113,7 @@ class Messages:
     jobs_page: str  # {page} {pages}
     job_details: str  # {job_id} {state} {provider} {age} {prompt} {settings}
     job_error: str  # {reason}
+    job_link: str  # {link}: t.me/<bot>?start=v<number>, under a delivered video's details
     nothing_to_cancel: str
     cancel_usage: str
     cancel_which: str

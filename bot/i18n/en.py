@@ -188,6 +188,7 @@ EN = Messages(
     jobs_page="Page {page} of {pages}",
     job_details=("🎬 Video #{job_id}\n{state} · {provider} · {age}\n\n{prompt}{settings}"),
     job_error="\n\nWhy it failed: {reason}",
+    job_link="\n\n🔗 Your link to this video: {link}",
     nothing_to_cancel="You have no video in progress.",
     cancel_usage="Use /cancel, or /cancel <video number> (see /jobs).",
     cancel_which="Several of your videos are in progress. Which one should I stop?",

@@ -189,6 +189,7 @@ RU = Messages(
     jobs_page="Страница {page} из {pages}",
     job_details="🎬 Видео №{job_id}\n{state} · {provider} · {age}\n\n{prompt}{settings}",
     job_error="\n\nПочему не получилось: {reason}",
+    job_link="\n\n🔗 Ваша ссылка на это видео: {link}",
     nothing_to_cancel="У вас нет видео в работе.",
     cancel_usage="Используйте /cancel или /cancel <номер видео> (см. /jobs).",
     cancel_which="У вас в работе несколько видео. Какое остановить?",

@@ -159,6 +159,8 @@ async def test_send_again_uses_the_kept_file_and_same_prompt_counts(
         lambda c: (c.params["chat_id"], c.params["message_id"]) == (1001, listing_id),
     )
     assert callback_datas(details) == ["resend:1", "again:1", "jobs:1001:1"]
+    link = "https://t.me/kling_test_bot?start=v1"  # /start v1 sends it: see the test below
+    assert details.params["text"].endswith(f"🔗 Your link to this video: {link}")
     labels = [b["text"] for row in details.params["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["📨 Send again", "🔁 Same prompt again", "‹ Back"]
 
