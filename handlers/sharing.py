@@ -48,8 +48,10 @@ class SharingHandlers:
                 next_offset=answer.next_offset,
                 button=answer.button,
             )
-        except BadRequest as exc:  # typed on meanwhile: Telegram dropped this query
-            log.info("inline query not answered: %s", exc.message)
+        except BadRequest as exc:
+            # Mostly "query is too old": the person typed on, Telegram dropped this query.
+            level = logging.INFO if "too old" in exc.message.lower() else logging.WARNING
+            log.log(level, "inline query not answered: %s", exc.message)
 
     async def chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A video posted through inline mode: counted, nothing to answer."""
