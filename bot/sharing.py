@@ -34,8 +34,8 @@ from bot.store import JobStore
 log = logging.getLogger(__name__)
 
 INLINE_PAGE = 20  # results per inline answer (Telegram takes up to 50)
-SCAN_BATCH = 50  # rows read at a time while filtering by the words typed
-SCAN_LIMIT = 500  # rows read for one inline answer at most; the next page goes on from there
+SCAN_BATCH = 100  # rows read at a time while filtering by the words typed
+SCAN_LIMIT = 2000  # rows read for one inline answer at most; the next page goes on from there
 #: Seconds Telegram may keep an answer (per person: `is_personal`): short, so a video
 #: delivered a moment ago shows the next time the list is opened.
 CACHE_TIME = 10
