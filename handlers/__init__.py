@@ -7,13 +7,15 @@ import logging
 from collections.abc import Collection, Coroutine, Mapping
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,6 +28,7 @@ from bot.intake import Intake
 from bot.lifecycle import JobLifecycle
 from bot.providers.base import Capabilities
 from bot.settings_panel import SettingsPanel
+from bot.sharing import Sharing
 from bot.store import JobStore, PreferenceStore
 from handlers import albums
 from handlers.admin import AdminHandlers
@@ -33,12 +36,20 @@ from handlers.common import lang_of
 from handlers.job_views import JobViews
 from handlers.jobs import JobHandlers
 from handlers.settings import SettingsHandlers
+from handlers.sharing import SharingHandlers
 from handlers.video import VideoHandlers
 
 log = logging.getLogger(__name__)
 
 #: The update types the handlers use; passed to getUpdates/setWebhook as allowed_updates.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+#: Inline queries and chosen results come only once the operator turns on inline mode (and
+#: inline feedback) in BotFather; asking for them costs nothing while it is off.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.CHOSEN_INLINE_RESULT,
+]
 
 #: Photos and image files (a GIF is an animation, not a frame).
 IMAGES = (filters.PHOTO | filters.Document.IMAGE) & ~filters.ANIMATION
@@ -54,6 +65,18 @@ OTHER_MEDIA = (
 )
 
 
+class _ViaThisBot(filters.MessageFilter):
+    """A message someone posted through our own inline mode (a shared video): the bot made
+    it, and must not take it for a request, nor answer it with "I cannot use videos"."""
+
+    def filter(self, message: Message) -> bool:
+        return message.via_bot is not None and message.via_bot.id == message.get_bot().id
+
+
+async def _ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Matched, so no later handler sees the update; nothing to do."""
+
+
 def register(
     application: Application,  # type: ignore[type-arg]
     *,
@@ -63,10 +86,12 @@ def register(
     preferences: PreferenceStore,
     capabilities: Mapping[str, Capabilities],
     gatekeeper: Gatekeeper,
+    sharing: Sharing,
     album_wait: float | None = None,
 ) -> None:
     """Add every handler. `capabilities`: what each provider offers (the settings panel's
-    choices); `album_wait`: seconds of quiet that end an album (see `albums`)."""
+    choices); `sharing`: inline mode, Send again and video links; `album_wait`: seconds of
+    quiet that end an album (see `albums`)."""
     admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
@@ -84,10 +109,12 @@ def register(
         gatekeeper=gatekeeper,
     )
     jobs = JobHandlers(JobViews(store), lifecycle, intake)
+    shares = SharingHandlers(sharing, start=video.start)
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [
-            CommandHandler("start", video.start),
+            MessageHandler(_ViaThisBot(), _ignore),
+            CommandHandler("start", shares.start),
             CommandHandler("help", video.help),
             CommandHandler("video", video.video),
             CommandHandler("settings", settings.command),
@@ -99,7 +126,10 @@ def register(
             CallbackQueryHandler(settings.press, pattern=r"^set:"),
             CallbackQueryHandler(settings.open, pattern=r"^settings$"),
             CallbackQueryHandler(jobs.button, pattern=r"^(stop|cancel|again|jobs|job):"),
+            CallbackQueryHandler(shares.resend, pattern=r"^resend:"),
             CallbackQueryHandler(_unknown_button),
+            InlineQueryHandler(shares.inline_query),
+            ChosenInlineResultHandler(shares.chosen),
             MessageHandler(IMAGES, video.image),
             MessageHandler(OTHER_MEDIA, video.other_media),
             MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, video.text_reply),
