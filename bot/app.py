@@ -43,6 +43,7 @@ from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
+from bot.sharing import Sharing
 from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
@@ -226,6 +227,9 @@ async def assemble(
         preferences=preferences,
         capabilities=submitter.capabilities(),
         gatekeeper=gatekeeper,
+        sharing=Sharing(
+            store, metrics, credit=settings.share_credit, page_size=overrides.inline_page
+        ),
         album_wait=overrides.album_wait,
         billing=billing,
     )

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     video_download_min_rate: float = Field(default=64 * 1024, ge=0)
 
     status_edit_interval: float = Field(default=3.0, ge=0)
+    share_credit: bool = False  # "made with @bot" under videos shared through inline mode
     media_link_ttl: float = Field(default=3600.0, gt=0)
 
     _provider_settings: dict[str, ProviderSettings] = PrivateAttr(default_factory=dict)

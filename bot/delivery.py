@@ -5,7 +5,7 @@ streamed from a temporary file so memory stays flat whatever the size; above Tel
 upload limit the user gets the link instead. People who chose files get a document, always
 uploaded (Telegram fetches documents by URL only for PDF, ZIP and GIF). The result carries a
 caption with the prompt and key settings, the size and length when the file says them, and
-Again and Settings buttons.
+Again and Settings buttons (and Share, when the bot's inline mode is on).
 
 A link goes nowhere (not to Telegram, not to our download, not to the user) unless
 `link_refusal` accepts it; our downloads follow the rules in `bot.downloads`.
@@ -29,11 +29,12 @@ from bot import texts
 from bot.background import alongside
 from bot.downloads import Downloader, DownloadFailed
 from bot.i18n import Reason
-from bot.jobs import Job
+from bot.jobs import DOCUMENT, VIDEO, DeliveredFile, Job
 from bot.keyboards import result_keyboard
 from bot.mp4info import DamagedVideo, VideoInfo, read_info
 from bot.preferences import AS_FILE
 from bot.providers.sandbox import CLIP_PATH, CLIP_REF, SandboxProvider
+from bot.sharing import inline_mode
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ class Delivery:
             return None if provider == SandboxProvider.name else Reason.of("video_link_not_https")
         return self._downloader.refusal(url)
 
-    async def send(self, job: Job) -> str | None:
-        """Deliver the job's video; returns Telegram's file_id for it (None if sent as a link)."""
+    async def send(self, job: Job) -> DeliveredFile | None:
+        """Deliver the job's video; returns the file Telegram keeps of it (None if sent as a
+        link): re-sends and shares use it, never the provider's link again."""
         if not job.result_url:
             raise DeliveryError(Reason.of("no_video_sent"), permanent=True)
         refusal = self.link_refusal(job.provider, job.result_url)
@@ -84,8 +86,11 @@ class Delivery:
             raise DeliveryError(failed, permanent=False) from exc
         if message is None:
             return None
-        video = message.video or message.document
-        return video.file_id if video else None
+        if message.video:
+            return DeliveredFile(message.video.file_id, VIDEO)
+        if message.document:
+            return DeliveredFile(message.document.file_id, DOCUMENT)
+        return None
 
     async def _send(self, job: Job, url: str) -> Message | None:
         if url == CLIP_REF:
@@ -140,7 +145,7 @@ class Delivery:
                 caption=texts.caption(job),
                 message_thread_id=r.thread_id,
                 reply_parameters=_reply_to(job),
-                reply_markup=result_keyboard(job),
+                reply_markup=result_keyboard(job, share=inline_mode(self._bot)),
                 write_timeout=self._upload_timeout,
                 read_timeout=self._upload_timeout,
             )
@@ -155,7 +160,7 @@ class Delivery:
             duration=info.duration,
             message_thread_id=r.thread_id,
             reply_parameters=_reply_to(job),
-            reply_markup=result_keyboard(job),
+            reply_markup=result_keyboard(job, share=inline_mode(self._bot)),
             write_timeout=self._upload_timeout,
             read_timeout=self._upload_timeout,
         )

@@ -93,7 +93,8 @@ class Intake:
             return messages(lang).job_gone
         if job.requester.user_id != user_id:
             return messages(lang).not_yours
-        if job.requester.chat_id != requester.chat_id:  # never repost a prompt elsewhere
+        # Never repost a prompt in another group; the owner's private chat is theirs.
+        if requester.chat_id not in (job.requester.chat_id, user_id):
             return messages(lang).button_stale
         provider = job.params.get(PROVIDER)
         await self.request_video(

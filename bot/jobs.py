@@ -123,11 +123,41 @@ class Job:
     # task is polled, never delivered, and counts against the user's limit until it stops.
     stopping: bool = False
     reason: Reason | None = None  # why it failed, shown in the reader's language
+    # The delivered video as Telegram keeps it: re-sent and shared by this id, never by the
+    # provider's link (Kling deletes results after about 30 days).
+    video_file_id: str | None = None
+    video_file_kind: str | None = None  # VIDEO or DOCUMENT: what Telegram made of the file
     price: int = 0  # credits reserved for it: charged when delivered, released otherwise
 
     @property
     def is_generating(self) -> bool:
         return self.state in GENERATING
+
+    @property
+    def delivered_file(self) -> DeliveredFile | None:
+        """The kept file of a delivered video; None if it went as a link or is not delivered.
+
+        Rows delivered before the kind was recorded are documents exactly when the requester
+        chose files."""
+        if self.state is not JobState.DELIVERED or not self.video_file_id:
+            return None
+        kind = self.video_file_kind
+        if kind not in (VIDEO, DOCUMENT):
+            kind = DOCUMENT if self.params.get("as_file") else VIDEO  # preferences.AS_FILE
+        return DeliveredFile(self.video_file_id, kind)
+
+
+#: The kinds of delivered file (`Job.video_file_kind`).
+VIDEO = "video"
+DOCUMENT = "document"
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    """The file Telegram made of a delivered video: what re-sends and shares use."""
+
+    file_id: str
+    kind: str  # VIDEO or DOCUMENT
 
 
 @dataclass(frozen=True)

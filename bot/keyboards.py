@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
 
 from bot.i18n import messages
 from bot.jobs import Job, JobState
@@ -21,12 +21,13 @@ AGAIN = "again"  # again:<job>
 SETTINGS = "settings"  # settings  opens the settings of the chat
 JOBS = "jobs"  # jobs:<user>:<page>
 JOB = "job"  # job:<user>:<job>:<page>
+RESEND = "resend"  # resend:<job>  Send again: the kept file, into the pressed message's chat
 BUY = "buy"  # buy  the packs for sale; buy:<credits>:<stars>  an invoice for that pack
 
 CALLBACK_LIMIT = 64  # bytes
 
 #: How many numbers each job button carries after its verb.
-_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, JOBS: 2, JOB: 3}
+_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, JOBS: 2, JOB: 3, RESEND: 1}
 _NUMBER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() takes "٣" and refuses "²"
 _INT64 = 2**63  # ids and pages the databases can hold
 
@@ -93,16 +94,40 @@ def status_keyboard(job: Job) -> InlineKeyboardMarkup | None:
     )
 
 
-def result_keyboard(job: Job) -> InlineKeyboardMarkup:
-    """Again (the same request as a new job) and Settings, under a delivered video."""
+def result_keyboard(job: Job, *, share: bool = False) -> InlineKeyboardMarkup:
+    """Again (the same request as a new job) and Settings under a delivered video, and with
+    `share` (inline mode on) a Share button: it opens the person's choice of chat with
+    `@bot #<number>` typed, which lists this one video to post."""
     m = messages(_lang(job))
-    return InlineKeyboardMarkup(
+    rows = [
         [
-            [
-                InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id)),
-                InlineKeyboardButton(m.button_settings, callback_data=SETTINGS),
-            ]
+            InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id)),
+            InlineKeyboardButton(m.button_settings, callback_data=SETTINGS),
         ]
+    ]
+    if share:
+        rows.append([share_button(job.id, m.button_share)])
+    return InlineKeyboardMarkup(rows)
+
+
+def reference(job_id: int) -> str:
+    """What the Share button types after the bot's name: `#12`, that one video (the inline
+    query `bot.sharing` answers with it alone, for its owner)."""
+    return f"#{job_id}"
+
+
+def share_button(job_id: int, text: str) -> InlineKeyboardButton:
+    """Opens a chat of the person's choice (people, groups, channels) in inline mode with the
+    video's reference typed (`#12`: see `bot.sharing`)."""
+    return InlineKeyboardButton(
+        text,
+        switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+            query=reference(job_id),
+            allow_user_chats=True,
+            allow_bot_chats=False,
+            allow_group_chats=True,
+            allow_channel_chats=True,
+        ),
     )
 
 
@@ -150,15 +175,20 @@ def jobs_keyboard(
 
 
 def job_keyboard(job: Job, user_id: int, page: int, lang: str) -> InlineKeyboardMarkup:
-    """Under a job's details: Cancel or Again, and back to the list."""
+    """Under a job's details: Cancel while it runs; once over, Send again (a delivered
+    video whose file Telegram keeps) and Same prompt again; and back to the list."""
     m = messages(lang)
-    row = []
+    rows = []
     if job.state in (JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED):
-        row.append(InlineKeyboardButton(m.button_cancel, callback_data=data(CANCEL, job.id)))
+        rows.append([InlineKeyboardButton(m.button_cancel, callback_data=data(CANCEL, job.id))])
     else:
-        row.append(InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id)))
-    row.append(InlineKeyboardButton(m.button_back, callback_data=data(JOBS, user_id, page)))
-    return InlineKeyboardMarkup([row])
+        if job.delivered_file is not None:
+            rows.append(
+                [InlineKeyboardButton(m.button_send_again, callback_data=data(RESEND, job.id))]
+            )
+        rows.append([InlineKeyboardButton(m.button_same_prompt, callback_data=data(AGAIN, job.id))])
+    rows.append([InlineKeyboardButton(m.button_back, callback_data=data(JOBS, user_id, page))])
+    return InlineKeyboardMarkup(rows)
 
 
 def _lang(job: Job) -> str:

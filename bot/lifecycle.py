@@ -238,7 +238,7 @@ class JobLifecycle:
     async def _send_video(self, job: Job) -> None:
         try:
             async with self._leases.kept(job.id):
-                file_id = await self._delivery.send(job)
+                sent = await self._delivery.send(job)
         except DeliveryError as exc:
             if not exc.permanent:  # blocked by the user, chat gone: nothing the bot can fix
                 self._alerts.delivery_failed()
@@ -253,7 +253,11 @@ class JobLifecycle:
             return
         self._alerts.delivery_succeeded()
         delivered = await self._store.transition(
-            job.id, JobState.DELIVERED, video_file_id=file_id, lease_owner=self._leases.owner
+            job.id,
+            JobState.DELIVERED,
+            video_file_id=sent.file_id if sent else None,
+            video_file_kind=sent.kind if sent else None,
+            lease_owner=self._leases.owner,
         )
         if delivered is None:  # cancelled while uploading (or the lease was lost meanwhile)
             log.warning("job %s: delivered but state changed meanwhile", job.id)

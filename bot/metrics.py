@@ -43,6 +43,11 @@ class Metrics:
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=self.registry,
         )
+        self.shares = Counter(
+            "kling_bot_shares",
+            "Videos people posted into a chat through inline mode (needs inline feedback)",
+            registry=self.registry,
+        )
         self.credits = Gauge(
             "kling_bot_credits",
             "Credits moved since the start of the ledger, by kind (purchase, reserve, charge,"

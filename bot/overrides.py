@@ -14,6 +14,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.alerts import BALANCE_INTERVAL, REPEAT, SUBMIT_OUTAGE
 from bot.downloads import RATE_GRACE
+from bot.sharing import INLINE_PAGE
 from bot.tracker import PURGE_INTERVAL, QUESTION_LIFETIME
 
 
@@ -30,6 +31,7 @@ class Overrides:
     alert_repeat: float = REPEAT  # seconds between two admin alerts about a lasting condition
     alert_submit_outage: float = SUBMIT_OUTAGE  # seconds of failed submits before an alert
     alert_balance_interval: float = BALANCE_INTERVAL  # seconds between two balance checks
+    inline_page: int = INLINE_PAGE  # videos per inline answer
 
     def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
         """This run's limiter, or None for the shipped one."""

@@ -180,14 +180,17 @@ def job_list(
     for job in jobs:
         state = m.state_words[job.state.value]
         lines.append(
-            f"#{job.id} · {state} · {age(now - job.created_at, lang)} · {_cut(job.prompt, 40)}"
+            f"#{job.id} · {state} · {age(now - job.created_at, lang)} · {cut(job.prompt, 40)}"
         )
     if pages > 1:
         lines += ["", m.jobs_page.format(page=page, pages=pages)]
     return "\n".join(lines)
 
 
-def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
+def job_details(
+    job: Job, now: float | None = None, lang: str = "en", *, link: str | None = None
+) -> str:
+    """A job in detail; `link`: where its owner can have the video sent again."""
     m = messages(lang)
     now = time.time() if now is None else now
     settings = settings_line(job.params, m, full=True)
@@ -196,7 +199,7 @@ def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
         state=m.states[job.state.value],
         provider=job.provider,
         age=age(now - job.created_at, lang),
-        prompt=_cut(job.prompt, 3000),
+        prompt=cut(job.prompt, 3000),
         settings=f"\n{settings}" if settings else "",
     )
     money = price_line(job, lang)
@@ -204,6 +207,8 @@ def job_details(job: Job, now: float | None = None, lang: str = "en") -> str:
         text += f"\n{money}"
     if job.state is JobState.FAILED and (job.reason or job.error):
         text += m.job_error.format(reason=failure_reason(job, m))
+    if link:
+        text = cut(text, TEXT_LIMIT - 200) + m.job_link.format(link=link)
     return text[:TEXT_LIMIT]
 
 
@@ -234,8 +239,24 @@ def caption(job: Job) -> str:
     footer = f"\n\n{footer}" if footer else ""
     head = f"{job.requester.mention}: " if job.requester.mention else ""
     room = CAPTION_LIMIT - len(head) - len(footer)
-    return head + _cut(job.prompt, room) + footer
+    return head + cut(job.prompt, room) + footer
 
 
-def _cut(text: str, limit: int) -> str:
+def shared_caption(job: Job, credit: str = "") -> str:
+    """The caption of a video someone shares into another chat: the prompt alone (no name,
+    no settings, no buttons), and `credit` ("made with @bot") below it when given."""
+    footer = f"\n\n{credit}" if credit else ""
+    return cut(job.prompt, CAPTION_LIMIT - len(footer)) + footer
+
+
+def inline_description(job: Job, now: float, lang: str) -> str:
+    """The line under a video's title in the inline list: its number, age and settings."""
+    m = messages(lang)
+    settings = settings_line(job.params, m, full=False)
+    line = m.inline_description.format(job_id=job.id, age=age(now - job.created_at, lang))
+    return f"{line} · {settings}" if settings else line
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its start and "…" when longer than `limit` characters."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

@@ -7,13 +7,15 @@ import logging
 from collections.abc import Collection, Coroutine, Mapping
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -28,6 +30,7 @@ from bot.intake import Intake
 from bot.lifecycle import JobLifecycle
 from bot.providers.base import Capabilities
 from bot.settings_panel import SettingsPanel
+from bot.sharing import Sharing
 from bot.store import JobStore, PreferenceStore
 from handlers import albums
 from handlers.admin import AdminHandlers
@@ -36,12 +39,21 @@ from handlers.common import lang_of
 from handlers.job_views import JobViews
 from handlers.jobs import JobHandlers
 from handlers.settings import SettingsHandlers
+from handlers.sharing import SharingHandlers
 from handlers.video import VideoHandlers
 
 log = logging.getLogger(__name__)
 
 #: The update types the handlers use; passed to getUpdates/setWebhook as allowed_updates.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.PRE_CHECKOUT_QUERY]
+#: Inline queries and chosen results come only once the operator turns on inline mode (and
+#: inline feedback) in BotFather; asking for them costs nothing while it is off.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.CHOSEN_INLINE_RESULT,
+    Update.PRE_CHECKOUT_QUERY,
+]
 
 #: Photos and image files (a GIF is an animation, not a frame).
 IMAGES = (filters.PHOTO | filters.Document.IMAGE) & ~filters.ANIMATION
@@ -57,6 +69,18 @@ OTHER_MEDIA = (
 )
 
 
+class _ViaThisBot(filters.MessageFilter):
+    """A message someone posted through our own inline mode (a shared video): the bot made
+    it, and must not take it for a request, nor answer it with "I cannot use videos"."""
+
+    def filter(self, message: Message) -> bool:
+        return message.via_bot is not None and message.via_bot.id == message.get_bot().id
+
+
+async def _ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Matched, so no later handler sees the update; nothing to do."""
+
+
 def register(
     application: Application,  # type: ignore[type-arg]
     *,
@@ -66,12 +90,13 @@ def register(
     preferences: PreferenceStore,
     capabilities: Mapping[str, Capabilities],
     gatekeeper: Gatekeeper,
+    sharing: Sharing,
     album_wait: float | None = None,
     billing: Billing | None = None,
 ) -> None:
     """Add every handler. `capabilities`: what each provider offers (the settings panel's
-    choices); `album_wait`: seconds of quiet that end an album (see `albums`); `billing`:
-    credits and Stars (None: off)."""
+    choices); `sharing`: inline mode, Send again and video links; `album_wait`: seconds of
+    quiet that end an album (see `albums`); `billing`: credits and Stars (None: off)."""
     billing = billing if billing is not None else Billing(store, BillingPolicy())
     admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper, billing))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
@@ -91,12 +116,14 @@ def register(
     )
     jobs = JobHandlers(JobViews(store), lifecycle, intake)
     money = BillingHandlers(billing, store, gatekeeper, gatekeeper.admin_ids)
+    shares = SharingHandlers(sharing, start=video.start)
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [
             # Payments first: a successful payment is a message, and must be credited.
             PreCheckoutQueryHandler(money.pre_checkout),
             MessageHandler(filters.SUCCESSFUL_PAYMENT, money.successful_payment),
+            MessageHandler(_ViaThisBot(), _ignore),
             CommandHandler("start", money.buy, filters=filters.Regex(r"^/start buy$")),
             CommandHandler("buy", money.buy),
             CommandHandler("balance", money.balance),
@@ -105,7 +132,7 @@ def register(
             CommandHandler("grant", money.grant),
             CommandHandler("refund", money.refund),
             CallbackQueryHandler(money.button, pattern=r"^buy(:|$)"),
-            CommandHandler("start", video.start),
+            CommandHandler("start", shares.start),
             CommandHandler("help", video.help),
             CommandHandler("video", video.video),
             CommandHandler("settings", settings.command),
@@ -117,7 +144,10 @@ def register(
             CallbackQueryHandler(settings.press, pattern=r"^set:"),
             CallbackQueryHandler(settings.open, pattern=r"^settings$"),
             CallbackQueryHandler(jobs.button, pattern=r"^(stop|cancel|again|jobs|job):"),
+            CallbackQueryHandler(shares.resend, pattern=r"^resend:"),
             CallbackQueryHandler(_unknown_button),
+            InlineQueryHandler(shares.inline_query),
+            ChosenInlineResultHandler(shares.chosen),
             MessageHandler(IMAGES, video.image),
             MessageHandler(OTHER_MEDIA, video.other_media),
             MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, video.text_reply),

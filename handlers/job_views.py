@@ -12,6 +12,7 @@ from bot.i18n import messages
 from bot.jobs import Job
 from bot.keyboards import Screen, cancel_choice, job_keyboard, jobs_keyboard
 from bot.lifecycle import Cancelled
+from bot.sharing import video_link
 from bot.store import JobStore
 
 JOBS_PER_PAGE = 5
@@ -38,16 +39,29 @@ class JobViews:
         )
 
     async def job_view(
-        self, user_id: int, job_id: int, page: int, lang: str, *, chat_id: int | None = None
+        self,
+        user_id: int,
+        job_id: int,
+        page: int,
+        lang: str,
+        *,
+        chat_id: int | None = None,
+        bot_username: str | None = None,
     ) -> Screen | None:
         """One of the user's videos in detail; None if it is not theirs (or, with `chat_id`,
-        was not made in that chat: a group sees only its own videos)."""
+        was not made in that chat: a group sees only its own videos). A delivered video shows
+        its `?start=v<number>` link (with `bot_username`)."""
         job = await self._store.get_job(job_id)
         if job is None or job.requester.user_id != user_id:
             return None
         if chat_id is not None and job.requester.chat_id != chat_id:
             return None
-        return Screen(texts.job_details(job, lang=lang), job_keyboard(job, user_id, page, lang))
+        link = None
+        if bot_username and job.delivered_file is not None:
+            link = video_link(bot_username, job.id)
+        return Screen(
+            texts.job_details(job, lang=lang, link=link), job_keyboard(job, user_id, page, lang)
+        )
 
     async def open_jobs(self, user_id: int, *, chat_id: int | None = None) -> list[Job]:
         """The user's jobs that can still be cancelled, newest first (in a group, only those

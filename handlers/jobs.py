@@ -115,7 +115,14 @@ class JobHandlers:
                 owner, rest[0], chat_id=chat_id, lang=lang
             )
         else:
-            screen = await self._views.job_view(owner, rest[0], rest[1], lang, chat_id=chat_id)
+            screen = await self._views.job_view(
+                owner,
+                rest[0],
+                rest[1],
+                lang,
+                chat_id=chat_id,
+                bot_username=query.get_bot().username,
+            )
         if screen is None:
             await query.answer(messages(lang).job_gone)
             return

@@ -113,6 +113,7 @@ class Messages:
     jobs_page: str  # {page} {pages}
     job_details: str  # {job_id} {state} {provider} {age} {prompt} {settings}
     job_error: str  # {reason}
+    job_link: str  # {link}: t.me/<bot>?start=v<number>, under a delivered video's details
     nothing_to_cancel: str
     cancel_usage: str
     cancel_which: str
@@ -133,6 +134,18 @@ class Messages:
     button_older: str
     button_newer: str
     button_back: str
+    button_share: str
+    button_send_again: str
+    button_same_prompt: str
+
+    # Sharing (inline mode, Send again, deep links)
+    inline_description: str  # {job_id} {age}: the line under a video in the inline list
+    inline_make_one: str  # the button above an empty inline list (opens the private chat)
+    made_with: str  # {bot}: the credit under a shared video, when SHARE_CREDIT is on
+    video_not_found: str  # {job_id}
+    video_not_yours: str
+    resend_no_file: str  # {job_id}: it went out as a link, no file is kept
+    resend_refused: str
 
     # Settings
     settings_title_user: str

@@ -20,6 +20,8 @@ EN = Messages(
         "provider, and video or file\n"
         "• /jobs lists your recent videos, /cancel stops the latest one\n"
         "  (/cancel 12 stops job #12)\n"
+        "• Share a finished video into any chat with the Share button under it, or\n"
+        "  send it here again from /jobs\n"
         "\n"
         "A video takes a minute or a few; I reply with it here when it is ready."
     ),
@@ -186,6 +188,7 @@ EN = Messages(
     jobs_page="Page {page} of {pages}",
     job_details=("🎬 Video #{job_id}\n{state} · {provider} · {age}\n\n{prompt}{settings}"),
     job_error="\n\nWhy it failed: {reason}",
+    job_link="\n\n🔗 Your link to this video: {link}",
     nothing_to_cancel="You have no video in progress.",
     cancel_usage="Use /cancel, or /cancel <video number> (see /jobs).",
     cancel_which="Several of your videos are in progress. Which one should I stop?",
@@ -213,6 +216,19 @@ EN = Messages(
     button_older="Older ›",
     button_newer="‹ Newer",
     button_back="‹ Back",
+    button_share="📤 Share",
+    button_send_again="📨 Send again",
+    button_same_prompt="🔁 Same prompt again",
+    inline_description="Video #{job_id} · {age}",
+    inline_make_one="🎬 Make a video",
+    made_with="made with @{bot}",
+    video_not_found="There is no finished video #{job_id} to send.",
+    video_not_yours="That video belongs to someone else: only the person who made it can open it.",
+    resend_no_file=(
+        "Video #{job_id} was too large for Telegram and went out as a link, so there is no "
+        "copy to send again."
+    ),
+    resend_refused="Telegram would not send that video again. Try once more later.",
     settings_title_user="⚙️ Your settings, used for every new video",
     settings_title_group="⚙️ Settings for {title}, set by its admins",
     settings_group_hint="Your own settings: send /settings to me in a private chat.",

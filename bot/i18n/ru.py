@@ -20,6 +20,8 @@ RU = Messages(
         "негативный промпт, сервис и видео или файл\n"
         "• /jobs — ваши последние видео, /cancel останавливает последнее "
         "(/cancel 12 — видео №12)\n"
+        "• Готовым видео можно поделиться в любом чате кнопкой «Поделиться» под ним "
+        "или прислать его сюда ещё раз из /jobs\n"
         "\n"
         "Видео делается от минуты до нескольких; я пришлю его сюда, когда оно будет готово."
     ),
@@ -187,6 +189,7 @@ RU = Messages(
     jobs_page="Страница {page} из {pages}",
     job_details="🎬 Видео №{job_id}\n{state} · {provider} · {age}\n\n{prompt}{settings}",
     job_error="\n\nПочему не получилось: {reason}",
+    job_link="\n\n🔗 Ваша ссылка на это видео: {link}",
     nothing_to_cancel="У вас нет видео в работе.",
     cancel_usage="Используйте /cancel или /cancel <номер видео> (см. /jobs).",
     cancel_which="У вас в работе несколько видео. Какое остановить?",
@@ -214,6 +217,19 @@ RU = Messages(
     button_older="Раньше ›",
     button_newer="‹ Позже",
     button_back="‹ Назад",
+    button_share="📤 Поделиться",
+    button_send_again="📨 Прислать ещё раз",
+    button_same_prompt="🔁 Тот же запрос ещё раз",
+    inline_description="Видео №{job_id} · {age}",
+    inline_make_one="🎬 Сделать видео",
+    made_with="сделано в @{bot}",
+    video_not_found="Готового видео №{job_id} нет.",
+    video_not_yours="Это видео сделал кто-то другой: открыть его может только автор.",
+    resend_no_file=(
+        "Видео №{job_id} было слишком большим для Telegram и ушло ссылкой, поэтому "
+        "копии, которую можно прислать ещё раз, нет."
+    ),
+    resend_refused="Telegram не отправил это видео ещё раз. Попробуйте позже.",
     settings_title_user="⚙️ Ваши настройки для каждого нового видео",
     settings_title_group="⚙️ Настройки группы {title}, их меняют админы",
     settings_group_hint="Ваши личные настройки: отправьте мне /settings в личном чате.",

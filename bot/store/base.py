@@ -38,7 +38,7 @@ JOB_COLUMNS = (
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
     " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping,"
-    " error_reason, price"
+    " error_reason, video_file_id, video_file_kind, price"
 )
 
 #: Jobs that count against a user's limit of videos at once: unfinished ones, and cancelled
@@ -106,6 +106,8 @@ def job_from_row(row: Row) -> Job:
         reconcile_since=row["reconcile_since"],
         stopping=bool(row["stopping"]),
         reason=Reason.from_json(row["error_reason"]),
+        video_file_id=row["video_file_id"],
+        video_file_kind=row["video_file_kind"],
         price=int(row["price"]),
     )
 
@@ -281,6 +283,7 @@ class SqlStore(abc.ABC):
         result_url: str | None = None,
         error: Reason | None = None,
         video_file_id: str | None = None,
+        video_file_kind: str | None = None,
         lease_owner: str | None = None,
     ) -> Job | None:
         keep_lease = new_state in GENERATING
@@ -298,7 +301,8 @@ class SqlStore(abc.ABC):
                 "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"  # noqa: S608 - fixed columns
                 " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
                 " error_reason = COALESCE(?, error_reason),"
-                " video_file_id = COALESCE(?, video_file_id), next_attempt_at = NULL,"
+                " video_file_id = COALESCE(?, video_file_id),"
+                " video_file_kind = COALESCE(?, video_file_kind), next_attempt_at = NULL,"
                 " lease_owner = CASE WHEN CAST(? AS BOOLEAN) THEN lease_owner END,"
                 " lease_until = CASE WHEN CAST(? AS BOOLEAN) THEN lease_until ELSE 0 END,"
                 # A cancel of a job a provider may hold keeps tracking its task (see `Job`).
@@ -312,6 +316,7 @@ class SqlStore(abc.ABC):
                 None if error is None else str(error),
                 None if error is None else error.to_json(),
                 video_file_id,
+                video_file_kind,
                 keep_lease,
                 keep_lease,
                 new_state is JobState.CANCELLED,
@@ -357,6 +362,15 @@ class SqlStore(abc.ABC):
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
         return await self._select("WHERE user_id = ? ORDER BY id DESC LIMIT ?", user_id, limit)
+
+    async def shareable_videos(self, user_id: int, before_id: int, limit: int) -> list[Job]:
+        return await self._select(
+            "WHERE user_id = ? AND video_file_id IS NOT NULL AND state = 'delivered'"
+            " AND id < ? ORDER BY id DESC LIMIT ?",
+            user_id,
+            before_id,
+            limit,
+        )
 
     async def open_jobs(self, user_id: int) -> list[Job]:
         return await self._select(f"WHERE user_id = ? AND {UNFINISHED} ORDER BY id DESC", user_id)

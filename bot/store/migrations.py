@@ -136,6 +136,13 @@ SQLITE: tuple[str, ...] = (
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
     """,
+    # What kind of file `video_file_id` is ('video' or 'document': a file is re-sent, and
+    # offered inline, as what Telegram made of it), and the owner's videos, newest first,
+    # for inline mode and /start v<ref>.
+    """
+    ALTER TABLE jobs ADD COLUMN video_file_kind TEXT;
+    CREATE INDEX jobs_shareable ON jobs (user_id, id) WHERE video_file_id IS NOT NULL;
+    """,
     # Credits (see `bot.billing`): one account row per user, whose `available` and `reserved`
     # never go negative (CHECK), and the append-only ledger that explains every change of them:
     # each row's deltas sum to the account, and `key` makes each operation happen once (a job
@@ -291,6 +298,10 @@ POSTGRES: tuple[str, ...] = (
     UPDATE photo_prompts SET user_id = chat_id WHERE chat_id > 0;
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
+    """,
+    """
+    ALTER TABLE jobs ADD COLUMN video_file_kind TEXT;
+    CREATE INDEX jobs_shareable ON jobs (user_id, id) WHERE video_file_id IS NOT NULL;
     """,
     """
     CREATE TABLE credit_accounts (

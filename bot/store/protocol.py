@@ -157,6 +157,7 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
         result_url: str | None = None,
         error: Reason | None = None,
         video_file_id: str | None = None,
+        video_file_kind: str | None = None,
         lease_owner: str | None = None,
     ) -> Job | None:
         """Move a job to `new_state`; returns the updated job, or None if nothing changed.
@@ -184,6 +185,11 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
 
     async def open_jobs(self, user_id: int) -> list[Job]:
         """The user's jobs that can still be cancelled, newest first."""
+        ...
+
+    async def shareable_videos(self, user_id: int, before_id: int, limit: int) -> list[Job]:
+        """The user's delivered videos whose file Telegram keeps (`video_file_id`), with ids
+        below `before_id`, newest first, at most `limit`: what inline mode offers them."""
         ...
 
     # --- leases (which replica works on a job) ----------------------------------------------

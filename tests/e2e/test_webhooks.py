@@ -48,7 +48,13 @@ async def test_set_webhook_and_no_long_polling(telegram, apiframe, public_settin
     call = await telegram.wait_for("setWebhook")
     assert call.params["url"] == f"{settings.public_url}/telegram"
     assert call.params["secret_token"] == WEBHOOK_SECRET
-    assert call.params["allowed_updates"] == ["message", "callback_query", "pre_checkout_query"]
+    assert call.params["allowed_updates"] == [
+        "message",
+        "callback_query",
+        "inline_query",
+        "chosen_inline_result",
+        "pre_checkout_query",
+    ]
     assert call.params["drop_pending_updates"] is True
     telegram.send_text(telegram.user(1001), "/help")
     await telegram.wait_for("sendMessage")

@@ -230,6 +230,33 @@ async def test_recent_and_open_jobs_are_per_user(store):
     assert [j.id for j in await store.open_jobs(1)] == [j.id for j in reversed(mine[:-1])]
 
 
+async def deliver(store, job, file_id, kind="video"):
+    await store.transition(job.id, JobState.SUCCEEDED, result_url="https://cdn.example/v.mp4")
+    return await store.transition(
+        job.id, JobState.DELIVERED, video_file_id=file_id, video_file_kind=kind
+    )
+
+
+async def test_shareable_videos_are_the_owners_delivered_files_newest_first(store):
+    mine = [await store.create_job(new_job(user_id=1, prompt=str(i))) for i in range(5)]
+    theirs = await store.create_job(new_job(user_id=2))
+    for n, job in enumerate(mine[:4]):
+        await deliver(store, job, f"VIDEO-{n}", "document" if n == 1 else "video")
+    await deliver(store, theirs, "VIDEO-theirs")
+    await store.transition(mine[3].id, JobState.SUCCEEDED)  # already delivered: no change
+    linked = await store.create_job(new_job(user_id=1))  # went out as a link: no file
+    await store.transition(linked.id, JobState.SUCCEEDED, result_url="https://cdn.example/b")
+    await store.transition(linked.id, JobState.DELIVERED)
+
+    first = await store.shareable_videos(1, 2**63 - 1, 2)
+    assert [j.id for j in first] == [mine[3].id, mine[2].id]
+    rest = await store.shareable_videos(1, first[-1].id, 10)
+    assert [j.id for j in rest] == [mine[1].id, mine[0].id]  # mine[4] is not delivered
+    assert (rest[0].video_file_id, rest[0].video_file_kind) == ("VIDEO-1", "document")
+    assert rest[0].delivered_file is not None and rest[0].delivered_file.kind == "document"
+    assert [j.id for j in await store.shareable_videos(2, 2**63 - 1, 10)] == [theirs.id]
+
+
 async def test_media_links_expire(store):
     job = await store.create_job(new_job())
     await store.add_media_link("tok", job.id, "file-1", expires_at=100.0)

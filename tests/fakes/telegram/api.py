@@ -63,6 +63,7 @@ METHODS = (
     "deleteMessage",
     "getFile",
     "answerCallbackQuery",
+    "answerInlineQuery",
     "getChat",
     "getChatMember",
     "sendInvoice",

@@ -15,11 +15,13 @@ it from the user's side (``send_text``, ``press_button`` ...) and inspect what t
 The fake is a package, one concern a module: ``api`` (records, limits, error texts), ``http``
 (how parameters arrive), ``state`` (what the fake knows), ``limits`` (flood limits),
 ``updates`` (getUpdates and the webhook), ``files``, ``messages`` and ``methods`` (the Bot API
-methods), ``users`` (the user's side); this module puts them behind one server. Waiting and
+methods), ``users`` (the user's side), ``inline`` (inline queries, Telegram's cache of
+answers, chosen results); this module puts them behind one server. Waiting and
 fault injection are `tests.fakes.recording`'s, as for the provider fakes.
 
 Not implemented: parsing of HTML or Markdown (the bot sends plain text; with a parse_mode the
-text is kept verbatim), inline messages, media groups sent by the bot, webhook replies
+text is kept verbatim), editing inline messages, inline results other than cached videos and
+documents, media groups sent by the bot, webhook replies
 carrying a method, and most methods beyond the ones in ``METHODS`` (those answer 404 "Not
 Found").
 """
@@ -52,6 +54,7 @@ from tests.fakes.telegram.api import (
     ok,
 )
 from tests.fakes.telegram.http import decode_params, read_request
+from tests.fakes.telegram.inline import InlineMixin
 from tests.fakes.telegram.messages import MessagesMixin
 from tests.fakes.telegram.methods import MethodsMixin
 from tests.fakes.telegram.payments import PaymentsMixin
@@ -61,7 +64,7 @@ from tests.fakes.telegram.users import UsersMixin
 _log = logging.getLogger("tests.fakes.telegram")  # the package's name: bench/harness.py filters it
 
 
-class FakeTelegram(PaymentsMixin, UsersMixin, MessagesMixin, MethodsMixin, Served):
+class FakeTelegram(PaymentsMixin, InlineMixin, UsersMixin, MessagesMixin, MethodsMixin, Served):
     """The fake Bot API server plus the test-facing controls around it."""
 
     @functools.cached_property

@@ -50,6 +50,7 @@ _BOOL_PARAMS = frozenset(
         "disable_content_type_detection",
         "show_caption_above_media",
         "allow_paid_broadcast",
+        "is_personal",
     }
 )
 _JSON_PARAMS = {
@@ -62,6 +63,8 @@ _JSON_PARAMS = {
     "scope": "bot command scope",
     "link_preview_options": "link preview options",
     "media": "media",
+    "results": "inline query results",
+    "button": "inline query results button",
     "prices": "prices",
     "suggested_tip_amounts": "suggested tip amounts",
 }

@@ -130,6 +130,8 @@ class MessagesMixin(FilesMixin):
             )
         if "url" in button and not button["url"]:
             raise bad_request("BUTTON_URL_INVALID")
+        if "switch_inline_query_chosen_chat" in button:
+            _check_chosen_chat(button["switch_inline_query_chosen_chat"])
 
     def _reply_to(self, chat: JSON, params: JSON) -> JSON | None:
         """The replied-to message for reply_parameters or the legacy reply_to_message_id."""
@@ -294,3 +296,28 @@ class MessagesMixin(FilesMixin):
             raise bad_request("message can't be deleted")
         del self._messages[chat["id"]][message["message_id"]]
         return True
+
+
+_CHOSEN_CHAT_TYPES = (
+    "allow_user_chats",
+    "allow_bot_chats",
+    "allow_group_chats",
+    "allow_channel_chats",
+)
+
+
+def _check_chosen_chat(chosen: Any) -> None:
+    """A SwitchInlineQueryChosenChat: an object with an optional string query and at least one
+    kind of chat allowed (python-telegram-bot documents that Telegram refuses none)."""
+    if not isinstance(chosen, dict):
+        raise bad_request(
+            'can\'t parse inline keyboard button: Field "switch_inline_query_chosen_chat"'
+            " must be of type Object"
+        )
+    if not isinstance(chosen.get("query", ""), str):
+        raise bad_request("can't parse inline keyboard button: query must be of type String")
+    allowed = [chosen.get(kind, False) for kind in _CHOSEN_CHAT_TYPES]
+    if not all(isinstance(flag, bool) for flag in allowed):
+        raise bad_request("can't parse inline keyboard button: allow_* must be of type Boolean")
+    if not any(allowed):
+        raise bad_request("BUTTON_TYPE_INVALID")

@@ -67,6 +67,8 @@ class TelegramState:
         self.refuse_urls = False
         self.blocked_users: set[int] = set()
         self.privacy_mode = False  # True: groups only deliver commands, mentions, replies to bot
+        self.inline_mode = False  # BotFather's /setinline (off for a new bot)
+        self.inline_feedback = False  # BotFather's /setinlinefeedback: chosen_inline_result
         self.webhook_retry_delay = 0.05  # first backoff after a failed push; doubles to 1 s
         self.clock: Callable[[], float] = time.monotonic  # drives the rate limiter
         # What happened.
@@ -74,6 +76,7 @@ class TelegramState:
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.downloads: list[str] = []
         self.callback_answers: dict[str, JSON] = {}
+        self.inline_answers: dict[str, JSON] = {}  # inline query id -> what the user saw
         self.rate_limited_responses = 0
         self.internal_errors: list[Exception] = []  # bugs in the fake itself (answered 500)
         # Faults tests set up.
@@ -89,6 +92,9 @@ class TelegramState:
         self._files_by_path: dict[str, StoredFile] = {}
         self._file_counter = 0
         self._queries: dict[str, JSON] = {}
+        self._inline_queries: dict[str, JSON] = {}
+        # (query, offset, user id or None when not personal) -> (expires, answer)
+        self._inline_cache: dict[tuple[str, str, int | None], tuple[float, JSON]] = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         # (field, language_code) -> text; "" is every language without its own
         self._descriptions: dict[tuple[str, str], str] = {}

@@ -190,8 +190,11 @@ class UsersMixin(FilesMixin, UpdatesMixin):
         return public(message)
 
     def _delivered_to_bot(self, message: JSON) -> bool:
-        """Privacy mode: in groups the bot only sees commands, mentions and replies to it."""
+        """Privacy mode: in groups the bot only sees commands, mentions, replies to it and
+        messages posted through its inline mode (`via_bot`)."""
         if not self.privacy_mode or message["chat"]["type"] == "private":
+            return True
+        if message.get("via_bot", {}).get("id") == self.bot_id:
             return True
         replied = message.get("reply_to_message", {})
         if replied.get("from", {}).get("id") == self.bot_id:
