@@ -73,6 +73,10 @@ class Gatekeeper:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self._policy.admin_user_ids
 
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return self._policy.admin_user_ids
+
     def allowlisted(self, user_id: int, chat_id: int) -> bool:
         """Whether the allowlists (if the operator set any) let this user in this chat in."""
         policy = self._policy

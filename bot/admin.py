@@ -6,22 +6,36 @@ import time
 from collections import defaultdict
 
 from bot.access import DAY, Gatekeeper
+from bot.billing import Billing
 from bot.store import JobStore
 
 STATS_DAYS = 7
 
 
 class Admin:
-    def __init__(self, store: JobStore, gatekeeper: Gatekeeper) -> None:
+    def __init__(
+        self, store: JobStore, gatekeeper: Gatekeeper, billing: Billing | None = None
+    ) -> None:
         self._store = store
         self._gate = gatekeeper
+        self._billing = billing
 
     def allowed(self, user_id: int) -> bool:
         return self._gate.is_admin(user_id)
 
     async def stats(self) -> str:
-        """Jobs of the last week by day, then by provider and state."""
-        rows = await self._store.job_stats(since=time.time() - STATS_DAYS * DAY)
+        """Jobs of the last week by day, then by provider and state; with billing, Stars and
+        credits by day."""
+        since = time.time() - STATS_DAYS * DAY
+        text = await self._job_stats(since)
+        if self._billing is not None and self._billing.enabled:
+            money = await self._billing.stats_lines(since)
+            if money:
+                text += "\n" + "\n".join(money)
+        return text
+
+    async def _job_stats(self, since: float) -> str:
+        rows = await self._store.job_stats(since=since)
         if not rows:
             return f"No jobs in the last {STATS_DAYS} days."
         by_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

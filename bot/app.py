@@ -29,6 +29,7 @@ import handlers
 from bot.access import AccessPolicy, Gatekeeper
 from bot.alerts import Alerts
 from bot.background import Background
+from bot.billing import Billing, BillingPolicy, parse_packs, parse_prices
 from bot.chat_status import ChatStatus
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -195,6 +196,18 @@ async def assemble(
         alerts=alerts,
     )
     preferences = store  # settings live in the job store
+    billing = Billing(
+        store,
+        BillingPolicy(
+            enabled=settings.billing == "stars",
+            prices=parse_prices(settings.prices),
+            packs=parse_packs(settings.credit_packs),
+            welcome=settings.welcome_credits,
+            daily=settings.free_credits_daily,
+            bill_admins=settings.bill_admins,
+            admin_ids=settings.admin_user_ids,
+        ),
+    )
     intake = Intake(
         store=store,
         preferences=preferences,
@@ -202,6 +215,7 @@ async def assemble(
         status=status,
         lifecycle=lifecycle,
         gatekeeper=gatekeeper,
+        billing=billing,
     )
     # Before handlers.register's error handler, which would answer "sorry" and drop it.
     application.add_error_handler(_again_when_store_is_back(watch))
@@ -217,6 +231,7 @@ async def assemble(
             store, metrics, credit=settings.share_credit, page_size=overrides.inline_page
         ),
         album_wait=overrides.album_wait,
+        billing=billing,
     )
     application.add_handler(TypeHandler(ProviderCallback, lifecycle.on_callback))
     tracker = Tracker(
@@ -295,7 +310,9 @@ async def run_bot(
         accepting = True
         async with application:
             # One menu per language, and admins see their commands in their private chats.
-            await handlers.set_commands(application.bot, settings.admin_user_ids)
+            await handlers.set_commands(
+                application.bot, settings.admin_user_ids, billing=settings.billing == "stars"
+            )
             await handlers.set_descriptions(application.bot)
             await application.start()
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []

@@ -55,6 +55,10 @@ class ChatStatus:
         )
         return message.message_id
 
+    def start_link(self, payload: str) -> str:
+        """A t.me link that opens the bot's private chat with /start `payload`."""
+        return f"https://t.me/{self._bot.username}?start={payload}"
+
     def show(self, job: Job, *, force: bool, note: str | None = None) -> None:
         """Edit the job's status message to show `job` (with `note` under it), in the
         background; without `force`, skipped if the last edit was within the interval."""

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL, DotenvType
 
+from bot import billing
 from bot.downloads import origin_of
 from bot.providers import REGISTRY
 from bot.providers.spec import Common, HttpUrl, ProviderSettings, ProviderSpec, http_url
@@ -102,6 +103,14 @@ class Settings(BaseSettings):
     daily_jobs_per_user: int = Field(default=20, ge=1)
     request_cooldown: float = Field(default=3.0, ge=0)
 
+    # Credits and Telegram Stars (see `bot.billing`): off keeps videos free.
+    billing: Literal["off", "stars"] = "off"
+    prices: str = ""  # model:mode:duration=credits rules over `bot.billing.DEFAULT_PRICES`
+    credit_packs: str = "100:50,500:200"  # credits:stars
+    welcome_credits: int = Field(default=0, ge=0, le=1_000_000)
+    free_credits_daily: int = Field(default=0, ge=0, le=1_000_000)
+    bill_admins: bool = False
+
     video_trusted_origins: Annotated[frozenset[str], NoDecode] = frozenset()
     video_download_timeout: float = Field(default=300.0, gt=0)
     video_download_min_rate: float = Field(default=64 * 1024, ge=0)
@@ -158,6 +167,18 @@ class Settings(BaseSettings):
     def _check_webhook_path(cls, value: str) -> str:
         if not re.match(r"^/[A-Za-z0-9_/-]*$", value):
             raise ValueError("must be a path like /telegram")
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _check_prices(cls, value: str) -> str:
+        billing.parse_prices(value)  # ValueError names the rule
+        return value
+
+    @field_validator("credit_packs")
+    @classmethod
+    def _check_packs(cls, value: str) -> str:
+        billing.parse_packs(value)
         return value
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")

@@ -16,11 +16,12 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import routing, texts
 from bot.access import Gatekeeper
+from bot.billing import Billing
 from bot.chat_status import ChatStatus
 from bot.i18n import Messages, Reason, messages
 from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
-from bot.keyboards import status_keyboard
+from bot.keyboards import buy_keyboard, status_keyboard
 from bot.lifecycle import JobLifecycle
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, effective
@@ -42,8 +43,11 @@ class Intake:
         status: ChatStatus,
         lifecycle: JobLifecycle,
         gatekeeper: Gatekeeper | None = None,
+        billing: Billing | None = None,
     ) -> None:
-        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits."""
+        """`gatekeeper`: per-user limits and cooldown for new jobs; None means no limits.
+        `billing`: the price of each video; None means free."""
+        self._billing = billing
         self._store = store
         self._preferences = preferences
         self._submitter = submitter
@@ -144,6 +148,15 @@ class Intake:
                 if refused.answer:  # else the user was told the same a moment ago
                     await self._status.reply(requester, refused.text)
                 return None
+        price = 0
+        if self._billing is not None:
+            caps = self._submitter.capabilities()[route[0]]
+            price = self._billing.price_for(requester.user_id, params, caps)
+        if price > 0 and self._billing is not None:
+            have = await self._billing.prepare(requester.user_id)
+            if have.available < price:  # said before any image is fetched
+                await self._insufficient(requester, price, have.available, lang)
+                return None
         prepared: list[PreparedImage] = []
         if image_file_ids:
             checked = await self._prepare_images(image_file_ids, route[0], m)
@@ -159,6 +172,7 @@ class Intake:
             params=params,
             input_file_ids=tuple(image_file_ids),
             callback_token=secrets.token_urlsafe(24),
+            price=price,
         )
         job = await self._create(new, lang, m)
         if job is None:
@@ -214,18 +228,34 @@ class Intake:
             return m.photo_download_failed
 
     async def _create(self, new: NewJob, lang: str, m: Messages) -> Job | None:
-        """The job row, within the user's limits when there are any (checked in the same
-        statement, so concurrent requests, on other replicas too, cannot pass them)."""
+        """The job row, within the user's limits when there are any, with its price reserved
+        (both checked in the same transaction, so concurrent requests, on other replicas too,
+        cannot pass them)."""
         gate = self._gate
         user_id = new.requester.user_id
         quota = gate.quota(user_id) if gate is not None else None
-        if gate is None or quota is None:
+        if quota is None and new.price == 0:
             return await self._store.create_job(new)
         created = await self._store.create_job_within(new, quota)
-        if created is None:  # a concurrent request (maybe on another replica) came first
-            refusal = await gate.over_limit(user_id, lang)
-            await self._status.reply(new.requester, refusal or m.sorry)
-        return created
+        if created is not None:
+            return created
+        # A concurrent request (maybe on another replica) came first: say which limit it hit.
+        if new.price > 0:
+            have = await self._store.credit_balance(user_id)
+            if have.available < new.price:
+                await self._insufficient(new.requester, new.price, have.available, lang)
+                return None
+        refusal = await gate.over_limit(user_id, lang) if gate is not None else None
+        await self._status.reply(new.requester, refusal or m.sorry)
+        return None
+
+    async def _insufficient(
+        self, requester: Requester, price: int, available: int, lang: str
+    ) -> None:
+        """No job: the price, the balance, and a button to buy credits."""
+        text = messages(lang).credits["insufficient"].format(price=price, available=available)
+        link = None if _is_private(requester) else self._status.start_link("buy")
+        await self._status.reply(requester, text, buy_keyboard(lang, link))
 
     async def _announce(self, job: Job) -> bool:
         """Answer with the job's status message; False if the chat cannot be written to

@@ -76,6 +76,7 @@ class NewJob:
     params: dict[str, Any] = field(default_factory=dict)
     input_file_ids: tuple[str, ...] = ()
     callback_token: str | None = None  # the secret in this job's provider callback URL
+    price: int = 0  # credits reserved when it is created, charged on delivery (`bot.billing`)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Job:
     # provider's link (Kling deletes results after about 30 days).
     video_file_id: str | None = None
     video_file_kind: str | None = None  # VIDEO or DOCUMENT: what Telegram made of the file
+    price: int = 0  # credits reserved for it: charged when delivered, released otherwise
 
     @property
     def is_generating(self) -> bool:

@@ -22,6 +22,7 @@ SETTINGS = "settings"  # settings  opens the settings of the chat
 JOBS = "jobs"  # jobs:<user>:<page>
 JOB = "job"  # job:<user>:<job>:<page>
 RESEND = "resend"  # resend:<job>  Send again: the kept file, into the pressed message's chat
+BUY = "buy"  # buy  the packs for sale; buy:<credits>:<stars>  an invoice for that pack
 
 CALLBACK_LIMIT = 64  # bytes
 
@@ -197,3 +198,36 @@ def _lang(job: Job) -> str:
 def _short(text: str, limit: int = 24) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def buy_keyboard(lang: str, link: str | None = None) -> InlineKeyboardMarkup:
+    """The "Buy credits" button: the packs in a private chat, or (`link`, in groups, where
+    invoices are not sent) a link that opens the private chat on them."""
+    text = messages(lang).credits["buy_button"]
+    if link is not None:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(text, url=link)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=BUY)]])
+
+
+def packs_keyboard(packs: Sequence[tuple[int, int]], lang: str) -> InlineKeyboardMarkup:
+    """One button per pack, (credits, stars): pressing one sends its invoice."""
+    template = messages(lang).credits["pack_button"]
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    template.format(credits=credits, stars=stars),
+                    callback_data=data(BUY, credits, stars),
+                )
+            ]
+            for credits, stars in packs
+        ]
+    )
+
+
+def parse_buy(data: str | None) -> tuple[int, int] | None:
+    """(credits, stars) of a pack button's data, or None unless it has exactly that shape."""
+    verb, *args = (data or "").split(":")
+    if verb != BUY or len(args) != 2 or not all(re.fullmatch(r"[0-9]{1,7}", a) for a in args):
+        return None
+    return int(args[0]), int(args[1])

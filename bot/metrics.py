@@ -48,6 +48,19 @@ class Metrics:
             "Videos people posted into a chat through inline mode (needs inline feedback)",
             registry=self.registry,
         )
+        self.credits = Gauge(
+            "kling_bot_credits",
+            "Credits moved since the start of the ledger, by kind (purchase, reserve, charge,"
+            " release, grant, welcome, daily, refund, unrefund)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.stars = Gauge(
+            "kling_bot_stars",
+            "Telegram Stars received (purchase), refunded (refund) and refunds undone (unrefund)",
+            ["kind"],
+            registry=self.registry,
+        )
         self.callbacks = Counter(
             "kling_bot_callbacks",
             "Provider callbacks received, by outcome",
@@ -56,8 +69,15 @@ class Metrics:
         )
 
     async def render(self, store: JobStore) -> bytes:
-        """The text exposition, with job counts read fresh from the store."""
+        """The text exposition, with job counts and credit totals read fresh from the store
+        (every replica reports the same totals: the ledger is shared)."""
         self.jobs.clear()
         for (state, provider), count in (await store.count_jobs()).items():
             self.jobs.labels(state=state, provider=provider).set(count)
+        self.credits.clear()
+        self.stars.clear()
+        for kind, (amount, stars) in (await store.credit_totals()).items():
+            self.credits.labels(kind=kind).set(amount)
+            if kind in ("purchase", "refund", "unrefund"):
+                self.stars.labels(kind=kind).set(stars)
         return generate_latest(self.registry)

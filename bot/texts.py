@@ -73,9 +73,26 @@ def status(job: Job, note: str | None = None, *, now: float | None = None) -> st
     settings = settings_line(job.params, m, full=True)
     if settings:
         lines.append(settings)
+    money = price_line(job)
+    if money:
+        lines.append(money)
     if note:
         lines.append(f"({note})")
     return "\n".join(lines)
+
+
+def price_line(job: Job, lang: str | None = None) -> str:
+    """What the video costs the requester: reserved while it is made, charged once it
+    arrived, back when it failed or was cancelled; "" for a free video. In `lang`, or the
+    requester's language."""
+    if job.price <= 0:
+        return ""
+    m = messages(lang or job_lang(job)).credits
+    if job.state is JobState.DELIVERED:
+        return m["charged_line"].format(price=job.price)
+    if job.state in (JobState.FAILED, JobState.CANCELLED):
+        return m["released_line"].format(price=job.price)
+    return m["price_line"].format(price=job.price)
 
 
 def progress_bar(percent: int) -> str:
@@ -116,7 +133,9 @@ def confirming(provider: str, lang: str = "en") -> str:
 
 def failed(job: Job) -> str:
     m = messages(job_lang(job))
-    return m.failed.format(job_id=job.id, reason=failure_reason(job, m))
+    text = m.failed.format(job_id=job.id, reason=failure_reason(job, m))
+    money = price_line(job)
+    return f"{text}\n{money}" if money else text
 
 
 def failure_reason(job: Job, m: Messages) -> str:
@@ -183,6 +202,9 @@ def job_details(
         prompt=cut(job.prompt, 3000),
         settings=f"\n{settings}" if settings else "",
     )
+    money = price_line(job, lang)
+    if money:
+        text += f"\n{money}"
     if job.state is JobState.FAILED and (job.reason or job.error):
         text += m.job_error.format(reason=failure_reason(job, m))
     if link:
@@ -211,6 +233,9 @@ def caption(job: Job) -> str:
     """
     m = messages(job_lang(job))
     footer = settings_line(job.params, m, full=False)
+    if job.price > 0:  # sent as it is delivered, which charges it
+        charged = m.credits["charged_line"].format(price=job.price)
+        footer = f"{footer}\n{charged}" if footer else charged
     footer = f"\n\n{footer}" if footer else ""
     head = f"{job.requester.mention}: " if job.requester.mention else ""
     room = CAPTION_LIMIT - len(head) - len(footer)

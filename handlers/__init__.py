@@ -17,13 +17,15 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
 
 from bot.access import Gatekeeper
 from bot.admin import Admin
-from bot.i18n import CATALOGUES, DEFAULT, EN, messages
+from bot.billing import Billing, BillingPolicy
+from bot.i18n import CATALOGUES, DEFAULT, EN, Messages, messages
 from bot.intake import Intake
 from bot.lifecycle import JobLifecycle
 from bot.providers.base import Capabilities
@@ -32,6 +34,7 @@ from bot.sharing import Sharing
 from bot.store import JobStore, PreferenceStore
 from handlers import albums
 from handlers.admin import AdminHandlers
+from handlers.billing import BillingHandlers
 from handlers.common import lang_of
 from handlers.job_views import JobViews
 from handlers.jobs import JobHandlers
@@ -49,6 +52,7 @@ ALLOWED_UPDATES = [
     Update.CALLBACK_QUERY,
     Update.INLINE_QUERY,
     Update.CHOSEN_INLINE_RESULT,
+    Update.PRE_CHECKOUT_QUERY,
 ]
 
 #: Photos and image files (a GIF is an animation, not a frame).
@@ -88,11 +92,13 @@ def register(
     gatekeeper: Gatekeeper,
     sharing: Sharing,
     album_wait: float | None = None,
+    billing: Billing | None = None,
 ) -> None:
     """Add every handler. `capabilities`: what each provider offers (the settings panel's
     choices); `sharing`: inline mode, Send again and video links; `album_wait`: seconds of
-    quiet that end an album (see `albums`)."""
-    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper))
+    quiet that end an album (see `albums`); `billing`: credits and Stars (None: off)."""
+    billing = billing if billing is not None else Billing(store, BillingPolicy())
+    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper, billing))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
     def spawn(work: Coroutine[Any, Any, None]) -> object:
@@ -109,11 +115,23 @@ def register(
         gatekeeper=gatekeeper,
     )
     jobs = JobHandlers(JobViews(store), lifecycle, intake)
+    money = BillingHandlers(billing, store, gatekeeper, gatekeeper.admin_ids)
     shares = SharingHandlers(sharing, start=video.start)
     application.bot_data["albums"] = video.albums
     application.add_handlers(
         [
+            # Payments first: a successful payment is a message, and must be credited.
+            PreCheckoutQueryHandler(money.pre_checkout),
+            MessageHandler(filters.SUCCESSFUL_PAYMENT, money.successful_payment),
             MessageHandler(_ViaThisBot(), _ignore),
+            CommandHandler("start", money.buy, filters=filters.Regex(r"^/start buy$")),
+            CommandHandler("buy", money.buy),
+            CommandHandler("balance", money.balance),
+            CommandHandler("paysupport", money.paysupport),
+            CommandHandler("terms", money.terms),
+            CommandHandler("grant", money.grant),
+            CommandHandler("refund", money.refund),
+            CallbackQueryHandler(money.button, pattern=r"^buy(:|$)"),
             CommandHandler("start", shares.start),
             CommandHandler("help", video.help),
             CommandHandler("video", video.video),
@@ -146,21 +164,39 @@ ADMIN_COMMANDS = {
     "ban": "Ban a user: /ban <user id>",
     "unban": "Lift a ban: /unban <user id>",
 }
+BILLING_ADMIN_COMMANDS = {
+    "grant": "Give credits: /grant <user id> <credits> [why]",
+    "refund": "Refund a Stars payment: /refund <charge id>",
+}
+#: Shown in the menu only with BILLING=stars; (command, key of its description in `credits`).
+BILLING_COMMANDS = ("buy", "balance", "paysupport", "terms")
 
 
-async def set_commands(bot: Bot, admin_user_ids: Collection[int] = ()) -> None:
+async def set_commands(
+    bot: Bot, admin_user_ids: Collection[int] = (), *, billing: bool = False
+) -> None:
     """The command menu: English by default, one list per other language we speak, and in
-    each admin's private chat the admin commands too (operators read English)."""
+    each admin's private chat the admin commands too (operators read English). With
+    `billing`, the credit commands are in it (Telegram asks sellers for /paysupport)."""
     for lang, catalogue in CATALOGUES.items():
-        commands = [BotCommand(name, text) for name, text in catalogue.commands.items()]
+        commands = [BotCommand(name, text) for name, text in _menu(catalogue, billing).items()]
         await bot.set_my_commands(commands, language_code=None if lang == DEFAULT else lang)
-    admin_commands = [BotCommand(name, text) for name, text in EN.commands.items()]
+    admin_commands = [BotCommand(name, text) for name, text in _menu(EN, billing).items()]
     admin_commands += [BotCommand(name, text) for name, text in ADMIN_COMMANDS.items()]
+    if billing:
+        admin_commands += [BotCommand(n, text) for n, text in BILLING_ADMIN_COMMANDS.items()]
     for user_id in admin_user_ids:
         try:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(user_id))
         except BadRequest as exc:  # the admin never started the bot: no private chat yet
             log.warning("admin %s: cannot set their command menu: %s", user_id, exc.message)
+
+
+def _menu(catalogue: Messages, billing: bool) -> dict[str, str]:
+    menu = dict(catalogue.commands)
+    if billing:
+        menu.update({name: catalogue.credits[f"command_{name}"] for name in BILLING_COMMANDS})
+    return menu
 
 
 async def set_descriptions(bot: Bot) -> None:

@@ -24,13 +24,22 @@ class AdminHandlers:
         self._admin = admin
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stop the update here unless its sender may use the bot in this chat."""
+        """Stop the update here unless its sender may use the bot in this chat. A successful
+        payment always passes: the Stars are paid, so the credits must be recorded (a banned
+        user's pre-checkout query is stopped here, so no payment of theirs gets that far)."""
         user, chat = update.effective_user, update.effective_chat
         if user is None:
+            return
+        if update.message is not None and update.message.successful_payment is not None:
             return
         chat_id = chat.id if chat else user.id
         if await self._gate.may_use(user.id, chat_id):
             return
+        if update.pre_checkout_query is not None:  # refused now, not left to time out
+            await update.pre_checkout_query.answer(
+                ok=False, error_message=messages(lang_of(user)).not_allowed
+            )
+            raise ApplicationHandlerStop
         if not self._gate.allowlisted(user.id, chat_id):
             answer = messages(lang_of(user)).not_allowed
             first = self._gate.should_answer(user.id, "not_allowed")

@@ -81,10 +81,13 @@ def cancel_answer(job_id: int, outcome: Cancelled | None, lang: str) -> str:
     it (for how long at most), or not cancelled."""
     if outcome is None:
         return texts.cannot_cancel(job_id, lang)
+    money = texts.price_line(outcome.job)  # "your N credits are back"
     if outcome.may_finish_within is not None:
         wait = duration(outcome.may_finish_within, lang)
-        return texts.cancelled_stopping(outcome.job.id, wait, lang)
-    return texts.cancelled(outcome.job.id, lang)
+        answer = texts.cancelled_stopping(outcome.job.id, wait, lang)
+    else:
+        answer = texts.cancelled(outcome.job.id, lang)
+    return f"{answer}\n{money}" if money else answer
 
 
 def _made_in(jobs: list[Job], chat_id: int | None) -> list[Job]:

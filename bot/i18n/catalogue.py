@@ -167,3 +167,6 @@ class Messages:
     negative_placeholder: str
     negative_saved: str  # {negative}
     negative_too_long: str  # {limit}
+
+    # Credits and Telegram Stars (`bot.billing`), one key per text
+    credits: Mapping[str, str]

@@ -259,4 +259,67 @@ EN = Messages(
     negative_placeholder="blurry, text, watermark",
     negative_saved="Negative prompt saved: {negative}",
     negative_too_long="That is too long: keep it under {limit} characters.",
+    credits={
+        "command_buy": "Buy credits for videos",
+        "command_balance": "Your credits",
+        "command_paysupport": "Help with a payment",
+        "command_terms": "Terms of sale",
+        "price_line": "💳 {price} credits, charged when the video arrives",
+        "charged_line": "💳 Charged: {price} credits",
+        "released_line": "💳 Your {price} credits are back.",
+        "insufficient": (
+            "This video costs {price} credits and you have {available}. "
+            "Buy credits and send it again."
+        ),
+        "buy_button": "Buy credits",
+        "buy_title": (
+            "💳 Your balance: {available} credits. Choose a pack (paid in Telegram Stars):"
+        ),
+        "pack_button": "{credits} credits for {stars} ⭐",
+        "invoice_title": "{credits} credits",
+        "invoice_description": (
+            "{credits} credits for AI videos. A video is charged only when it arrives; "
+            "one that fails or is cancelled costs nothing."
+        ),
+        "invoice_label": "{credits} credits",
+        "buy_in_private": "Credits are bought in a private chat with me: {link}",
+        "paid": "✅ {credits} credits added. Your balance: {available} credits.",
+        "paid_problem": (
+            "Your payment arrived but does not match its invoice, so nothing was added yet. "
+            "Send /paysupport and we will sort it out."
+        ),
+        "checkout_off": "Credits are not sold right now. You were not charged.",
+        "checkout_gone": (
+            "This pack is no longer offered. You were not charged; send /buy for the current ones."
+        ),
+        "pack_gone": "This pack is no longer offered; send /buy.",
+        "billing_off": "Videos are free here: there is nothing to buy.",
+        "balance": "💳 Balance: {available} credits\nReserved for videos in progress: {reserved}",
+        "balance_latest": "Latest:",
+        "balance_none": "No credit movements yet. Send /buy to buy credits.",
+        "entry": "{sign}{amount} {what}",
+        "purchase": "bought",
+        "reserve": "reserved for video #{job}",
+        "charge": "charged for video #{job}",
+        "release": "back from video #{job}",
+        "grant": "from the operator",
+        "welcome": "welcome gift",
+        "daily": "free credits of the day",
+        "refund": "refunded",
+        "unrefund": "refund undone",
+        "paysupport": (
+            "Trouble with a payment? Send /paysupport followed by what happened (the date and "
+            "the pack); the bot's operator reads it and answers here. Credits you have not "
+            "spent can be refunded in Stars."
+        ),
+        "paysupport_sent": "Thanks, the operator has your message and will answer here.",
+        "terms": (
+            "Terms: credits are bought with Telegram Stars and used for videos in this bot "
+            "only. A video's price is shown before it starts and charged only when the video "
+            "arrives; a failed or cancelled video costs nothing. Unspent credits can be "
+            "refunded through /paysupport; spent ones cannot. Videos are made by an AI "
+            "service and may not match your prompt exactly. Credits cannot be exchanged "
+            "for money or moved to another account."
+        ),
+    },
 )

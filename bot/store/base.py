@@ -13,12 +13,24 @@ import time
 from typing import Any, ClassVar, Self
 
 from bot.i18n import Reason
-from bot.jobs import GENERATING, Job, JobKind, JobState, NewJob, Quota, Requester, can_transition
+from bot.jobs import (
+    FINISHED,
+    GENERATING,
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+    Quota,
+    Requester,
+    can_transition,
+)
+from bot.store import credits
+from bot.store.credits import Balance, Entry, NotEnough, Purchase, RefundOutcome
 from bot.store.driver import Driver, Row
 
 INSERT_COLUMNS = (
     "user_id, chat_id, request_message_id, thread_id, mention, kind, prompt, params,"
-    " input_file_ids, provider, state, created_at, updated_at, callback_token"
+    " input_file_ids, provider, state, created_at, updated_at, callback_token, price"
 )
 
 JOB_COLUMNS = (
@@ -26,7 +38,7 @@ JOB_COLUMNS = (
     " input_file_ids, provider, provider_task_id, state, status_message_id, progress, result_url,"
     " error, delivery_attempts, next_attempt_at, created_at, updated_at, callback_token,"
     " submit_started_at, lease_owner, lease_until, callback_secret, reconcile_since, stopping,"
-    " error_reason, video_file_id, video_file_kind"
+    " error_reason, video_file_id, video_file_kind, price"
 )
 
 #: Jobs that count against a user's limit of videos at once: unfinished ones, and cancelled
@@ -56,6 +68,7 @@ def insert_values(new: NewJob, now: float) -> tuple[Any, ...]:
         now,
         now,
         new.callback_token,
+        new.price,
     )
 
 
@@ -95,6 +108,7 @@ def job_from_row(row: Row) -> Job:
         reason=Reason.from_json(row["error_reason"]),
         video_file_id=row["video_file_id"],
         video_file_kind=row["video_file_kind"],
+        price=int(row["price"]),
     )
 
 
@@ -109,6 +123,9 @@ class SqlStore(abc.ABC):
     #: "A cancelled job a provider may still hold", spelled as the `jobs_stopping` index's
     #: condition so that the index is used.
     STOPPING: ClassVar[str]
+    #: Whether a create-within-limits needs a transaction with `_lock_user` even for a free
+    #: job (PostgreSQL, where replicas' statements interleave; SQLite runs one at a time).
+    QUOTA_NEEDS_LOCK: ClassVar[bool] = False
 
     def __init__(self, db: Driver) -> None:
         self._db = db
@@ -150,13 +167,32 @@ class SqlStore(abc.ABC):
     # --- jobs -------------------------------------------------------------------------------
 
     async def create_job(self, new: NewJob) -> Job:
+        assert new.price == 0, "a job with a price is created by create_job_within"
         job = await self._insert_job(self._db, new, None)
         assert job is not None
         return job
 
-    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
-        """One INSERT ... SELECT ... WHERE: the counts and the insert are one statement."""
-        return await self._insert_job(self._db, new, quota)
+    async def create_job_within(self, new: NewJob, quota: Quota | None) -> Job | None:
+        """One INSERT ... SELECT ... WHERE: the counts and the insert are one statement; the
+        price is reserved in the same transaction."""
+        return await self._create(new, quota)
+
+    async def _create(self, new: NewJob, quota: Quota | None) -> Job | None:
+        if new.price <= 0 and (quota is None or not self.QUOTA_NEEDS_LOCK):
+            return await self._insert_job(self._db, new, quota)  # one statement is enough
+        try:
+            async with self._db.transaction() as db:
+                await self._lock_user(db, new.requester.user_id)
+                job = await self._insert_job(db, new, quota)
+                if job is not None and new.price > 0:
+                    await credits.reserve(db, job.requester.user_id, job.id, new.price)
+                return job
+        except NotEnough:  # rolled back: no job without its reservation
+            return None
+
+    async def _lock_user(self, db: Driver, user_id: int) -> None:
+        """Nothing by default: a SQLite transaction already runs alone."""
+        return None
 
     async def _insert_job(self, db: Driver, new: NewJob, quota: Quota | None) -> Job | None:
         condition = "TRUE"  # no quota: `create_job`
@@ -168,8 +204,9 @@ class SqlStore(abc.ABC):
                 " AND (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND created_at >= ?) < ?"
             )
             params = (user, quota.max_open, user, quota.since, quota.max_recent)
+        values = ", ".join("?" for _ in INSERT_COLUMNS.split(","))
         row = await db.fetchrow(
-            f"INSERT INTO jobs ({INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            f"INSERT INTO jobs ({INSERT_COLUMNS}) SELECT {values}"
             f" WHERE {condition} RETURNING {JOB_COLUMNS}",
             *insert_values(new, time.time()),
             *params,
@@ -258,7 +295,9 @@ class SqlStore(abc.ABC):
                 return None
             if new_state == job.state and (progress is None or progress == job.progress):
                 return None
-            row = await self._db.fetchrow(
+            row = await self._update_state(
+                new_state,
+                job.price > 0,
                 "UPDATE jobs SET state = ?, progress = COALESCE(?, progress),"  # noqa: S608 - fixed columns
                 " result_url = COALESCE(?, result_url), error = COALESCE(?, error),"
                 " error_reason = COALESCE(?, error_reason),"
@@ -289,6 +328,20 @@ class SqlStore(abc.ABC):
             )
             if row is not None:
                 return job_from_row(row)
+
+    async def _update_state(
+        self, new_state: JobState, priced: bool, sql: str, *args: Any
+    ) -> Row | None:
+        """Run a transition's UPDATE; one that finishes a `priced` job settles its reservation
+        in the same transaction: charged when delivered, released otherwise. (A job's price
+        never changes, so a free one has nothing to settle.)"""
+        if new_state not in FINISHED or not priced:
+            return await self._db.fetchrow(sql, *args)
+        async with self._db.transaction() as db:
+            row = await db.fetchrow(sql, *args)
+            if row is not None:
+                await credits.settle(db, int(row["id"]), charge=new_state is JobState.DELIVERED)
+            return row
 
     async def postpone_delivery(self, job_id: int, next_attempt_at: float) -> None:
         await self._db.execute(
@@ -621,3 +674,75 @@ class SqlStore(abc.ABC):
             return None
         panel = row[1]
         return int(row[0]), int(panel) if panel is not None else None
+
+    # --- credits (see `bot.store.credits` and `bot.billing`) --------------------------------
+
+    async def open_account(self, user_id: int, *, welcome: int = 0, daily: int = 0) -> None:
+        async with self._db.transaction() as db:
+            await credits.open_account(db, user_id, welcome)
+            if daily > 0:
+                day = time.strftime("%Y-%m-%d", time.gmtime())
+                have = (await credits.balance(db, user_id)).available
+                if have < daily:
+                    await credits.credit(
+                        db, user_id, "daily", daily - have, f"daily:{user_id}:{day}"
+                    )
+
+    async def credit_balance(self, user_id: int) -> Balance:
+        return await credits.balance(self._db, user_id)
+
+    async def credit_entries(self, user_id: int, limit: int = 5) -> list[Entry]:
+        return await credits.entries(self._db, user_id, limit)
+
+    async def credit_purchase(
+        self, user_id: int, credit_count: int, stars: int, charge_id: str
+    ) -> bool:
+        async with self._db.transaction() as db:
+            await credits.open_account(db, user_id, 0)
+            return await credits.credit(
+                db,
+                user_id,
+                "purchase",
+                credit_count,
+                f"purchase:{charge_id}",
+                payment_id=charge_id,
+                stars=stars,
+            )
+
+    async def grant_credits(
+        self, user_id: int, amount: int, key: str, actor_id: int, note: str | None = None
+    ) -> bool | None:
+        try:
+            async with self._db.transaction() as db:
+                await credits.open_account(db, user_id, 0)
+                return await credits.credit(
+                    db, user_id, "grant", amount, key, actor_id=actor_id, note=note
+                )
+        except NotEnough:
+            return None
+
+    async def purchase(self, charge_id: str) -> Purchase | None:
+        return await credits.purchase(self._db, charge_id)
+
+    async def take_back_purchase(self, charge_id: str, actor_id: int) -> RefundOutcome:
+        try:
+            async with self._db.transaction() as db:
+                return await credits.take_back_purchase(db, charge_id, actor_id)
+        except NotEnough:  # rolled back: nothing taken
+            bought = await credits.purchase(self._db, charge_id)
+            user_id = bought.user_id if bought is not None else 0
+            return "spent", bought, (await credits.balance(self._db, user_id)).available
+
+    async def undo_take_back(self, bought: Purchase, attempt: int, actor_id: int) -> None:
+        async with self._db.transaction() as db:
+            await credits.undo_take_back(db, bought, attempt, actor_id)
+
+    async def credit_totals(self) -> dict[str, tuple[int, int]]:
+        return await credits.totals(self._db)
+
+    async def credit_stats(self, since: float) -> list[tuple[str, str, int, int]]:
+        day = self.DAY
+        return await credits.by_day(self._db, day, since)
+
+    async def audit_credits(self) -> list[str]:
+        return await credits.audit(self._db, frozenset(state.value for state in FINISHED))

@@ -6,6 +6,7 @@ before asyncpg sees them. Each `?` is its own argument: a value used twice is pa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import re
@@ -40,26 +41,61 @@ class Driver(Protocol):
         """The first column of the first row, or None without rows."""
         ...
 
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Driver]:
+        """A driver whose statements form one transaction, committed on a clean exit and
+        rolled back on an exception. Transactions do not nest."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class SqliteDriver:
-    """One aiosqlite connection in autocommit mode: each statement runs alone, atomically."""
+    """One aiosqlite connection in autocommit mode: each statement runs alone, atomically.
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    A transaction holds the connection for its whole length (`_turn`): other coroutines'
+    statements wait for it instead of slipping into it (and being rolled back with it).
+    """
+
+    def __init__(
+        self, db: aiosqlite.Connection, turn: asyncio.Lock | None = None, *, inside: bool = False
+    ) -> None:
         self._db = db
+        self._turn = turn if turn is not None else asyncio.Lock()
+        self._inside = inside
+
+    @contextlib.asynccontextmanager
+    async def _alone(self) -> AsyncIterator[None]:
+        if self._inside:  # the transaction already holds the connection
+            yield
+            return
+        async with self._turn:
+            yield
 
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self._db.execute(sql, args) as cursor:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
             return cursor.rowcount
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._db.execute(sql, args) as cursor:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
             return list(await cursor.fetchall())
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._db.execute(sql, args) as cursor:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
             return await cursor.fetchone()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Driver]:
+        """BEGIN IMMEDIATE ... COMMIT on the one connection, which no other statement uses
+        meanwhile."""
+        assert not self._inside, "transactions do not nest"
+        async with self._turn:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteDriver(self._db, self._turn, inside=True)
+            except BaseException:
+                await asyncio.shield(self._db.execute("ROLLBACK"))
+                raise
+            await self._db.execute("COMMIT")
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -90,7 +126,7 @@ class PostgresDriver:
         return await self._target.fetchval(numbered(sql), *args)
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresDriver]:
+    async def transaction(self) -> AsyncIterator[Driver]:
         """A driver on one pooled connection, in a transaction committed on a clean exit."""
         assert isinstance(self._target, asyncpg.Pool), "transactions do not nest"
         async with self._target.acquire() as connection, connection.transaction():

@@ -143,6 +143,44 @@ SQLITE: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN video_file_kind TEXT;
     CREATE INDEX jobs_shareable ON jobs (user_id, id) WHERE video_file_id IS NOT NULL;
     """,
+    # Credits (see `bot.billing`): one account row per user, whose `available` and `reserved`
+    # never go negative (CHECK), and the append-only ledger that explains every change of them:
+    # each row's deltas sum to the account, and `key` makes each operation happen once (a job
+    # reserved once and settled once, a payment credited once). A job keeps its price.
+    """
+    CREATE TABLE credit_accounts (
+        user_id INTEGER PRIMARY KEY,
+        available INTEGER NOT NULL DEFAULT 0 CHECK (available >= 0),
+        reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE credit_ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        available_delta INTEGER NOT NULL,
+        reserved_delta INTEGER NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        job_id INTEGER,
+        payment_id TEXT,
+        stars INTEGER NOT NULL DEFAULT 0,
+        actor_id INTEGER,
+        note TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
+    CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
+        WHERE payment_id IS NOT NULL;
+    CREATE TRIGGER credit_ledger_no_update BEFORE UPDATE ON credit_ledger
+    BEGIN
+        SELECT RAISE(ABORT, 'credit_ledger is append-only');
+    END;
+    CREATE TRIGGER credit_ledger_no_delete BEFORE DELETE ON credit_ledger
+    BEGIN
+        SELECT RAISE(ABORT, 'credit_ledger is append-only');
+    END;
+    ALTER TABLE jobs ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -264,5 +302,38 @@ POSTGRES: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN video_file_kind TEXT;
     CREATE INDEX jobs_shareable ON jobs (user_id, id) WHERE video_file_id IS NOT NULL;
+    """,
+    """
+    CREATE TABLE credit_accounts (
+        user_id BIGINT PRIMARY KEY,
+        available BIGINT NOT NULL DEFAULT 0 CHECK (available >= 0),
+        reserved BIGINT NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE credit_ledger (
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        available_delta BIGINT NOT NULL,
+        reserved_delta BIGINT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        job_id BIGINT,
+        payment_id TEXT,
+        stars BIGINT NOT NULL DEFAULT 0,
+        actor_id BIGINT,
+        note TEXT,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX credit_ledger_by_user ON credit_ledger (user_id, id);
+    CREATE INDEX credit_ledger_by_payment ON credit_ledger (payment_id)
+        WHERE payment_id IS NOT NULL;
+    CREATE FUNCTION credit_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'credit_ledger is append-only';
+    END
+    $$;
+    CREATE TRIGGER credit_ledger_no_change BEFORE UPDATE OR DELETE ON credit_ledger
+        FOR EACH ROW EXECUTE FUNCTION credit_ledger_append_only();
+    ALTER TABLE jobs ADD COLUMN price BIGINT NOT NULL DEFAULT 0;
     """,
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncpg
 
-from bot.jobs import Job, NewJob, Quota
 from bot.store import migrations
 from bot.store.base import SqlStore
 from bot.store.driver import Driver, PostgresDriver
@@ -26,6 +25,7 @@ class PostgresStore(SqlStore):
     NOW = "EXTRACT(EPOCH FROM now())::double precision"
     DAY = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     STOPPING = "stopping"
+    QUOTA_NEEDS_LOCK = True
 
     _db: PostgresDriver
 
@@ -50,16 +50,10 @@ class PostgresStore(SqlStore):
         # ARRAY(...) runs the locking SELECT once, before the UPDATE, whatever the plan.
         return f"id = ANY(ARRAY({candidates} FOR UPDATE SKIP LOCKED))"
 
-    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
+    async def _lock_user(self, db: Driver, user_id: int) -> None:
         """A per-user advisory lock serialises the count-and-insert of one user's requests
         across every replica; other users' requests do not wait."""
-        async with self._db.transaction() as db:
-            await db.execute(
-                "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-                _QUOTA_LOCK,
-                str(new.requester.user_id),
-            )
-            return await self._insert_job(db, new, quota)
+        await db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", _QUOTA_LOCK, str(user_id))
 
     async def schema_version(self) -> int:
         return await _version(self._db)

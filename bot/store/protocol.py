@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bot.i18n import Reason
 from bot.jobs import Job, JobState, NewJob, Quota
+from bot.store.credits import Balance, Entry, Purchase, RefundOutcome
 
 
 class Pings(Protocol):
@@ -111,11 +112,15 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
 
     # --- jobs -------------------------------------------------------------------------------
 
-    async def create_job(self, new: NewJob) -> Job: ...
+    async def create_job(self, new: NewJob) -> Job:
+        """Create a job with no limits and no price."""
+        ...
 
-    async def create_job_within(self, new: NewJob, quota: Quota) -> Job | None:
-        """Create the job only if the user stays within `quota`; None if it would not. The
-        counts and the insert cannot interleave with another request of the same user."""
+    async def create_job_within(self, new: NewJob, quota: Quota | None) -> Job | None:
+        """Create the job only if the user stays within `quota` (None: no limits) and holds its
+        price (`NewJob.price`) in credits, reserved in the same transaction; None if not. The
+        counts, the insert and the reservation cannot interleave with another request of the
+        same user."""
         ...
 
     async def get_job(self, job_id: int) -> Job | None: ...
@@ -163,6 +168,8 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
         lease passed to another replica is not recorded as done. A job that stops generating
         loses its lease: the poller's work is over, and a delivery claims the job afresh.
         `error` is stored twice: in English (`error`) and as its key (`error_reason`).
+        A transition that finishes the job settles its reserved price in the same
+        transaction: charged when delivered, released when failed or cancelled.
         """
         ...
 
@@ -277,4 +284,53 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
         self, chat_id: int, prompt_message_id: int, user_id: int
     ) -> str | None:
         """The photo a question was about, if `user_id` sent it; taken so it starts one job."""
+        ...
+
+    # --- credits (see `bot.store.credits`) --------------------------------------------------
+
+    async def open_account(self, user_id: int, *, welcome: int = 0, daily: int = 0) -> None:
+        """Make the user's account if there is none, with `welcome` credits; with `daily`, top
+        it up to that many once a UTC day."""
+        ...
+
+    async def credit_balance(self, user_id: int) -> Balance: ...
+
+    async def credit_entries(self, user_id: int, limit: int = 5) -> list[Entry]:
+        """The user's latest ledger rows, newest first."""
+        ...
+
+    async def credit_purchase(
+        self, user_id: int, credit_count: int, stars: int, charge_id: str
+    ) -> bool:
+        """Credit a Stars payment once by its charge id; False if it was credited before."""
+        ...
+
+    async def grant_credits(
+        self, user_id: int, amount: int, key: str, actor_id: int, note: str | None = None
+    ) -> bool | None:
+        """An admin's grant (negative: a deduction) once by `key`, with the admin's `note` on
+        why; False if done before, None if a deduction exceeds what the user holds."""
+        ...
+
+    async def purchase(self, charge_id: str) -> Purchase | None: ...
+
+    async def take_back_purchase(self, charge_id: str, actor_id: int) -> RefundOutcome:
+        """Take a purchase's credits back before its Stars are refunded (see
+        `bot.store.credits.take_back_purchase`)."""
+        ...
+
+    async def undo_take_back(self, bought: Purchase, attempt: int, actor_id: int) -> None:
+        """Give back the credits of a refund Telegram refused."""
+        ...
+
+    async def credit_totals(self) -> dict[str, tuple[int, int]]:
+        """(credits, stars) by ledger kind, all time."""
+        ...
+
+    async def credit_stats(self, since: float) -> list[tuple[str, str, int, int]]:
+        """(day, kind, credits, stars) of purchases, charges, refunds and grants since `since`."""
+        ...
+
+    async def audit_credits(self) -> list[str]:
+        """Where the ledger and the accounts or jobs disagree; empty when they agree."""
         ...

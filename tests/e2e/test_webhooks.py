@@ -53,6 +53,7 @@ async def test_set_webhook_and_no_long_polling(telegram, apiframe, public_settin
         "callback_query",
         "inline_query",
         "chosen_inline_result",
+        "pre_checkout_query",
     ]
     assert call.params["drop_pending_updates"] is True
     telegram.send_text(telegram.user(1001), "/help")

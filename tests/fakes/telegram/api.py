@@ -66,6 +66,10 @@ METHODS = (
     "answerInlineQuery",
     "getChat",
     "getChatMember",
+    "sendInvoice",
+    "answerPreCheckoutQuery",
+    "refundStarPayment",
+    "getStarTransactions",
 )
 CANONICAL = {name.lower(): name for name in METHODS}
 

@@ -57,13 +57,14 @@ from tests.fakes.telegram.http import decode_params, read_request
 from tests.fakes.telegram.inline import InlineMixin
 from tests.fakes.telegram.messages import MessagesMixin
 from tests.fakes.telegram.methods import MethodsMixin
+from tests.fakes.telegram.payments import PaymentsMixin
 from tests.fakes.telegram.state import Hold
 from tests.fakes.telegram.users import UsersMixin
 
 _log = logging.getLogger("tests.fakes.telegram")  # the package's name: bench/harness.py filters it
 
 
-class FakeTelegram(InlineMixin, UsersMixin, MessagesMixin, MethodsMixin, Served):
+class FakeTelegram(PaymentsMixin, InlineMixin, UsersMixin, MessagesMixin, MethodsMixin, Served):
     """The fake Bot API server plus the test-facing controls around it."""
 
     @functools.cached_property

@@ -65,6 +65,8 @@ _JSON_PARAMS = {
     "media": "media",
     "results": "inline query results",
     "button": "inline query results button",
+    "prices": "prices",
+    "suggested_tip_amounts": "suggested tip amounts",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,12 @@ class TelegramState:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         # (field, language_code) -> text; "" is every language without its own
         self._descriptions: dict[tuple[str, str], str] = {}
+        # Payments (see `payments`): invoices by (chat, message), pre-checkout queries by id,
+        # and the payments Telegram took, by charge id.
+        self._invoices: dict[tuple[int, int], JSON] = {}
+        self._checkouts: dict[str, Any] = {}
+        self.payments: dict[str, Any] = {}
+        self._payment_counter = itertools.count(1)
         self._pending: list[JSON] = []
         self._last_update_id = 0
         self._allowed_updates: list[str] = []
