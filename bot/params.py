@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from bot.camera import PRESETS, parse_camera
 from bot.i18n import Messages
 from bot.jobs import JobKind
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # providers.base checks requests through this table
 #: `OptionError.allowed` for `--cfg` (a range) and `--neg` (any text), worded by a message.
 CFG_ALLOWED = ("0…1",)
 TEXT_ALLOWED: tuple[str, ...] = ()
+#: `OptionError.allowed` for `--camera`: the named moves and the six-axis form.
+CAMERA_ALLOWED = (*PRESETS, "pan=5,zoom=-3")
 
 _RATIO = re.compile(r"^(\d{1,2})\s*[:x×]\s*(\d{1,2})$")
 
@@ -119,6 +122,15 @@ def _cfg_line(value: Any, m: Messages) -> str:
     return f"cfg {value}"
 
 
+def _camera_word(value: Any, m: Messages) -> str:
+    """A named move in words ("down and back"); the six-axis form as written."""
+    return m.camera_moves.get(str(value), str(value))
+
+
+def _camera_line(value: Any, m: Messages) -> str:
+    return m.camera_line.format(move=_camera_word(value, m))
+
+
 def _without(value: Any, m: Messages) -> str:
     text = str(value)
     return m.without.format(negative=text if len(text) <= 40 else text[:39] + "…")
@@ -172,6 +184,23 @@ PARAMS: tuple[Param, ...] = (
         only_for=JobKind.TEXT,
     ),
     _limited("mode", str, ("--mode",), "mo", shown="status"),
+    # A move is a free value (a preset or axes, `bot.camera`); the panel offers the presets
+    # of providers with `Capabilities.camera`, and `unsupported` checks it on those terms.
+    Param(
+        "camera",
+        str,
+        ("--camera", "--cam"),
+        convert=parse_camera,
+        allowed=CAMERA_ALLOWED,
+        wording="camera_values",
+        offered="camera_presets",
+        default="default_camera",
+        code="cam",
+        panel="choice",
+        word=_camera_word,
+        shown="status",
+        line=_camera_line,
+    ),
     _free(
         "cfg_scale",
         float,
@@ -223,7 +252,16 @@ CHOICES: Mapping[str, Param] = {p.code: p for p in PARAMS if p.panel == "choice"
 FLAGS: Mapping[str, Param] = {flag: param for param in PARAMS for flag in param.flags}
 #: The long form of each option, for "options: ..." answers, in the order users have always
 #: seen (a unit test holds it to the rows' flags).
-OPTION_NAMES = ("--ar", "--duration", "--model", "--mode", "--neg", "--cfg", "--provider")
+OPTION_NAMES = (
+    "--ar",
+    "--duration",
+    "--model",
+    "--mode",
+    "--neg",
+    "--cfg",
+    "--camera",
+    "--provider",
+)
 
 
 def listed(param: Param, *caps: Capabilities) -> tuple[Any, ...]:

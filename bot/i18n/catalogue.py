@@ -55,6 +55,12 @@ class Messages:
     choose_duration: str  # {choices}
     choose_aspect_ratio: str  # {choices}
     no_end_frame: str
+    no_camera_text: str
+    no_camera_image: str
+    camera_one_axis: str
+    camera_needs: str  # {needs}
+    camera_elsewhere: str  # {reason} {others}: providers of this bot that can move the camera
+    camera_nowhere: str  # {reason} {able}: providers (of any bot) that document camera moves
     no_video_sent: str
     pro_needs_model: str  # {model}
     telegram_refused: str  # {message}: Telegram's own words
@@ -94,6 +100,9 @@ class Messages:
     unknown_option: str  # {option} {known}
     cfg_range: str
     any_text: str
+    camera_values: str
+    camera_moves: Mapping[str, str]  # preset (and "none") -> words
+    camera_line: str  # {move}
 
     # The status message
     states: Mapping[str, str]  # JobState value -> line

@@ -16,6 +16,7 @@ EN = Messages(
         "• Reply to a photo with /video <prompt> to animate that photo\n"
         "• Options for one video go before the prompt:\n"
         '  /video --ar 9:16 -d 10 --mode pro --neg "blurry, text" a fox in the snow\n'
+        "• --camera down_back (or pan=5, zoom=-3, ...) moves the camera, where the service can\n"
         "• /settings: your usual model, duration, aspect ratio, mode, negative prompt, "
         "provider, and video or file\n"
         "• /jobs lists your recent videos, /cancel stops the latest one\n"
@@ -134,6 +135,18 @@ EN = Messages(
     choose_duration="choose a duration among {choices} seconds",
     choose_aspect_ratio="choose an aspect ratio among {choices}",
     no_end_frame="this provider cannot use an end frame",
+    no_camera_text="this provider cannot move the camera in text videos",
+    no_camera_image="this provider cannot move the camera in photo videos",
+    camera_one_axis="this provider moves the camera along one axis at a time, e.g. --camera zoom=5",
+    camera_needs="this provider moves the camera only with {needs}",
+    camera_elsewhere=(
+        "I can't make that video: {reason}. {others} can: add --provider {first}, "
+        "or choose it in /settings."
+    ),
+    camera_nowhere=(
+        "I can't make that video: {reason}, and no video service of this bot can. "
+        "Services that can: {able}. Send it without --camera."
+    ),
     no_video_sent="the provider sent no video",
     pro_needs_model="pro mode needs the model {model} here",
     telegram_refused="Telegram refused: {message}",
@@ -157,6 +170,19 @@ EN = Messages(
     unknown_option="I don't know the option {option}. Options: {known}.",
     cfg_range="a number from 0 to 1",
     any_text='some text, in quotes if it has spaces: --neg "blurry, text"',
+    camera_values=(
+        "a move (down_back, forward_up, right_turn_forward, left_turn_forward), or axes "
+        "from -10 to 10 among horizontal, vertical, pan, tilt, roll and zoom: "
+        "--camera pan=5,zoom=-3"
+    ),
+    camera_moves={
+        "none": "no move",
+        "down_back": "down and back",
+        "forward_up": "forward and up",
+        "right_turn_forward": "turn right, forward",
+        "left_turn_forward": "turn left, forward",
+    },
+    camera_line="camera: {move}",
     states={
         "queued": "⏳ Queued",
         "running": "⚙️ Generating",
@@ -221,6 +247,7 @@ EN = Messages(
         "duration": "Duration",
         "aspect_ratio": "Aspect ratio",
         "mode": "Mode",
+        "camera": "Camera",
         "negative_prompt": "Negative prompt",
         "provider": "Provider",
         "delivery": "Results as",

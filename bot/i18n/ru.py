@@ -16,6 +16,7 @@ RU = Messages(
         "• Ответьте на фото командой /video <описание>, чтобы оживить это фото\n"
         "• Параметры одного видео пишутся перед описанием:\n"
         '  /video --ar 9:16 -d 10 --mode pro --neg "размыто, текст" лиса в снегу\n'
+        "• --camera down_back (или pan=5, zoom=-3, ...) двигает камеру, где сервис это умеет\n"
         "• /settings — ваши обычные модель, длительность, формат кадра, режим, "
         "негативный промпт, сервис и видео или файл\n"
         "• /jobs — ваши последние видео, /cancel останавливает последнее "
@@ -135,6 +136,20 @@ RU = Messages(
     choose_duration="выберите длительность из списка: {choices} с",
     choose_aspect_ratio="выберите соотношение сторон из списка: {choices}",
     no_end_frame="этот сервис не умеет работать с конечным кадром",
+    no_camera_text="этот сервис не умеет двигать камеру в видео из текста",
+    no_camera_image="этот сервис не умеет двигать камеру в видео из фото",
+    camera_one_axis=(
+        "этот сервис двигает камеру только по одной оси за раз, например --camera zoom=5"
+    ),
+    camera_needs="этот сервис двигает камеру только с {needs}",
+    camera_elsewhere=(
+        "Не могу сделать это видео: {reason}. {others} умеет: добавьте --provider {first} "
+        "или выберите его в /settings."
+    ),
+    camera_nowhere=(
+        "Не могу сделать это видео: {reason}, и ни один видеосервис этого бота не умеет. "
+        "Умеют: {able}. Пришлите запрос без --camera."
+    ),
     no_video_sent="видеосервис не прислал видео",
     pro_needs_model="режим pro здесь работает только с моделью {model}",
     telegram_refused="Telegram отказал: {message}",
@@ -158,6 +173,19 @@ RU = Messages(
     unknown_option="Я не знаю параметра {option}. Параметры: {known}.",
     cfg_range="число от 0 до 1",
     any_text='текст, в кавычках, если в нём есть пробелы: --neg "размыто, текст"',
+    camera_values=(
+        "движение (down_back, forward_up, right_turn_forward, left_turn_forward) или оси "
+        "от -10 до 10 из horizontal, vertical, pan, tilt, roll и zoom: "
+        "--camera pan=5,zoom=-3"
+    ),
+    camera_moves={
+        "none": "без движения",
+        "down_back": "вниз и назад",
+        "forward_up": "вперёд и вверх",
+        "right_turn_forward": "поворот вправо, вперёд",
+        "left_turn_forward": "поворот влево, вперёд",
+    },
+    camera_line="камера: {move}",
     states={
         "queued": "⏳ В очереди",
         "running": "⚙️ Создаётся",
@@ -222,6 +250,7 @@ RU = Messages(
         "duration": "Длительность",
         "aspect_ratio": "Формат кадра",
         "mode": "Режим",
+        "camera": "Камера",
         "negative_prompt": "Негативный промпт",
         "provider": "Сервис",
         "delivery": "Результат",

@@ -21,10 +21,12 @@ from typing import Any, Literal
 import httpx
 from pydantic_settings import SettingsConfigDict
 
+from bot.camera import camera_move
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
+    CameraOffer,
     Capabilities,
     ContentPolicy,
     InputImage,
@@ -90,6 +92,13 @@ class AimlapiProvider:
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
         aspect_ratios=("16:9", "9:16", "1:1"),
+        # Text: `camera_control` (a named move) or `advanced_camera_control` (one axis);
+        # image: `camera_control {type, config}`; on v1 std/pro and v1.6 pro only.
+        camera=CameraOffer(
+            kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+            one_axis=frozenset({JobKind.TEXT}),
+            models=frozenset({("kling-v1", "std"), ("kling-v1", "pro"), ("kling-v1-6", "pro")}),
+        ),
     )
     duration_as_string = False  # the docs' schema says integer (their examples send "5")
 
@@ -156,6 +165,8 @@ class AimlapiProvider:
             body["negative_prompt"] = request.negative_prompt
         if request.cfg_scale is not None:
             body["cfg_scale"] = request.cfg_scale
+        if request.camera is not None:
+            body.update(_camera_fields(request.kind, request.camera))
         return body
 
     def _model_id(self, request: VideoRequest) -> str:
@@ -249,6 +260,23 @@ def _image_ref(image: InputImage) -> str:
     if image.url:
         return image.url
     raise InvalidRequest("the image is empty")
+
+
+def _camera_fields(kind: JobKind, camera: str) -> dict[str, Any]:
+    """Text-to-video: a named move as the string `camera_control`, an axis as
+    `advanced_camera_control {movement_type, movement_value}`; image-to-video: the object
+    `camera_control {type, config}`."""
+    move = camera_move(camera)
+    if kind is JobKind.IMAGE:
+        if move.preset is not None:
+            return {"camera_control": {"type": move.preset}}
+        return {"camera_control": {"type": "simple", "config": move.config}}
+    if move.preset is not None:
+        return {"camera_control": move.preset}
+    if len(move.axes) != 1:
+        raise InvalidRequest("AI/ML API moves the camera along one axis at a time")
+    axis, value = move.axes[0]
+    return {"advanced_camera_control": {"movement_type": axis, "movement_value": value}}
 
 
 def _generation_id(answer: Any) -> str | None:

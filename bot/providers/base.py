@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from bot.camera import PRESETS, camera_move
 from bot.i18n import Reason
 from bot.jobs import JobKind
 from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
@@ -45,6 +46,7 @@ class VideoRequest:
     aspect_ratio: str | None = None
     mode: str | None = None
     cfg_scale: float | None = None
+    camera: str | None = None  # `bot.camera`'s canonical form: a preset or "pan=5,zoom=-3"
     callback_url: str | None = None
     callback_secret: str | None = None
 
@@ -60,6 +62,27 @@ OUR_MODELS = (
 """The bot's own model names; each provider maps the ones it offers to its own ids."""
 
 MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CameraOffer:
+    """Where a provider documents camera moves, and on what terms."""
+
+    kinds: frozenset[JobKind]  # the kinds of job it takes a move for
+    one_axis: frozenset[JobKind] = frozenset()  # kinds whose six-axis form takes one axis only
+    # (model, mode) pairs a move works with; None: whatever the provider offers.
+    models: frozenset[tuple[str, str]] | None = None
+    mode: str | None = None  # the only mode a move works in (makevid: std)
+    duration: int | None = None  # the only duration a move works for (makevid: 5 s)
+
+    def needs(self) -> str:
+        """What a move needs here, for the user: "kling-v1 pro, kling-v1-6 pro" or "std, 5 s"."""
+        if self.models is not None:
+            return ", ".join(f"{model} {mode}" for model, mode in sorted(self.models))
+        parts = [self.mode] if self.mode else []
+        if self.duration is not None:
+            parts.append(f"{self.duration} s")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -90,10 +113,21 @@ class Capabilities:
     default_mode: str = "std"
     default_duration: int = 5
     default_aspect_ratio: str = "16:9"
+    camera: CameraOffer | None = None  # camera moves, where the provider documents them
 
     @property
     def default_model(self) -> str:
         return self.models[0]
+
+    @property
+    def camera_presets(self) -> tuple[str, ...]:
+        """The named moves it takes (the settings panel's choices); none without camera."""
+        return PRESETS if self.camera is not None else ()
+
+    @property
+    def default_camera(self) -> str:
+        """No move unless one is asked for (shown on the panel as the default)."""
+        return "none"
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -123,11 +157,36 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
         if param.limit and len(value) > getattr(caps, param.limit):
             return Reason(param.too_long, {"limit": getattr(caps, param.limit)})
     for param, value in values:
+        if param.convert is not None:  # a free value: checked on its own terms below
+            continue
         offered = listed(param, caps) if param.offered else ()
         if param.offered and value not in offered:
             return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
     if request.end_image is not None and not caps.end_frame:
         return Reason.of("no_end_frame")
+    if request.camera is not None:
+        return camera_refusal(caps, request)
+    return None
+
+
+def camera_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot make the request's camera move; None if it can."""
+    offer = caps.camera
+    if offer is None or request.kind not in offer.kinds:
+        text = request.kind is JobKind.TEXT
+        return Reason.of("no_camera_text") if text else Reason.of("no_camera_image")
+    move = camera_move(request.camera or "")
+    if request.kind in offer.one_axis and len(move.axes) > 1:
+        return Reason.of("camera_one_axis")
+    model = request.model or caps.default_model
+    mode = request.mode or caps.default_mode
+    duration = request.duration or caps.default_duration
+    if (
+        (offer.models is not None and (model, mode) not in offer.models)
+        or (offer.mode is not None and mode != offer.mode)
+        or (offer.duration is not None and duration != offer.duration)
+    ):
+        return Reason.of("camera_needs", needs=offer.needs())
     return None
 
 

@@ -37,11 +37,13 @@ import httpx
 import jwt
 from pydantic_settings import SettingsConfigDict
 
+from bot.camera import camera_move
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
     AuthFailed,
+    CameraOffer,
     Capabilities,
     ContentPolicy,
     InputImage,
@@ -136,6 +138,11 @@ class KlingProvider:
             "kling-v2-5-turbo",
         ),
         callbacks=True,
+        # `camera_control` on both endpoints; its `simple` config moves one axis [I].
+        camera=CameraOffer(
+            kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+            one_axis=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        ),
     )
     label = "Kling"
 
@@ -283,7 +290,17 @@ def create_body(request: VideoRequest) -> dict[str, Any]:
         "duration": None if request.duration is None else str(request.duration),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    if request.camera is not None:
+        body["camera_control"] = camera_control(request.camera)
     return body
+
+
+def camera_control(camera: str) -> dict[str, Any]:
+    """Kling's `camera_control`: a named move alone, or `simple` with all six axes."""
+    move = camera_move(camera)
+    if move.preset is not None:
+        return {"type": move.preset}
+    return {"type": "simple", "config": move.config}
 
 
 def image_value(image: InputImage) -> str:

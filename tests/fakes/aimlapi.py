@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tests.fakes.kling import camera_object_errors
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.provider import ProviderFake
 from tests.fakes.recording import Recorded, is_http_url
@@ -59,6 +60,16 @@ COMMON_FIELDS = frozenset({"model", "prompt", "duration", "negative_prompt", "cf
 T2V_FIELDS = COMMON_FIELDS | {"aspect_ratio"}
 I2V_FIELDS = COMMON_FIELDS | {"image_url", "tail_image_url", "static_mask_url", "dynamic_masks"}
 IMAGE_FIELDS = ("image_url", "tail_image_url")
+#: The models whose pages document camera control: text-to-video takes a named move
+#: (`camera_control`, a string) or one axis (`advanced_camera_control`); image-to-video the
+#: `camera_control {type, config}` object.
+CAMERA_MODELS = frozenset(
+    f"kling-video/{version}/{tier}/{kind}-to-video"
+    for version, tier in (("v1", "standard"), ("v1", "pro"), ("v1.6", "pro"))
+    for kind in ("text", "image")
+)
+T2V_CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 
 _DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
 
@@ -130,6 +141,8 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
     allowed = T2V_FIELDS if is_t2v(model) else I2V_FIELDS
+    if edition == "aimlapi" and model in CAMERA_MODELS:
+        allowed = allowed | CAMERA_FIELDS[is_t2v(model)]
     errors += [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
     if is_t2v(model):
         ratio = body.get("aspect_ratio", ASPECT_RATIOS[0])
@@ -139,11 +152,43 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
         errors += _image_errors(body)
     if "duration" in body:
         errors += _duration_errors(body["duration"], edition)
+    errors += _camera_errors(body, is_t2v(model))
     if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):
         errors.append("negative_prompt must be a string")
     cfg = body.get("cfg_scale", 0.5)
     if not isinstance(cfg, int | float) or isinstance(cfg, bool) or not 0 <= cfg <= 1:
         errors.append("cfg_scale must be a number not greater than 1")
+    return errors
+
+
+CAMERA_FIELDS = {
+    True: frozenset({"camera_control", "advanced_camera_control"}),
+    False: frozenset({"camera_control"}),
+}
+
+
+def _camera_errors(body: dict[str, Any], t2v: bool) -> list[str]:
+    """The documented camera shapes, where the model has them (else refused as unknown)."""
+    errors: list[str] = []
+    camera = body.get("camera_control")
+    if "camera_control" in body and t2v and camera not in T2V_CAMERA_PRESETS:
+        errors.append(f"camera_control must be one of {', '.join(T2V_CAMERA_PRESETS)}")
+    elif "camera_control" in body and not t2v:
+        errors += camera_object_errors(camera, one_axis=False)
+    if "advanced_camera_control" in body:
+        advanced = body["advanced_camera_control"]
+        value = advanced.get("movement_value") if isinstance(advanced, dict) else None
+        if (
+            not isinstance(advanced, dict)
+            or set(advanced) != {"movement_type", "movement_value"}
+            or advanced["movement_type"] not in CAMERA_AXES
+            or not isinstance(value, int)
+            or isinstance(value, bool)
+            or not -10 <= value <= 10
+        ):
+            errors.append(
+                "advanced_camera_control must be {movement_type, movement_value: -10..10}"
+            )
     return errors
 
 

@@ -64,6 +64,8 @@ DURATIONS = ("5", "10")
 MAX_PROMPT = 2500
 MAX_NEGATIVE = {"kling": 2500, "makevid": 200}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 KLING_CREATE = "/v1/videos/{kind}"
@@ -192,7 +194,45 @@ def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[s
         errors.append("cfg_scale must be a number between 0 and 1")
     if flavour == "kling":
         errors += _kling_errors(body)
+    if "camera_control" in body:
+        errors += camera_control_errors(body, kind, flavour)
     return errors
+
+
+def camera_control_errors(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
+    """`camera_control {type, config{six axes, -10..10}}`; `config` only with `simple`.
+    Kling: on both endpoints, `simple` moving exactly one axis [I]. makevid: text2video only,
+    "when mode is std and duration is 5s"."""
+    camera = body["camera_control"]
+    if flavour == "makevid":
+        if kind != "text2video":
+            return ["camera_control is not a field of image2video"]
+        if body.get("mode", "std") != "std" or body.get("duration", "5") != "5":
+            return ["camera_control is only applicable in std mode for 5s"]
+    return camera_object_errors(camera, one_axis=flavour == "kling")
+
+
+def camera_object_errors(camera: Any, *, one_axis: bool) -> list[str]:
+    """The `{type, config}` object both Kling and AI/ML image-to-video document."""
+    if not isinstance(camera, dict) or set(camera) - {"type", "config"}:
+        return ["camera_control must be an object with type and config"]
+    kind = camera.get("type")
+    if kind not in CAMERA_TYPES:
+        return [f"camera_control.type must be one of {', '.join(CAMERA_TYPES)}"]
+    config = camera.get("config")
+    if kind != "simple":
+        return [] if config is None else ["camera_control.config is only used with simple"]
+    if not isinstance(config, dict) or set(config) - set(CAMERA_AXES):
+        return ["camera_control.config must hold the six axes"]
+    values = list(config.values())
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and -10 <= v <= 10 for v in values
+    ):
+        return ["camera_control.config axes must be numbers from -10 to 10"]
+    moving = [v for v in values if v != 0]
+    if one_axis and len(moving) != 1:
+        return ["camera_control.config: exactly one axis may be non-zero"]
+    return []
 
 
 def _prompt_errors(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
