@@ -76,6 +76,9 @@ class Param:
     word: Callable[[Any, Messages], str] = _plain  # a value as the panel and status show it
     shown: Shown | None = None
     line: Callable[[Any, Messages], str] | None = None  # in the status line, if not `word`
+    # A switch written alone (`--sound`) means this value; a value after it is read only when
+    # `convert` reads it (`--sound off`), so a prompt word after the switch stays prompt.
+    bare: Any = None
 
     @property
     def label_key(self) -> str:
@@ -112,6 +115,13 @@ def _cfg(value: str) -> float | None:
     except ValueError:
         return None
     return number if 0 <= number <= 1 else None
+
+
+def _on_off(value: str) -> bool | None:
+    """`--sound on|off` (yes/no, true/false, 1/0 too); None for any other word."""
+    return {"on": True, "yes": True, "true": True, "1": True}.get(
+        value.lower(), False if value.lower() in ("off", "no", "false", "0") else None
+    )
 
 
 def _text(value: str) -> str | None:
@@ -224,6 +234,17 @@ PARAMS: tuple[Param, ...] = (
         panel="text",
         line=_without,
     ),
+    _free(
+        "sound",
+        bool,
+        ("--sound",),
+        _on_off,
+        ("on", "off"),
+        "sound_values",
+        setting=False,
+        bare=True,
+        line=lambda value, m: m.sound_on if value else m.sound_off,
+    ),
     Param(
         "provider",
         str,
@@ -260,6 +281,7 @@ OPTION_NAMES = (
     "--neg",
     "--cfg",
     "--camera",
+    "--sound",
     "--provider",
 )
 

@@ -57,8 +57,29 @@ from bot.store import SubmitStore
 log = logging.getLogger(__name__)
 
 NO_PROVIDER_FOR_IMAGES = Reason.of("no_provider_for_images")
-#: A provider's refusals of a camera move (`bot.providers.base.camera_refusal`).
-CAMERA_REASONS = frozenset({"no_camera_text", "no_camera_image", "camera_one_axis", "camera_needs"})
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A request feature some providers document: its option, and who offers it."""
+
+    option: str
+    offered: Callable[[Capabilities, JobKind], bool]
+
+
+_CAMERA = Feature(
+    "--camera", lambda caps, kind: caps.camera is not None and kind in caps.camera.kinds
+)
+_SOUND = Feature("--sound", lambda caps, kind: bool(caps.sound))
+#: A provider's refusal of a feature (`bot.providers.base`), and the feature.
+FEATURES: Mapping[str, Feature] = {
+    "no_camera_text": _CAMERA,
+    "no_camera_image": _CAMERA,
+    "camera_one_axis": _CAMERA,
+    "camera_needs": _CAMERA,
+    "no_sound": _SOUND,
+    "sound_needs": _SOUND,
+}
 
 
 @dataclass(frozen=True)
@@ -141,29 +162,34 @@ class Submitter:
             return None
         if reasons[0] == NO_PROVIDER_FOR_IMAGES:
             return reasons[0]
-        if shape.camera is not None and reasons[0].key in CAMERA_REASONS:
-            return self._camera_elsewhere(shape, reasons[0])
+        feature = FEATURES.get(reasons[0].key)
+        if feature is not None:
+            return self._offered_elsewhere(shape, reasons[0], feature)
         return Reason.of("cannot_make", reason=reasons[0])
 
-    def _camera_elsewhere(self, shape: VideoRequest, reason: Reason) -> Reason:
-        """A camera move the first provider cannot make, naming the providers that can move
-        the camera for this kind of job: this bot's, else any the bot knows."""
+    def _offered_elsewhere(self, shape: VideoRequest, reason: Reason, feature: Feature) -> Reason:
+        """A feature (a camera move, sound) the first provider cannot make, naming the
+        providers that offer it for this kind of job: this bot's, else any the bot knows."""
         first = next(iter(self._providers))
         others = [
             name
             for name, provider in self._providers.items()
-            if name != first and _moves_camera(provider.capabilities, shape.kind)
+            if name != first and feature.offered(provider.capabilities, shape.kind)
         ]
         if others:
             return Reason.of(
-                "camera_elsewhere", reason=reason, others=", ".join(others), first=others[0]
+                "feature_elsewhere", reason=reason, others=", ".join(others), first=others[0]
             )
-        if _moves_camera(self._providers[first].capabilities, shape.kind):
-            return Reason.of("cannot_make", reason=reason)  # a move it makes on other terms
+        if feature.offered(self._providers[first].capabilities, shape.kind):
+            return Reason.of("cannot_make", reason=reason)  # it offers it, on other terms
         able = [
-            name for name, spec in REGISTRY.items() if _moves_camera(spec.capabilities, shape.kind)
+            name
+            for name, spec in REGISTRY.items()
+            if feature.offered(spec.capabilities, shape.kind)
         ]
-        return Reason.of("camera_nowhere", reason=reason, able=", ".join(able))
+        return Reason.of(
+            "feature_nowhere", reason=reason, able=", ".join(able), option=feature.option
+        )
 
     async def submit(
         self, job: Job, on_failover: Callable[[str, str], Awaitable[None]]
@@ -365,10 +391,6 @@ class Submitter:
             await self._store.add_media_link(token, job.id, file_id, expires)
             url = f"{self._policy.public_url}/media/{token}"
         return InputImage(data=data, mime_type=mime_type, url=url)
-
-
-def _moves_camera(caps: Capabilities, kind: JobKind) -> bool:
-    return caps.camera is not None and kind in caps.camera.kinds
 
 
 def _request_shape(kind: JobKind, prompt: str, params: Mapping[str, Any]) -> VideoRequest:

@@ -59,8 +59,10 @@ class Messages:
     no_camera_image: str
     camera_one_axis: str
     camera_needs: str  # {needs}
-    camera_elsewhere: str  # {reason} {others}: providers of this bot that can move the camera
-    camera_nowhere: str  # {reason} {able}: providers (of any bot) that document camera moves
+    no_sound: str
+    sound_needs: str  # {needs}
+    feature_elsewhere: str  # {reason} {others} {first}: this bot's providers that offer it
+    feature_nowhere: str  # {reason} {able} {option}: providers (of any bot) documenting it
     no_video_sent: str
     pro_needs_model: str  # {model}
     telegram_refused: str  # {message}: Telegram's own words
@@ -103,6 +105,9 @@ class Messages:
     camera_values: str
     camera_moves: Mapping[str, str]  # preset (and "none") -> words
     camera_line: str  # {move}
+    sound_values: str
+    sound_on: str
+    sound_off: str
 
     # The status message
     states: Mapping[str, str]  # JobState value -> line

@@ -139,13 +139,15 @@ EN = Messages(
     no_camera_image="this provider cannot move the camera in photo videos",
     camera_one_axis="this provider moves the camera along one axis at a time, e.g. --camera zoom=5",
     camera_needs="this provider moves the camera only with {needs}",
-    camera_elsewhere=(
+    no_sound="this provider does not make videos with sound",
+    sound_needs="this provider makes sound only with {needs}",
+    feature_elsewhere=(
         "I can't make that video: {reason}. {others} can: add --provider {first}, "
         "or choose it in /settings."
     ),
-    camera_nowhere=(
+    feature_nowhere=(
         "I can't make that video: {reason}, and no video service of this bot can. "
-        "Services that can: {able}. Send it without --camera."
+        "Services that can: {able}. Send it without {option}."
     ),
     no_video_sent="the provider sent no video",
     pro_needs_model="pro mode needs the model {model} here",
@@ -183,6 +185,9 @@ EN = Messages(
         "left_turn_forward": "turn left, forward",
     },
     camera_line="camera: {move}",
+    sound_values="on or off (--sound alone means on)",
+    sound_on="with sound",
+    sound_off="no sound",
     states={
         "queued": "⏳ Queued",
         "running": "⚙️ Generating",

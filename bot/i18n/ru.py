@@ -142,13 +142,15 @@ RU = Messages(
         "этот сервис двигает камеру только по одной оси за раз, например --camera zoom=5"
     ),
     camera_needs="этот сервис двигает камеру только с {needs}",
-    camera_elsewhere=(
+    no_sound="этот сервис не делает видео со звуком",
+    sound_needs="этот сервис делает звук только с {needs}",
+    feature_elsewhere=(
         "Не могу сделать это видео: {reason}. {others} умеет: добавьте --provider {first} "
         "или выберите его в /settings."
     ),
-    camera_nowhere=(
+    feature_nowhere=(
         "Не могу сделать это видео: {reason}, и ни один видеосервис этого бота не умеет. "
-        "Умеют: {able}. Пришлите запрос без --camera."
+        "Умеют: {able}. Пришлите запрос без {option}."
     ),
     no_video_sent="видеосервис не прислал видео",
     pro_needs_model="режим pro здесь работает только с моделью {model}",
@@ -186,6 +188,9 @@ RU = Messages(
         "left_turn_forward": "поворот влево, вперёд",
     },
     camera_line="камера: {move}",
+    sound_values="on или off (просто --sound значит on)",
+    sound_on="со звуком",
+    sound_off="без звука",
     states={
         "queued": "⏳ В очереди",
         "running": "⚙️ Создаётся",

@@ -47,6 +47,7 @@ class VideoRequest:
     mode: str | None = None
     cfg_scale: float | None = None
     camera: str | None = None  # `bot.camera`'s canonical form: a preset or "pan=5,zoom=-3"
+    sound: bool | None = None  # True: with generated audio; False: asked without
     callback_url: str | None = None
     callback_secret: str | None = None
 
@@ -56,8 +57,10 @@ OUR_MODELS = (
     "kling-v1-5",
     "kling-v1-6",
     "kling-v2-master",
+    "kling-v2-1",
     "kling-v2-1-master",
     "kling-v2-5-turbo",
+    "kling-v2-6",
 )
 """The bot's own model names; each provider maps the ones it offers to its own ids."""
 
@@ -114,6 +117,8 @@ class Capabilities:
     default_duration: int = 5
     default_aspect_ratio: str = "16:9"
     camera: CameraOffer | None = None  # camera moves, where the provider documents them
+    # (model, mode) pairs that make a video with sound (`--sound`), where documented.
+    sound: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def default_model(self) -> str:
@@ -164,8 +169,21 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
             return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
     if request.end_image is not None and not caps.end_frame:
         return Reason.of("no_end_frame")
-    if request.camera is not None:
-        return camera_refusal(caps, request)
+    if request.camera is not None and (reason := camera_refusal(caps, request)) is not None:
+        return reason
+    if request.sound:
+        return sound_refusal(caps, request)
+    return None
+
+
+def sound_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot add sound to the request; None if it can."""
+    if not caps.sound:
+        return Reason.of("no_sound")
+    model = request.model or caps.default_model
+    if (model, request.mode or caps.default_mode) not in caps.sound:
+        needs = ", ".join(f"{model} {mode}" for model, mode in sorted(caps.sound))
+        return Reason.of("sound_needs", needs=needs)
     return None
 
 

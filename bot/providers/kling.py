@@ -134,10 +134,14 @@ class KlingProvider:
             "kling-v1",
             "kling-v1-5",
             "kling-v2-master",
+            "kling-v2-1",
             "kling-v2-1-master",
             "kling-v2-5-turbo",
+            "kling-v2-6",
         ),
         callbacks=True,
+        # `sound: "on"|"off"` on kling-v2-6, documented with `mode: "pro"` (audio is pro-only [I]).
+        sound=frozenset({("kling-v2-6", "pro")}),
         # `camera_control` on both endpoints; its `simple` config moves one axis [I].
         camera=CameraOffer(
             kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
@@ -173,6 +177,9 @@ class KlingProvider:
             # Kling refuses a second task with this id (idempotent), and finds a task by it.
             "external_task_id": external_task_id(request.job_id),
         }
+        mode = request.mode or self.capabilities.default_mode
+        if request.sound is not None and (body["model_name"], mode) in self.capabilities.sound:
+            body["sound"] = "on" if request.sound else "off"
         if request.callback_url:
             # No signature is documented: the secret lives in the callback URL's path.
             body["callback_url"] = request.callback_url

@@ -118,3 +118,30 @@ async def test_the_camera_row_is_left_out_where_no_move_is_offered(
     panel = telegram.calls_to("sendMessage")[-1]
     assert "Camera" not in text_of(panel)
     assert "set:cam" not in buttons(panel)
+
+
+async def test_sound_reaches_kling_v2_6_pro(telegram, kling, make_settings, start_bot):
+    await start_bot(kling_settings(make_settings, kling))
+    task = await ask_for_video(telegram, kling, "/video -m 2.6 --mode pro --sound a thunderstorm")
+    assert task.request == {
+        "prompt": "a thunderstorm",
+        "mode": "pro",
+        "model_name": "kling-v2-6",
+        "external_task_id": "job-1",
+        "sound": "on",
+    }
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    assert "with sound" in text_of(status)
+
+
+async def test_sound_where_no_provider_makes_it_is_refused(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    bot = await start_bot(apiframe_settings())
+    telegram.send_text(telegram.user(1001), "/video --sound a thunderstorm")
+    answer = text_of(await telegram.wait_for("sendMessage"))
+    assert answer == (
+        "I can't make that video: this provider does not make videos with sound, and no video "
+        "service of this bot can. Services that can: kling. Send it without --sound."
+    )
+    assert await bot.job(1) is None and apiframe.requests == []

@@ -55,8 +55,10 @@ MODELS = (
     "kling-v1-5",
     "kling-v1-6",
     "kling-v2-master",
+    "kling-v2-1",
     "kling-v2-1-master",
     "kling-v2-5-turbo",
+    "kling-v2-6",
 )
 MODES = ("std", "pro")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
@@ -269,6 +271,11 @@ def _kling_errors(body: dict[str, Any]) -> list[str]:
         errors.append(f"model_name must be one of {', '.join(MODELS)}")
     if "callback_url" in body and not is_http_url(body["callback_url"]):
         errors.append("callback_url must be a URL")
+    if "sound" in body:  # documented on kling-v2-6, in the docs' example with mode pro [I]
+        if body["sound"] not in ("on", "off"):
+            errors.append('sound must be "on" or "off"')
+        elif body.get("model_name") != "kling-v2-6" or body.get("mode") != "pro":
+            errors.append("sound is only supported by kling-v2-6 in pro mode")
     external = body.get("external_task_id")
     if external is not None and (not isinstance(external, str) or not external):
         errors.append("external_task_id must be a non-empty string")

@@ -45,6 +45,8 @@ def test_each_feature_column_matches_the_capabilities(name):
     assert (row["photo"] == "with `PUBLIC_URL`") == caps.image_by_url_only
     assert row["end frame"].startswith("yes") == caps.end_frame
     assert_camera(row["camera"], caps)
+    assert row["sound"].startswith("no") == (not caps.sound)
+    assert all(f"`{model}` {mode}" in row["sound"] for model, mode in caps.sound)
 
 
 def assert_camera(cell: str, caps: Capabilities) -> None:
