@@ -38,6 +38,7 @@ from bot.jobs import ProviderCallback
 from bot.leases import Leases
 from bot.lifecycle import JobLifecycle
 from bot.metrics import Metrics
+from bot.outlook import Outlooks
 from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
@@ -178,7 +179,11 @@ async def assemble(
     )
     background = Background(watch)
     status = ChatStatus(
-        application.bot, background, metrics, status_edit_interval=settings.status_edit_interval
+        application.bot,
+        background,
+        metrics,
+        status_edit_interval=settings.status_edit_interval,
+        outlooks=Outlooks(store, submitter.capabilities()),
     )
     lifecycle = JobLifecycle(
         store=store,

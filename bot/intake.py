@@ -231,7 +231,7 @@ class Intake:
         (blocked, or removed from the group): the job is failed, nobody to make it for."""
         try:
             message_id = await self._status.reply(
-                job.requester, texts.status(job), status_keyboard(job)
+                job.requester, await self._status.status_text(job), status_keyboard(job)
             )
         except Forbidden as exc:
             log.warning("job %s: cannot write to the chat (%s); not submitting it", job.id, exc)

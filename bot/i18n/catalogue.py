@@ -114,6 +114,11 @@ class Messages:
     state_words: Mapping[str, str]  # JobState value -> word for lists
     status_header: str  # {job_id} {provider}
     elapsed: str  # {time}
+    usually_ready: str  # {time}: the median of recent videos, less the time taken so far
+    longer_than_usual: str  # {time}: the median, when this one is past it
+    minutes_about: str  # {n}
+    under_a_minute: str
+    place_in_line: str  # {place} {waiting}: this job among the user's unfinished ones
     moved: str  # {from_provider} {to_provider}
     confirming: str  # {provider}
     failed: str  # {job_id} {reason}
