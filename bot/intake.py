@@ -17,13 +17,15 @@ from telegram.error import Forbidden, TelegramError
 from bot import routing, texts
 from bot.access import Gatekeeper
 from bot.chat_status import ChatStatus
+from bot.effects import EFFECTS, PHOTOS, effect_name
 from bot.i18n import Messages, Reason, messages
 from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
-from bot.keyboards import status_keyboard
+from bot.keyboards import Screen, effect_keyboard, status_keyboard
 from bot.lifecycle import JobLifecycle
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, effective
+from bot.providers import REGISTRY
 from bot.providers.base import MB
 from bot.store import JobStore, PreferenceStore
 from bot.submission import Submitter
@@ -81,6 +83,65 @@ class Intake:
             preferred_provider=parsed.provider or prefs.provider,
         )
 
+    def effects(self) -> tuple[str, ...]:
+        """The effect scenes the configured providers make, in `bot.effects` order."""
+        offered = {name for c in self._submitter.capabilities().values() for name in c.effect_names}
+        return tuple(name for name in EFFECTS if name in offered)
+
+    def effect_menu(self, lang: str) -> Screen:
+        """/effect alone: the effects as buttons, or why there are none."""
+        m = messages(lang)
+        names = self.effects()
+        if not names:
+            able = [name for name, spec in REGISTRY.items() if spec.capabilities.effect_names]
+            return Screen(m.effects_nowhere.format(able=", ".join(able)))
+        return Screen(m.effect_list, effect_keyboard(names))
+
+    def effect_how(self, written: str, lang: str) -> str:
+        """What to send for an effect (its button's answer), or the effects there are."""
+        m = messages(lang)
+        name = effect_name(written)
+        if name not in self.effects():
+            return m.effect_unknown.format(name=written, names=", ".join(self.effects()))
+        return (m.effect_how_two if PHOTOS[name] == 2 else m.effect_how_one).format(name=name)
+
+    async def request_effect(
+        self,
+        requester: Requester,
+        written: str,
+        image_file_ids: Sequence[str],
+        *,
+        lang: str = "en",
+    ) -> Job | None:
+        """`/effect <name>` with its photos (one, or an album of two people); None if refused
+        (the user told what to send instead)."""
+        name = effect_name(written)
+        if not name or not self.effects():
+            menu = self.effect_menu(lang)
+            await self._status.reply(requester, menu.text, menu.markup)
+            return None
+        if name not in self.effects() or len(image_file_ids) != PHOTOS[name]:
+            await self._status.reply(requester, self.effect_how(written, lang))
+            return None
+        prefs = await effective(
+            self._preferences,
+            user_id=requester.user_id,
+            chat_id=requester.chat_id,
+            private=_is_private(requester),
+        )
+        params: dict[str, Any] = {"effect": name}
+        if prefs.as_file:
+            params["as_file"] = True
+        return await self.request_video(
+            requester,
+            messages(lang).effect_prompt.format(name=name),
+            image_file_ids,
+            params,
+            lang=lang,
+            preferred_provider=prefs.provider,
+            kind=JobKind.EFFECT,
+        )
+
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""
         job = await self._store.get_job(job_id)
@@ -99,6 +160,7 @@ class Intake:
             job.params,
             lang=lang,
             preferred_provider=provider if isinstance(provider, str) else None,
+            kind=job.kind,
         )
         return None
 
@@ -111,13 +173,16 @@ class Intake:
         *,
         lang: str = "en",
         preferred_provider: str | None = None,
+        kind: JobKind | None = None,
     ) -> Job | None:
         """Create a job and answer with its status message; None if refused (user told why).
 
-        Two images are a start and an end frame. `preferred_provider` goes first when it can
-        serve the request; the operator's order decides the rest.
+        Two images are a start and an end frame (in an effect, two people). `preferred_provider`
+        goes first when it can serve the request; the operator's order decides the rest.
+        `kind`: an effect, or the kind the images make (image-to-video, else text-to-video).
         """
-        kind = JobKind.IMAGE if image_file_ids else JobKind.TEXT
+        if kind is None:
+            kind = JobKind.IMAGE if image_file_ids else JobKind.TEXT
         prompt = prompt.strip()
         params = {**dict(params or {}), LANG: lang}
         if preferred_provider:
@@ -131,7 +196,7 @@ class Intake:
             self._submitter.candidates(kind, params, prompt),
             self._submitter.capabilities(),
             preferred=preferred_provider,
-            end_frame=len(image_file_ids) > 1,
+            end_frame=kind is JobKind.IMAGE and len(image_file_ids) > 1,
         )
         if isinstance(route, routing.NoEndFrame):
             text = texts.end_frame_refusal(route.provider, route.others, lang)

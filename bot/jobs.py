@@ -26,6 +26,7 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     TEXT = "text"
     IMAGE = "image"
+    EFFECT = "effect"  # a named effect on one or two photos (`bot.effects`)
 
 
 #: Jobs the provider is still working on: polled, and subject to the job timeout.

@@ -21,6 +21,7 @@ AGAIN = "again"  # again:<job>
 SETTINGS = "settings"  # settings  opens the settings of the chat
 JOBS = "jobs"  # jobs:<user>:<page>
 JOB = "job"  # job:<user>:<job>:<page>
+EFFECT = "fx"  # fx:<scene>  /effect's list: what to send for that effect
 
 CALLBACK_LIMIT = 64  # bytes
 
@@ -167,3 +168,9 @@ def _lang(job: Job) -> str:
 def _short(text: str, limit: int = 24) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def effect_keyboard(names: Sequence[str]) -> InlineKeyboardMarkup:
+    """/effect's list: one button per effect scene, three to a row."""
+    buttons = [InlineKeyboardButton(name, callback_data=data(EFFECT, name)) for name in names]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])

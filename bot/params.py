@@ -234,6 +234,17 @@ PARAMS: tuple[Param, ...] = (
         panel="text",
         line=_without,
     ),
+    # The scene of an effect job (`/effect hug`): chosen by the command, not by an option.
+    Param(
+        "effect",
+        str,
+        offered="effect_names",
+        refusal="choose_effect",
+        only_for=JobKind.EFFECT,
+        setting=False,
+        shown="status",
+        line=lambda value, m: m.effect_line.format(name=value),
+    ),
     _free(
         "sound",
         bool,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Bot, ForceReply, Message, ReplyParameters, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -87,6 +87,35 @@ class VideoHandlers:
             requester_of(message), command_argument(message), [image] if image else [], lang=lang
         )
 
+    async def effect(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/effect` alone lists the effects with buttons; `/effect <name>` as a reply to a
+        photo makes that effect (a two-person effect needs an album: the answer says so)."""
+        message = update.effective_message
+        if message is None:
+            return
+        lang = lang_of(message.from_user)
+        image = image_of(message.reply_to_message)
+        if image and await self._oversized([message.reply_to_message], message, lang):
+            return
+        await self._intake.request_effect(
+            requester_of(message), command_argument(message), [image] if image else [], lang=lang
+        )
+
+    async def effect_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button of /effect's list: show what to send for that effect, keeping the list."""
+        query = update.callback_query
+        if query is None:
+            return
+        lang = lang_of(query.from_user)
+        _, _, name = (query.data or "").partition(":")
+        await query.answer()
+        message = query.message
+        if isinstance(message, Message):
+            with contextlib.suppress(BadRequest):  # the same effect pressed twice: not modified
+                await message.edit_text(
+                    self._intake.effect_how(name, lang), reply_markup=message.reply_markup
+                )
+
     async def image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or an image file; album parts are collected and handled together."""
         message = update.effective_message
@@ -112,6 +141,16 @@ class VideoHandlers:
             return
         captioned = next((part for part in parts if part.caption), parts[0])
         caption = (captioned.caption or "").strip()
+        effect, scene = caption_command(caption, self._bot.username, "effect")
+        if effect:  # `/effect hug` on one photo or an album of two people
+            file_ids = [file_id for part in parts if (file_id := image_of(part))]
+            lang = lang_of(captioned.from_user)
+            if len(parts) > MAX_FRAMES:
+                await captioned.reply_text(messages(lang).album_too_many)
+            elif not await self._oversized(parts, captioned, lang):
+                requester = requester_of(captioned)
+                await self._intake.request_effect(requester, scene, file_ids, lang=lang)
+            return
         addressed, caption = caption_command(caption, self._bot.username)
         if not addressed and not is_private(captioned):
             return  # a photo in a group not meant for the bot

@@ -60,6 +60,8 @@ class Messages:
     camera_one_axis: str
     camera_needs: str  # {needs}
     no_sound: str
+    no_effects: str
+    choose_effect: str  # {choices}
     sound_needs: str  # {needs}
     feature_elsewhere: str  # {reason} {others} {first}: this bot's providers that offer it
     feature_nowhere: str  # {reason} {able} {option}: providers (of any bot) documenting it
@@ -106,6 +108,13 @@ class Messages:
     camera_moves: Mapping[str, str]  # preset (and "none") -> words
     camera_line: str  # {move}
     sound_values: str
+    effect_line: str  # {name}
+    effect_prompt: str  # {name}: an effect job's prompt, as its caption and /jobs show it
+    effect_list: str
+    effect_how_one: str  # {name}
+    effect_how_two: str  # {name}
+    effect_unknown: str  # {name} {names}
+    effects_nowhere: str  # {able}
     sound_on: str
     sound_off: str
 

@@ -19,6 +19,7 @@ EN = Messages(
         "• --camera down_back (or pan=5, zoom=-3, ...) moves the camera, where the service can\n"
         "• /settings: your usual model, duration, aspect ratio, mode, negative prompt, "
         "provider, and video or file\n"
+        "• /effect lists video effects (hug, kiss, ...) for your photos\n"
         "• /jobs lists your recent videos, /cancel stops the latest one\n"
         "  (/cancel 12 stops job #12)\n"
         "\n"
@@ -26,6 +27,7 @@ EN = Messages(
     ),
     commands={
         "video": "Make a video: /video <prompt>",
+        "effect": "A video effect on your photos: /effect hug",
         "settings": "Model, duration, ratio and more",
         "jobs": "Your recent videos",
         "cancel": "Stop your latest video (or /cancel <number>)",
@@ -140,6 +142,8 @@ EN = Messages(
     camera_one_axis="this provider moves the camera along one axis at a time, e.g. --camera zoom=5",
     camera_needs="this provider moves the camera only with {needs}",
     no_sound="this provider does not make videos with sound",
+    no_effects="this provider does not make video effects",
+    choose_effect="choose an effect among {choices}",
     sound_needs="this provider makes sound only with {needs}",
     feature_elsewhere=(
         "I can't make that video: {reason}. {others} can: add --provider {first}, "
@@ -186,6 +190,21 @@ EN = Messages(
     },
     camera_line="camera: {move}",
     sound_values="on or off (--sound alone means on)",
+    effect_line="effect: {name}",
+    effect_prompt="✨ {name}",
+    effect_list="Choose an effect to see what to send:",
+    effect_how_one=(
+        "{name} takes one photo: send it captioned /effect {name}, "
+        "or reply to a photo with /effect {name}."
+    ),
+    effect_how_two=(
+        "{name} takes two photos, one person each: send them as one album captioned "
+        "/effect {name} (the first goes on the left)."
+    ),
+    effect_unknown="I don't know the effect “{name}”. Effects: {names}.",
+    effects_nowhere=(
+        "None of this bot's video services makes video effects. Services that can: {able}."
+    ),
     sound_on="with sound",
     sound_off="no sound",
     states={

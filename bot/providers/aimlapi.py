@@ -22,6 +22,7 @@ import httpx
 from pydantic_settings import SettingsConfigDict
 
 from bot.camera import camera_move
+from bot.effects import EFFECTS
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
@@ -35,6 +36,7 @@ from bot.providers.base import (
     ProviderError,
     TaskUpdate,
     VideoRequest,
+    effect_of,
     http_timeout,
     status_error,
     transport_error,
@@ -85,7 +87,8 @@ class AimlapiProvider:
     name = "aimlapi"
     label = "AI/ML API"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT}),
+        effect_names=EFFECTS,  # `klingai/kling-video-v1.6-{standard,pro}-effects`
         image_by_url_only=False,  # `image_url` also takes base64
         end_frame=True,  # `tail_image_url`
         models=("kling-v1-6", "kling-v1-5", "kling-v1"),
@@ -149,6 +152,8 @@ class AimlapiProvider:
 
     def _create_body(self, request: VideoRequest) -> dict[str, Any]:
         """The documented fields only: nothing about the chat, the user or the job."""
+        if request.kind is JobKind.EFFECT:
+            return _effect_body(request)
         body: dict[str, Any] = {"model": self._model_id(request), "prompt": request.prompt}
         if request.kind is JobKind.IMAGE:
             if request.image is None:
@@ -260,6 +265,19 @@ def _image_ref(image: InputImage) -> str:
     if image.url:
         return image.url
     raise InvalidRequest("the image is empty")
+
+
+def _effect_body(request: VideoRequest) -> dict[str, Any]:
+    """An effects model's body: the scene, and `image_url` as one photo or two people (left
+    first); no prompt (the model takes none)."""
+    scene, images = effect_of(request)
+    tier = _TIERS.get(request.mode or "std", "standard")
+    refs = [_image_ref(image) for image in images]
+    return {
+        "model": f"klingai/kling-video-v1.6-{tier}-effects",
+        "effect_scene": scene,
+        "image_url": refs[0] if len(refs) == 1 else refs,
+    }
 
 
 def _camera_fields(kind: JobKind, camera: str) -> dict[str, Any]:

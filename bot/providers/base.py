@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from bot.camera import PRESETS, camera_move
+from bot.effects import PHOTOS
 from bot.i18n import Reason
 from bot.jobs import JobKind
 from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
@@ -48,8 +49,14 @@ class VideoRequest:
     cfg_scale: float | None = None
     camera: str | None = None  # `bot.camera`'s canonical form: a preset or "pan=5,zoom=-3"
     sound: bool | None = None  # True: with generated audio; False: asked without
+    effect: str | None = None  # an effect job's scene (`bot.effects`)
     callback_url: str | None = None
     callback_secret: str | None = None
+
+    @property
+    def images(self) -> tuple[InputImage, ...]:
+        """The request's photos in order (an effect's two people, left first)."""
+        return tuple(image for image in (self.image, self.end_image) if image is not None)
 
 
 OUR_MODELS = (
@@ -119,6 +126,7 @@ class Capabilities:
     camera: CameraOffer | None = None  # camera moves, where the provider documents them
     # (model, mode) pairs that make a video with sound (`--sound`), where documented.
     sound: frozenset[tuple[str, str]] = frozenset()
+    effect_names: tuple[str, ...] = ()  # effect scenes it makes (with `JobKind.EFFECT`)
 
     @property
     def default_model(self) -> str:
@@ -135,6 +143,14 @@ class Capabilities:
         return "none"
 
 
+def effect_of(request: VideoRequest) -> tuple[str, tuple[InputImage, ...]]:
+    """An effect request's scene and photos, checked against the photos the scene takes."""
+    scene, images = request.effect, request.images
+    if scene is None or scene not in PHOTOS or len(images) != PHOTOS[scene]:
+        raise InvalidRequest(f"the effect {scene} needs {PHOTOS.get(scene or '', 1)} photo(s)")
+    return scene, images
+
+
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     """A provider client's timeouts: as configured, or `timeout` to read with 10 s to connect."""
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
@@ -147,6 +163,8 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
     or the length it takes.
     """
     if request.kind not in caps.kinds:
+        if request.kind is JobKind.EFFECT:
+            return Reason.of("no_effects")
         text = request.kind is JobKind.TEXT
         return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:

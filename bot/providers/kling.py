@@ -38,6 +38,7 @@ import jwt
 from pydantic_settings import SettingsConfigDict
 
 from bot.camera import camera_move
+from bot.effects import EFFECTS as EFFECT_SCENES
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
@@ -53,6 +54,7 @@ from bot.providers.base import (
     TaskUpdate,
     Unavailable,
     VideoRequest,
+    effect_of,
     http_timeout,
     status_error,
     transport_error,
@@ -62,8 +64,11 @@ from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, Pr
 
 log = logging.getLogger(__name__)
 
-TEXT2VIDEO, IMAGE2VIDEO = "text2video", "image2video"
-KINDS = (TEXT2VIDEO, IMAGE2VIDEO)
+TEXT2VIDEO, IMAGE2VIDEO, EFFECTS = "text2video", "image2video", "effects"
+KINDS = (TEXT2VIDEO, IMAGE2VIDEO, EFFECTS)
+#: The model and mode of effect tasks: the one model both documented input shapes take
+#: (single-photo scenes need kling-v1-6 [I]; two-person scenes kling-v1, -v1-5 or -v1-6 [C]).
+EFFECT_MODEL, EFFECT_DURATION = "kling-v1-6", "5"
 
 STATES = {
     "submitted": JobState.QUEUED,
@@ -127,8 +132,9 @@ class KlingJwt(httpx.Auth):
 class KlingProvider:
     name = "kling"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT}),
         end_frame=True,
+        effect_names=EFFECT_SCENES,  # `POST /v1/videos/effects`
         models=(
             "kling-v1-6",
             "kling-v1",
@@ -172,13 +178,14 @@ class KlingProvider:
     async def submit(self, request: VideoRequest) -> str:
         kind = kind_of(request)
         body = {
-            **create_body(request),
-            "model_name": request.model or self.capabilities.models[0],
+            **(effect_body(request) if kind == EFFECTS else create_body(request)),
             # Kling refuses a second task with this id (idempotent), and finds a task by it.
             "external_task_id": external_task_id(request.job_id),
         }
+        if kind != EFFECTS:
+            body["model_name"] = request.model or self.capabilities.models[0]
         mode = request.mode or self.capabilities.default_mode
-        if request.sound is not None and (body["model_name"], mode) in self.capabilities.sound:
+        if request.sound is not None and (body.get("model_name"), mode) in self.capabilities.sound:
             body["sound"] = "on" if request.sound else "off"
         if request.callback_url:
             # No signature is documented: the secret lives in the callback URL's path.
@@ -196,7 +203,7 @@ class KlingProvider:
     async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
         """The task made for our job, queried by the `external_task_id` we gave it (Kling's
         query path takes either id); None when Kling has no such task."""
-        path_kind = IMAGE2VIDEO if kind is JobKind.IMAGE else TEXT2VIDEO
+        path_kind = {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS}.get(kind, TEXT2VIDEO)
         path = f"/v1/videos/{path_kind}/{quote(external_task_id(job_id), safe='')}"
         try:
             async with self._limit:
@@ -258,7 +265,7 @@ def external_task_id(job_id: int) -> str:
 
 def kind_of(request: VideoRequest) -> str:
     """The path segment Kling (and makevid) use for this kind of job."""
-    return IMAGE2VIDEO if request.kind is JobKind.IMAGE else TEXT2VIDEO
+    return {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS}.get(request.kind, TEXT2VIDEO)
 
 
 def join_task_id(kind: str, task_id: str) -> str:
@@ -300,6 +307,19 @@ def create_body(request: VideoRequest) -> dict[str, Any]:
     if request.camera is not None:
         body["camera_control"] = camera_control(request.camera)
     return body
+
+
+def effect_body(request: VideoRequest) -> dict[str, Any]:
+    """`POST /v1/videos/effects`: the scene and its `input` in the documented legacy shapes,
+    one photo as `image` (duration "5" only), two people as `images` [left, right]."""
+    scene, images = effect_of(request)
+    effect_input: dict[str, Any] = {"model_name": EFFECT_MODEL}
+    if len(images) == 1:
+        effect_input["image"] = image_value(images[0])
+    else:
+        effect_input |= {"mode": "std", "images": [image_value(image) for image in images]}
+    effect_input["duration"] = EFFECT_DURATION
+    return {"effect_scene": scene, "input": effect_input}
 
 
 def camera_control(camera: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Never
 from urllib.parse import parse_qs
@@ -51,7 +51,99 @@ AIMLAPI_MODELS = tuple(
     )
 )
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
-MODELS: dict[Edition, tuple[str, ...]] = {"aimlapi": AIMLAPI_MODELS, "apilaplas": APILAPLAS_MODELS}
+EFFECT_MODELS = (
+    "klingai/kling-video-v1.6-standard-effects",
+    "klingai/kling-video-v1.6-pro-effects",
+)
+MODELS: dict[Edition, tuple[str, ...]] = {
+    "aimlapi": AIMLAPI_MODELS + EFFECT_MODELS,
+    "apilaplas": APILAPLAS_MODELS,
+}
+#: The effects models' `effect_scene` enum (v1.6-standard-effects.json), and the scenes whose
+#: photo count the spec states.
+EFFECT_SCENES = (
+    "magic_fireball",
+    "pet_moto_rider",
+    "media_interview",
+    "pet_lion",
+    "pet_delivery",
+    "pet_chef",
+    "santa_gifts",
+    "santa_hug",
+    "girlfriend",
+    "boyfriend",
+    "heart_gesture_1",
+    "pet_wizard",
+    "smoke_smoke",
+    "thumbs_up",
+    "instant_kid",
+    "dollar_rain",
+    "cry_cry",
+    "building_collapse",
+    "gun_shot",
+    "mushroom",
+    "double_gun",
+    "pet_warrior",
+    "lightning_power",
+    "jesus_hug",
+    "shark_alert",
+    "long_hair",
+    "lie_flat",
+    "polar_bear_hug",
+    "brown_bear_hug",
+    "jazz_jazz",
+    "office_escape_plow",
+    "fly_fly",
+    "watermelon_bomb",
+    "pet_dance",
+    "boss_coming",
+    "wool_curly",
+    "iron_warrior",
+    "pet_bee",
+    "marry_me",
+    "swing_swing",
+    "day_to_night",
+    "piggy_morph",
+    "wig_out",
+    "car_explosion",
+    "ski_ski",
+    "tiger_hug",
+    "siblings",
+    "construction_worker",
+    "let's_ride",
+    "snatched",
+    "magic_broom",
+    "felt_felt",
+    "jumpdrop",
+    "celebration",
+    "splashsplash",
+    "hula",
+    "surfsurf",
+    "fairy_wing",
+    "angel_wing",
+    "dark_wing",
+    "skateskate",
+    "plushcut",
+    "jelly_press",
+    "jelly_slice",
+    "jelly_squish",
+    "jelly_jiggle",
+    "pixelpixel",
+    "yearbook",
+    "instant_film",
+    "anime_figure",
+    "rocketrocket",
+    "bloombloom",
+    "dizzydizzy",
+    "fuzzyfuzzy",
+    "squish",
+    "expansion",
+    "hug",
+    "kiss",
+    "heart_gesture",
+    "fight",
+)
+EFFECT_PHOTOS = {"hug": 2, "kiss": 2, "heart_gesture": 2, "squish": 1, "expansion": 1}
 
 STATUSES = ("queued", "generating", "completed", "error")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
@@ -87,6 +179,7 @@ class FakeTask:
     image_mime: str | None = None
     tail_image_bytes: bytes | None = None
     tail_image_mime: str | None = None
+    effect_images: list[bytes | None] = field(default_factory=list)
     poll_count: int = 0
 
     @property
@@ -137,6 +230,8 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
     model = body.get("model")
     if model not in MODELS[edition]:
         return [f"model must be one of {', '.join(MODELS[edition])}"]
+    if model in EFFECT_MODELS:
+        return _effect_errors(body)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
@@ -189,6 +284,29 @@ def _camera_errors(body: dict[str, Any], t2v: bool) -> list[str]:
             errors.append(
                 "advanced_camera_control must be {movement_type, movement_value: -10..10}"
             )
+    return errors
+
+
+def _effect_errors(body: dict[str, Any]) -> list[str]:
+    """`{model, effect_scene, image_url (one, or an array), duration?}`; no prompt."""
+    errors = [
+        f"property {name} should not exist"
+        for name in sorted(set(body) - {"model", "effect_scene", "image_url", "duration"})
+    ]
+    scene = body.get("effect_scene")
+    if scene not in EFFECT_SCENES:
+        errors.append("effect_scene must be one of the documented scenes")
+    given = body.get("image_url")
+    urls = given if isinstance(given, list) else [given]
+    if not all(is_http_url(url) or _decodes(url) for url in urls):
+        errors.append("image_url must be a URL (or an array of them)")
+    wanted = EFFECT_PHOTOS.get(str(scene))
+    if wanted == 2 and not (isinstance(given, list) and len(given) == 2):
+        errors.append(f"{scene} needs an array of exactly two image URLs")
+    if wanted == 1 and isinstance(given, list) and len(given) != 1:
+        errors.append(f"{scene} needs one image URL")
+    if "duration" in body and body["duration"] not in DURATIONS:
+        errors.append("duration must be 5 or 10")
     return errors
 
 
@@ -339,7 +457,9 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
         if self.credits <= 0:
             return self._error(403, "Insufficient credits. Top up your balance.", rec)
         task = FakeTask(task_id=self._new_id(), request=body)
-        if "image_url" in body:
+        if isinstance(body.get("image_url"), list):  # an effect's two people
+            task.effect_images = [_decoded(url)[0] for url in body["image_url"]]
+        elif "image_url" in body:
             task.image_bytes, task.image_mime = _decoded(body["image_url"])
         if "tail_image_url" in body:
             task.tail_image_bytes, task.tail_image_mime = _decoded(body["tail_image_url"])

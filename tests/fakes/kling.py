@@ -49,6 +49,10 @@ SAMPLE = SAMPLE_MP4
 Flavour = Literal["kling", "makevid"]
 
 KINDS = ("text2video", "image2video")
+EFFECTS_KIND = "effects"  # Kling only: `POST /v1/videos/effects`, `GET /v1/videos/effects/{id}`
+#: The legacy effect scenes relays list [I], by the input shape they take (KLING-SURFACE 2).
+SINGLE_SCENES = ("bloombloom", "dizzydizzy", "fuzzyfuzzy", "squish", "expansion")
+DUAL_SCENES = ("hug", "kiss", "heart_gesture", "fight")
 STATUSES = ("submitted", "processing", "succeed", "failed")
 MODELS = (
     "kling-v1",
@@ -144,6 +148,7 @@ class FakeTask:
     video_url: str | None = None
     image_bytes: bytes | None = None
     image_tail_bytes: bytes | None = None
+    effect_images: list[bytes | None] = field(default_factory=list)
     query_count: int = 0
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
@@ -182,8 +187,47 @@ class CallbackDelivery:
     at: float
 
 
+def validate_effect(body: dict[str, Any]) -> list[str]:
+    """`{effect_scene, input, callback_url?, external_task_id?}`, with `input` in one of the
+    two documented legacy shapes: one photo `{model_name kling-v1-6, image, duration "5"}`, or
+    two people `{model_name kling-v1|-v1-5|-v1-6, mode?, images [left, right], duration?}`."""
+    extra = set(body) - {"effect_scene", "input", "callback_url", "external_task_id"}
+    if extra:
+        return [f"unknown field(s): {', '.join(sorted(extra))}"]
+    scene, given = body.get("effect_scene"), body.get("input")
+    if not isinstance(given, dict):
+        return ["input must be an object"]
+    errors = _kling_errors({k: v for k, v in body.items() if k != "input"})
+    if scene in SINGLE_SCENES:
+        if set(given) - {"model_name", "image", "duration"} or "image" not in given:
+            errors.append(f"{scene} takes input {{model_name, image, duration}}")
+        if given.get("model_name") != "kling-v1-6" or given.get("duration", "5") != "5":
+            errors.append(f"{scene} needs model_name kling-v1-6 and duration 5")
+        images: list[Any] = [given.get("image")]
+    elif scene in DUAL_SCENES:
+        if set(given) - {"model_name", "mode", "images", "duration"} or "images" not in given:
+            errors.append(f"{scene} takes input {{model_name, mode, images, duration}}")
+        models = ("kling-v1-6",) if scene == "fight" else ("kling-v1", "kling-v1-5", "kling-v1-6")
+        if given.get("model_name", "kling-v1") not in models:
+            errors.append(f"{scene} needs model_name among {', '.join(models)}")
+        if given.get("mode", "std") not in MODES or given.get("duration", "5") not in DURATIONS:
+            errors.append("mode must be std or pro, duration 5 or 10")
+        pair = given.get("images")
+        images = pair if isinstance(pair, list) else []
+        if len(images) != 2:
+            errors.append(f"{scene} takes exactly two images")
+    else:
+        return ["effect_scene is not a known effect"]
+    for image in images:
+        if not isinstance(image, str) or not (is_http_url(image) or decode_image(image)):
+            errors.append("each image must be a URL or a base64-encoded JPEG or PNG")
+    return errors
+
+
 def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
     """Every documented rule `body` breaks; unknown fields are ignored."""
+    if kind == EFFECTS_KIND:
+        return validate_effect(body)
     errors = _prompt_errors(body, kind, flavour)
     errors += _image_errors(body, kind)
     errors += aspect_ratio_errors(body, kind, ASPECT_RATIOS)
@@ -447,7 +491,7 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
 
     async def _create(self, rec: Recorded, params: dict[str, str]) -> Response:
         kind, body = params["kind"], rec.json
-        if kind not in KINDS:
+        if kind not in KINDS and not (kind == EFFECTS_KIND and self.flavour == "kling"):
             return PlainTextResponse("404 page not found", status_code=404)
         if "application/json" not in rec.headers.get("content-type", "") or not isinstance(
             body, dict
@@ -495,6 +539,11 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
 
     def _new_task(self, kind: str, body: dict[str, Any]) -> FakeTask:
         task = FakeTask(task_id=f"Cm{uuid.uuid4().hex[:20]}", kind=kind, request=body)
+        given = body.get("input") if kind == EFFECTS_KIND else None
+        if isinstance(given, dict):  # an effect's photos: one `image`, or two `images`
+            pair = given.get("images")
+            photos: list[Any] = pair if isinstance(pair, list) else [given.get("image")]
+            task.effect_images = [_decoded(p) for p in photos if isinstance(p, str)]
         if isinstance(body.get("image"), str) and not is_http_url(body["image"]):
             task.image_bytes = _decoded(body["image"])
         if isinstance(body.get("image_tail"), str) and not is_http_url(body["image_tail"]):

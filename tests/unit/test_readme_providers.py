@@ -47,6 +47,8 @@ def test_each_feature_column_matches_the_capabilities(name):
     assert_camera(row["camera"], caps)
     assert row["sound"].startswith("no") == (not caps.sound)
     assert all(f"`{model}` {mode}" in row["sound"] for model, mode in caps.sound)
+    assert row["effects"].startswith("yes") == bool(caps.effect_names)
+    assert row["effects"].startswith("yes") == (JobKind.EFFECT in caps.kinds)
 
 
 def assert_camera(cell: str, caps: Capabilities) -> None:
