@@ -33,6 +33,9 @@ from bot.validation import control_characters
 
 log = logging.getLogger(__name__)
 
+MAX_FRAMES = 2  # a start and an end frame
+MIN_REFS, MAX_REFS = 2, 4  # reference photos (AI/ML API's `image_list`: 2-4)
+
 
 class Intake:
     def __init__(
@@ -74,6 +77,13 @@ class Intake:
             private=_is_private(requester),
         )
         params = {**prefs.job_params(), **parsed.params}
+        refs = bool(params.pop("refs", False))
+        kind = None
+        if refs or len(image_file_ids) > MAX_FRAMES:  # two photos are frames unless --refs
+            if not MIN_REFS <= len(image_file_ids) <= MAX_REFS:
+                await self._status.reply(requester, messages(lang).refs_photos)
+                return None
+            kind = JobKind.REFS
         return await self.request_video(
             requester,
             parsed.prompt,
@@ -81,6 +91,7 @@ class Intake:
             params,
             lang=lang,
             preferred_provider=parsed.provider or prefs.provider,
+            kind=kind,
         )
 
     def effects(self) -> tuple[str, ...]:

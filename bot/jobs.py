@@ -27,6 +27,7 @@ class JobKind(StrEnum):
     TEXT = "text"
     IMAGE = "image"
     EFFECT = "effect"  # a named effect on one or two photos (`bot.effects`)
+    REFS = "refs"  # a video from two to four reference photos (`--refs`, an album of 3 or 4)
 
 
 #: Jobs the provider is still working on: polled, and subject to the job timeout.

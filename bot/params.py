@@ -64,7 +64,7 @@ class Param:
     offered: str | None = None  # the `Capabilities` field listing the values a provider takes
     default: str | None = None  # the `Capabilities` field with what it makes when left unset
     refusal: str = ""  # the message key ({choices}) when a provider does not offer the value
-    only_for: JobKind | None = None  # providers read it for this kind of job only
+    only_for: tuple[JobKind, ...] | None = None  # providers read it for these kinds only
     limit: str | None = None  # the `Capabilities` field limiting a text's length
     too_long: str = ""  # the message key ({limit}) when the text is longer than that
     setting: bool = True  # kept in /settings
@@ -191,7 +191,7 @@ PARAMS: tuple[Param, ...] = (
         ("--ar", "--aspect", "--ratio", "-a"),
         "ar",
         normalise=ratio,
-        only_for=JobKind.TEXT,
+        only_for=(JobKind.TEXT, JobKind.REFS),
     ),
     _limited("mode", str, ("--mode",), "mo", shown="status"),
     # A move is a free value (a preset or axes, `bot.camera`); the panel offers the presets
@@ -240,7 +240,7 @@ PARAMS: tuple[Param, ...] = (
         str,
         offered="effect_names",
         refusal="choose_effect",
-        only_for=JobKind.EFFECT,
+        only_for=(JobKind.EFFECT,),
         setting=False,
         shown="status",
         line=lambda value, m: m.effect_line.format(name=value),
@@ -255,6 +255,19 @@ PARAMS: tuple[Param, ...] = (
         setting=False,
         bare=True,
         line=lambda value, m: m.sound_on if value else m.sound_off,
+    ),
+    # An album of two photos as references rather than start and end frames (three or four
+    # photos are references anyway); decides the kind of job, not sent as a field.
+    _free(
+        "refs",
+        bool,
+        ("--refs",),
+        _on_off,
+        ("on", "off"),
+        "sound_values",
+        setting=False,
+        request=False,
+        bare=True,
     ),
     Param(
         "provider",
@@ -293,6 +306,7 @@ OPTION_NAMES = (
     "--cfg",
     "--camera",
     "--sound",
+    "--refs",
     "--provider",
 )
 

@@ -71,6 +71,7 @@ _CAMERA = Feature(
     "--camera", lambda caps, kind: caps.camera is not None and kind in caps.camera.kinds
 )
 _SOUND = Feature("--sound", lambda caps, kind: bool(caps.sound))
+_REFS = Feature("--refs, with one or two photos", lambda caps, kind: bool(caps.refs))
 #: A provider's refusal of a feature (`bot.providers.base`), and the feature.
 FEATURES: Mapping[str, Feature] = {
     "no_camera_text": _CAMERA,
@@ -79,6 +80,8 @@ FEATURES: Mapping[str, Feature] = {
     "camera_needs": _CAMERA,
     "no_sound": _SOUND,
     "sound_needs": _SOUND,
+    "no_refs": _REFS,
+    "refs_needs": _REFS,
 }
 
 
@@ -311,7 +314,8 @@ class Submitter:
 
     def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> Reason | None:
         caps = provider.capabilities
-        if shape.kind is JobKind.IMAGE and caps.image_by_url_only and not self._policy.public_url:
+        photos = shape.kind is not JobKind.TEXT
+        if photos and caps.image_by_url_only and not self._policy.public_url:
             return NO_PROVIDER_FOR_IMAGES
         return unsupported(caps, shape)
 
@@ -336,6 +340,7 @@ class Submitter:
             prompt=job.prompt,
             image=images[0] if images else None,
             end_image=images[1] if len(images) > 1 else None,
+            more_images=tuple(images[2:]),
             callback_url=callback_url,
             callback_secret=callback_secret,
             **request_fields(job.params),

@@ -37,7 +37,7 @@ from handlers.settings import SettingsHandlers
 
 log = logging.getLogger(__name__)
 
-MAX_FRAMES = 2  # a start frame and an end frame
+MAX_PHOTOS = 4  # a start and an end frame, or up to four references (`Intake`)
 _FILE_IDS_SEPARATOR = " "  # Telegram file ids never contain spaces
 
 
@@ -145,7 +145,7 @@ class VideoHandlers:
         if effect:  # `/effect hug` on one photo or an album of two people
             file_ids = [file_id for part in parts if (file_id := image_of(part))]
             lang = lang_of(captioned.from_user)
-            if len(parts) > MAX_FRAMES:
+            if len(parts) > MAX_PHOTOS:
                 await captioned.reply_text(messages(lang).album_too_many)
             elif not await self._oversized(parts, captioned, lang):
                 requester = requester_of(captioned)
@@ -155,7 +155,7 @@ class VideoHandlers:
         if not addressed and not is_private(captioned):
             return  # a photo in a group not meant for the bot
         lang = lang_of(captioned.from_user)
-        if len(parts) > MAX_FRAMES:
+        if len(parts) > MAX_PHOTOS:
             await captioned.reply_text(messages(lang).album_too_many)
             return
         if await self._oversized(parts, captioned, lang):

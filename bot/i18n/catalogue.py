@@ -61,6 +61,9 @@ class Messages:
     camera_needs: str  # {needs}
     no_sound: str
     no_effects: str
+    no_refs: str
+    refs_needs: str  # {needs}
+    refs_photos: str
     choose_effect: str  # {choices}
     sound_needs: str  # {needs}
     feature_elsewhere: str  # {reason} {others} {first}: this bot's providers that offer it

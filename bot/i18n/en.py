@@ -52,7 +52,9 @@ EN = Messages(
     ),
     photo_placeholder="What should happen?",
     album_too_many=(
-        "Send one photo, or two in one album: the video goes from the first to the second."
+        "Send one photo, or two in one album: the video goes from the first to the second. "
+        "Three or four photos in one album are references for one video, where a video "
+        "service can."
     ),
     end_frame_elsewhere=(
         "{provider} can't use an end frame (the second photo). {others} can: choose it in "
@@ -143,6 +145,12 @@ EN = Messages(
     camera_needs="this provider moves the camera only with {needs}",
     no_sound="this provider does not make videos with sound",
     no_effects="this provider does not make video effects",
+    no_refs="this provider does not make videos from several reference photos",
+    refs_needs="this provider makes videos from reference photos only with {needs}",
+    refs_photos=(
+        "A video from reference photos takes 2 to 4 photos in one album, captioned with what "
+        "should happen (two photos need --refs, or they are a start and an end frame)."
+    ),
     choose_effect="choose an effect among {choices}",
     sound_needs="this provider makes sound only with {needs}",
     feature_elsewhere=(

@@ -67,6 +67,7 @@ _STATES = {
 _VERSIONS = {"kling-v1": "v1", "kling-v1-5": "v1.5", "kling-v1-6": "v1.6"}  # ours -> theirs
 _TIERS = {"std": "standard", "pro": "pro"}
 _KINDS = {JobKind.TEXT: "text-to-video", JobKind.IMAGE: "image-to-video"}
+REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
 _POLICY_WORDS = ("moderation", "policy", "safety", "nsfw", "inappropriate")  # in a 400 message
 
 
@@ -87,8 +88,9 @@ class AimlapiProvider:
     name = "aimlapi"
     label = "AI/ML API"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.REFS}),
         effect_names=EFFECTS,  # `klingai/kling-video-v1.6-{standard,pro}-effects`
+        refs=frozenset({("kling-v1-6", "std")}),  # `kling-video/v1.6/standard/multi-image-…`
         image_by_url_only=False,  # `image_url` also takes base64
         end_frame=True,  # `tail_image_url`
         models=("kling-v1-6", "kling-v1-5", "kling-v1"),
@@ -154,6 +156,8 @@ class AimlapiProvider:
         """The documented fields only: nothing about the chat, the user or the job."""
         if request.kind is JobKind.EFFECT:
             return _effect_body(request)
+        if request.kind is JobKind.REFS:
+            return self._refs_body(request)
         body: dict[str, Any] = {"model": self._model_id(request), "prompt": request.prompt}
         if request.kind is JobKind.IMAGE:
             if request.image is None:
@@ -172,6 +176,25 @@ class AimlapiProvider:
             body["cfg_scale"] = request.cfg_scale
         if request.camera is not None:
             body.update(_camera_fields(request.kind, request.camera))
+        return body
+
+    def _refs_body(self, request: VideoRequest) -> dict[str, Any]:
+        """`kling-video/v1.6/standard/multi-image-to-video`: `image_list` (2-4), and the
+        prompt, aspect ratio, duration and negative prompt it documents."""
+        images = request.images
+        if not 2 <= len(images) <= 4:
+            raise InvalidRequest("a video from references needs 2 to 4 photos")
+        body: dict[str, Any] = {
+            "model": REFS_MODEL,
+            "image_list": [_image_ref(image) for image in images],
+        }
+        optional = {
+            "prompt": request.prompt or None,
+            "aspect_ratio": request.aspect_ratio,
+            "duration": request.duration,
+            "negative_prompt": request.negative_prompt or None,
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
         return body
 
     def _model_id(self, request: VideoRequest) -> str:

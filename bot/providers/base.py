@@ -50,13 +50,15 @@ class VideoRequest:
     camera: str | None = None  # `bot.camera`'s canonical form: a preset or "pan=5,zoom=-3"
     sound: bool | None = None  # True: with generated audio; False: asked without
     effect: str | None = None  # an effect job's scene (`bot.effects`)
+    more_images: tuple[InputImage, ...] = ()  # a references job's third and fourth photos
     callback_url: str | None = None
     callback_secret: str | None = None
 
     @property
     def images(self) -> tuple[InputImage, ...]:
         """The request's photos in order (an effect's two people, left first)."""
-        return tuple(image for image in (self.image, self.end_image) if image is not None)
+        pair = (image for image in (self.image, self.end_image) if image is not None)
+        return (*pair, *self.more_images)
 
 
 OUR_MODELS = (
@@ -127,6 +129,8 @@ class Capabilities:
     # (model, mode) pairs that make a video with sound (`--sound`), where documented.
     sound: frozenset[tuple[str, str]] = frozenset()
     effect_names: tuple[str, ...] = ()  # effect scenes it makes (with `JobKind.EFFECT`)
+    # (model, mode) pairs a video from reference photos (`JobKind.REFS`, 2-4) works with.
+    refs: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def default_model(self) -> str:
@@ -165,6 +169,8 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
     if request.kind not in caps.kinds:
         if request.kind is JobKind.EFFECT:
             return Reason.of("no_effects")
+        if request.kind is JobKind.REFS:
+            return Reason.of("no_refs")
         text = request.kind is JobKind.TEXT
         return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:
@@ -173,7 +179,7 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
         (param, value)
         for param in PARAMS
         if param.request
-        and param.only_for in (None, request.kind)
+        and (param.only_for is None or request.kind in param.only_for)
         and (value := getattr(request, param.name)) is not None
     ]
     for param, value in values:  # lengths first, then choices
@@ -189,8 +195,19 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
         return Reason.of("no_end_frame")
     if request.camera is not None and (reason := camera_refusal(caps, request)) is not None:
         return reason
+    if request.kind is JobKind.REFS and (reason := refs_refusal(caps, request)) is not None:
+        return reason
     if request.sound:
         return sound_refusal(caps, request)
+    return None
+
+
+def refs_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot make a video from references with these settings."""
+    model = request.model or caps.default_model
+    if (model, request.mode or caps.default_mode) not in caps.refs:
+        needs = ", ".join(f"{model} {mode}" for model, mode in sorted(caps.refs))
+        return Reason.of("refs_needs", needs=needs)
     return None
 
 

@@ -51,12 +51,16 @@ AIMLAPI_MODELS = tuple(
     )
 )
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
+REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
+REFS_FIELDS = frozenset(
+    {"model", "image_list", "prompt", "aspect_ratio", "duration", "negative_prompt"}
+)
 EFFECT_MODELS = (
     "klingai/kling-video-v1.6-standard-effects",
     "klingai/kling-video-v1.6-pro-effects",
 )
 MODELS: dict[Edition, tuple[str, ...]] = {
-    "aimlapi": AIMLAPI_MODELS + EFFECT_MODELS,
+    "aimlapi": (*AIMLAPI_MODELS, *EFFECT_MODELS, REFS_MODEL),
     "apilaplas": APILAPLAS_MODELS,
 }
 #: The effects models' `effect_scene` enum (v1.6-standard-effects.json), and the scenes whose
@@ -179,7 +183,7 @@ class FakeTask:
     image_mime: str | None = None
     tail_image_bytes: bytes | None = None
     tail_image_mime: str | None = None
-    effect_images: list[bytes | None] = field(default_factory=list)
+    photos: list[bytes | None] = field(default_factory=list)
     poll_count: int = 0
 
     @property
@@ -232,6 +236,8 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
         return [f"model must be one of {', '.join(MODELS[edition])}"]
     if model in EFFECT_MODELS:
         return _effect_errors(body)
+    if model == REFS_MODEL:
+        return _refs_errors(body)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
@@ -284,6 +290,24 @@ def _camera_errors(body: dict[str, Any], t2v: bool) -> list[str]:
             errors.append(
                 "advanced_camera_control must be {movement_type, movement_value: -10..10}"
             )
+    return errors
+
+
+def _refs_errors(body: dict[str, Any]) -> list[str]:
+    """`{model, image_list (2-4 URLs), prompt?, aspect_ratio?, duration?, negative_prompt?}`."""
+    errors = [f"property {name} should not exist" for name in sorted(set(body) - REFS_FIELDS)]
+    images = body.get("image_list")
+    if not isinstance(images, list) or not 2 <= len(images) <= 4:
+        errors.append("image_list must hold 2 to 4 image URLs")
+    elif not all(is_http_url(url) or _decodes(url) for url in images):
+        errors.append("each image_list item must be an image URL")
+    if body.get("aspect_ratio", ASPECT_RATIOS[0]) not in ASPECT_RATIOS:
+        errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    if "duration" in body and body["duration"] not in DURATIONS:
+        errors.append("duration must be 5 or 10")
+    for name in ("prompt", "negative_prompt"):
+        if name in body and not isinstance(body[name], str):
+            errors.append(f"{name} must be a string")
     return errors
 
 
@@ -458,7 +482,9 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
             return self._error(403, "Insufficient credits. Top up your balance.", rec)
         task = FakeTask(task_id=self._new_id(), request=body)
         if isinstance(body.get("image_url"), list):  # an effect's two people
-            task.effect_images = [_decoded(url)[0] for url in body["image_url"]]
+            task.photos = [_decoded(url)[0] for url in body["image_url"]]
+        elif isinstance(body.get("image_list"), list):  # reference photos
+            task.photos = [_decoded(url)[0] for url in body["image_list"]]
         elif "image_url" in body:
             task.image_bytes, task.image_mime = _decoded(body["image_url"])
         if "tail_image_url" in body:

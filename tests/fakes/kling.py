@@ -148,7 +148,7 @@ class FakeTask:
     video_url: str | None = None
     image_bytes: bytes | None = None
     image_tail_bytes: bytes | None = None
-    effect_images: list[bytes | None] = field(default_factory=list)
+    photos: list[bytes | None] = field(default_factory=list)
     query_count: int = 0
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
@@ -543,7 +543,7 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
         if isinstance(given, dict):  # an effect's photos: one `image`, or two `images`
             pair = given.get("images")
             photos: list[Any] = pair if isinstance(pair, list) else [given.get("image")]
-            task.effect_images = [_decoded(p) for p in photos if isinstance(p, str)]
+            task.photos = [_decoded(p) for p in photos if isinstance(p, str)]
         if isinstance(body.get("image"), str) and not is_http_url(body["image"]):
             task.image_bytes = _decoded(body["image"])
         if isinstance(body.get("image_tail"), str) and not is_http_url(body["image_tail"]):

@@ -505,7 +505,7 @@ def test_no_callbacks():
 )
 def test_every_declared_combination_maps_to_a_model_the_provider_knows(cls, known):
     caps = cls.capabilities
-    for kind in caps.kinds - {JobKind.EFFECT}:  # effects have models of their own
+    for kind in caps.kinds - {JobKind.EFFECT, JobKind.REFS}:  # these have models of their own
         for model in caps.models:
             for mode in caps.modes:
                 assert provider_model(model, kind, mode) in known
@@ -513,7 +513,7 @@ def test_every_declared_combination_maps_to_a_model_the_provider_knows(cls, know
 
 def test_declared_capabilities():
     aiml, laplas = AimlapiProvider.capabilities, ApilaplasProvider.capabilities
-    assert aiml.kinds == {JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT}
+    assert aiml.kinds == {JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.REFS}
     assert aiml.models == ("kling-v1-6", "kling-v1-5", "kling-v1")
     assert aiml.modes == {"std", "pro"}
     assert aiml.aspect_ratios == ("16:9", "9:16", "1:1")

@@ -77,7 +77,7 @@ async def test_kling_two_people_body_and_poll(kling_fake):
             "external_task_id": "job-9",
             "callback_url": "https://bot.test/callbacks/kling/t0k3n",
         }
-        assert task.effect_images == [LEFT, RIGHT]
+        assert task.photos == [LEFT, RIGHT]
         url = await kling_fake.finish(task.task_id)
         updates = await provider.poll([task_id])
         assert updates[task_id].state is JobState.SUCCEEDED
@@ -148,7 +148,7 @@ async def test_aimlapi_two_people_are_an_array_one_photo_a_string(aiml_fake):
         "effect_scene": "expansion",
         "image_url": f"data:image/jpeg;base64,{b64(RIGHT)}",
     }
-    assert next(iter(aiml_fake.tasks.values())).effect_images == [LEFT, RIGHT]
+    assert next(iter(aiml_fake.tasks.values())).photos == [LEFT, RIGHT]
 
 
 def test_the_aimlapi_fake_takes_only_the_documented_effect_shapes():

@@ -49,6 +49,8 @@ def test_each_feature_column_matches_the_capabilities(name):
     assert all(f"`{model}` {mode}" in row["sound"] for model, mode in caps.sound)
     assert row["effects"].startswith("yes") == bool(caps.effect_names)
     assert row["effects"].startswith("yes") == (JobKind.EFFECT in caps.kinds)
+    assert row["references"].startswith("no") == (JobKind.REFS not in caps.kinds)
+    assert all(f"`{model}` {mode}" in row["references"] for model, mode in caps.refs)
 
 
 def assert_camera(cell: str, caps: Capabilities) -> None:
