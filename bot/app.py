@@ -188,7 +188,9 @@ async def assemble(
     lifecycle = JobLifecycle(
         store=store,
         submitter=submitter,
-        delivery=Delivery(application.bot, Downloader(http, downloads)),
+        delivery=Delivery(
+            application.bot, Downloader(http, downloads), extendable=submitter.extendable
+        ),
         status=status,
         leases=Leases(
             store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch

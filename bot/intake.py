@@ -153,6 +153,34 @@ class Intake:
             kind=JobKind.EFFECT,
         )
 
+    async def extend(self, job_id: int, user_id: int, requester: Requester) -> str | None:
+        """A delivered video made longer by the provider that made it, as a new job; returns
+        why not (for the button's answer) or None."""
+        job = await self._store.get_job(job_id)
+        lang = str(job.params.get(LANG) or "en") if job else "en"
+        m = messages(lang)
+        if job is None:
+            return m.job_gone
+        if job.requester.user_id != user_id:
+            return m.not_yours
+        if job.requester.chat_id != requester.chat_id:
+            return m.button_stale
+        if job.state is not JobState.DELIVERED or not self._submitter.extendable(job):
+            return m.cannot_extend
+        params: dict[str, Any] = {"extend_of": job.provider_task_id}
+        if job.params.get("as_file"):
+            params["as_file"] = True
+        await self.request_video(
+            requester,
+            m.extend_prompt.format(job_id=job.id),
+            (),
+            params,
+            lang=lang,
+            preferred_provider=job.provider,
+            kind=JobKind.EXTEND,
+        )
+        return None
+
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""
         job = await self._store.get_job(job_id)

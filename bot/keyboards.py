@@ -22,11 +22,12 @@ SETTINGS = "settings"  # settings  opens the settings of the chat
 JOBS = "jobs"  # jobs:<user>:<page>
 JOB = "job"  # job:<user>:<job>:<page>
 EFFECT = "fx"  # fx:<scene>  /effect's list: what to send for that effect
+EXTEND = "extend"  # extend:<job>  under a delivered video its provider can make longer
 
 CALLBACK_LIMIT = 64  # bytes
 
 #: How many numbers each job button carries after its verb.
-_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, JOBS: 2, JOB: 3}
+_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, EXTEND: 1, JOBS: 2, JOB: 3}
 _NUMBER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() takes "٣" and refuses "²"
 _INT64 = 2**63  # ids and pages the databases can hold
 
@@ -93,17 +94,15 @@ def status_keyboard(job: Job) -> InlineKeyboardMarkup | None:
     )
 
 
-def result_keyboard(job: Job) -> InlineKeyboardMarkup:
-    """Again (the same request as a new job) and Settings, under a delivered video."""
+def result_keyboard(job: Job, *, extendable: bool = False) -> InlineKeyboardMarkup:
+    """Again (the same request as a new job) and Settings, under a delivered video; Extend
+    too where its provider makes videos longer."""
     m = messages(_lang(job))
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id)),
-                InlineKeyboardButton(m.button_settings, callback_data=SETTINGS),
-            ]
-        ]
-    )
+    row = [InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id))]
+    if extendable:
+        row.append(InlineKeyboardButton(m.button_extend, callback_data=data(EXTEND, job.id)))
+    row.append(InlineKeyboardButton(m.button_settings, callback_data=SETTINGS))
+    return InlineKeyboardMarkup([row])
 
 
 def cancel_choice(jobs: Sequence[Job], lang: str) -> InlineKeyboardMarkup:

@@ -245,6 +245,8 @@ PARAMS: tuple[Param, ...] = (
         shown="status",
         line=lambda value, m: m.effect_line.format(name=value),
     ),
+    # The task whose video an extend job makes longer (the provider's task id, ours to poll).
+    Param("extend_of", str, only_for=(JobKind.EXTEND,), setting=False),
     _free(
         "sound",
         bool,

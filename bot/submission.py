@@ -247,6 +247,17 @@ class Submitter:
             raise SubmitFailed(Reason.of("unavailable"))
         raise SubmitFailed(Reason.of("provider_failed", message=last_error.message))
 
+    def extendable(self, job: Job) -> bool:
+        """Whether the provider that made `job`'s video can make it longer."""
+        provider = self._providers.get(job.provider)
+        return bool(
+            provider is not None
+            and provider.capabilities.extends
+            and JobKind.EXTEND in provider.capabilities.kinds
+            and job.kind is not JobKind.EFFECT
+            and job.provider_task_id
+        )
+
     def can_reconcile(self, name: str) -> bool:
         """Whether the bot can learn, after a lost answer, which task `name` made for a job:
         it finds tasks by our id, or (in webhook mode) its callbacks name the task."""

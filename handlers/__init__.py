@@ -100,7 +100,7 @@ def register(
             CallbackQueryHandler(settings.press, pattern=r"^set:"),
             CallbackQueryHandler(settings.open, pattern=r"^settings$"),
             CallbackQueryHandler(video.effect_button, pattern=r"^fx:[a-z_]{1,40}$"),
-            CallbackQueryHandler(jobs.button, pattern=r"^(stop|cancel|again|jobs|job):"),
+            CallbackQueryHandler(jobs.button, pattern=r"^(stop|cancel|again|extend|jobs|job):"),
             CallbackQueryHandler(_unknown_button),
             MessageHandler(IMAGES, video.image),
             MessageHandler(OTHER_MEDIA, video.other_media),

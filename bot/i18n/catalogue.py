@@ -62,6 +62,9 @@ class Messages:
     no_sound: str
     no_effects: str
     no_refs: str
+    no_extend: str
+    cannot_extend: str
+    extend_prompt: str  # {job_id}: an extend job's prompt, as its caption and /jobs show it
     refs_needs: str  # {needs}
     refs_photos: str
     choose_effect: str  # {choices}
@@ -160,6 +163,7 @@ class Messages:
     # Buttons
     button_cancel: str
     button_again: str
+    button_extend: str
     button_settings: str
     button_older: str
     button_newer: str

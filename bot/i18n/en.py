@@ -146,6 +146,9 @@ EN = Messages(
     no_sound="this provider does not make videos with sound",
     no_effects="this provider does not make video effects",
     no_refs="this provider does not make videos from several reference photos",
+    no_extend="this provider cannot make a video longer",
+    cannot_extend="This video cannot be made longer here.",
+    extend_prompt="⏩ video #{job_id}, made longer",
     refs_needs="this provider makes videos from reference photos only with {needs}",
     refs_photos=(
         "A video from reference photos takes 2 to 4 photos in one album, captioned with what "
@@ -272,6 +275,7 @@ EN = Messages(
     },
     button_cancel="🚫 Cancel",
     button_again="🔁 Again",
+    button_extend="⏩ Extend",
     button_settings="⚙️ Settings",
     button_older="Older ›",
     button_newer="‹ Newer",

@@ -51,6 +51,7 @@ class VideoRequest:
     sound: bool | None = None  # True: with generated audio; False: asked without
     effect: str | None = None  # an effect job's scene (`bot.effects`)
     more_images: tuple[InputImage, ...] = ()  # a references job's third and fourth photos
+    extend_of: str | None = None  # an extend job's source: the task that made the video
     callback_url: str | None = None
     callback_secret: str | None = None
 
@@ -131,6 +132,8 @@ class Capabilities:
     effect_names: tuple[str, ...] = ()  # effect scenes it makes (with `JobKind.EFFECT`)
     # (model, mode) pairs a video from reference photos (`JobKind.REFS`, 2-4) works with.
     refs: frozenset[tuple[str, str]] = frozenset()
+    # Makes its own delivered videos longer (`JobKind.EXTEND`): an Extend button under them.
+    extends: bool = False
 
     @property
     def default_model(self) -> str:
@@ -171,6 +174,8 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
             return Reason.of("no_effects")
         if request.kind is JobKind.REFS:
             return Reason.of("no_refs")
+        if request.kind is JobKind.EXTEND:
+            return Reason.of("no_extend")
         text = request.kind is JobKind.TEXT
         return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:

@@ -65,7 +65,9 @@ from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, Pr
 log = logging.getLogger(__name__)
 
 TEXT2VIDEO, IMAGE2VIDEO, EFFECTS = "text2video", "image2video", "effects"
-KINDS = (TEXT2VIDEO, IMAGE2VIDEO, EFFECTS)
+VIDEO_EXTEND = "video-extend"  # `POST /v1/videos/video-extend`, `GET .../video-extend/{id}`
+KINDS = (TEXT2VIDEO, IMAGE2VIDEO, EFFECTS, VIDEO_EXTEND)
+_PATHS = {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS, JobKind.EXTEND: VIDEO_EXTEND}
 #: The model and mode of effect tasks: the one model both documented input shapes take
 #: (single-photo scenes need kling-v1-6 [I]; two-person scenes kling-v1, -v1-5 or -v1-6 [C]).
 EFFECT_MODEL, EFFECT_DURATION = "kling-v1-6", "5"
@@ -132,8 +134,9 @@ class KlingJwt(httpx.Auth):
 class KlingProvider:
     name = "kling"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.EXTEND}),
         end_frame=True,
+        extends=True,  # `POST /v1/videos/video-extend {video_id}`: 4-5 s more, up to 3 min
         effect_names=EFFECT_SCENES,  # `POST /v1/videos/effects`
         models=(
             "kling-v1-6",
@@ -177,12 +180,16 @@ class KlingProvider:
 
     async def submit(self, request: VideoRequest) -> str:
         kind = kind_of(request)
+        if kind == VIDEO_EXTEND:
+            first: dict[str, Any] = {"video_id": await self._video_id(request)}
+        else:
+            first = effect_body(request) if kind == EFFECTS else create_body(request)
         body = {
-            **(effect_body(request) if kind == EFFECTS else create_body(request)),
+            **first,
             # Kling refuses a second task with this id (idempotent), and finds a task by it.
             "external_task_id": external_task_id(request.job_id),
         }
-        if kind != EFFECTS:
+        if kind in (TEXT2VIDEO, IMAGE2VIDEO):  # an extension keeps its source's model
             body["model_name"] = request.model or self.capabilities.models[0]
         mode = request.mode or self.capabilities.default_mode
         if request.sound is not None and (body.get("model_name"), mode) in self.capabilities.sound:
@@ -203,7 +210,7 @@ class KlingProvider:
     async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
         """The task made for our job, queried by the `external_task_id` we gave it (Kling's
         query path takes either id); None when Kling has no such task."""
-        path_kind = {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS}.get(kind, TEXT2VIDEO)
+        path_kind = _PATHS.get(kind, TEXT2VIDEO)
         path = f"/v1/videos/{path_kind}/{quote(external_task_id(job_id), safe='')}"
         try:
             async with self._limit:
@@ -243,6 +250,22 @@ class KlingProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def _video_id(self, request: VideoRequest) -> str:
+        """The id of the video the source task made (`task_result.videos[0].id`), which is
+        what `video-extend` takes: asked of Kling, since only the task id is kept."""
+        source = split_task_id(request.extend_of or "")
+        if source is None:
+            raise InvalidRequest("there is no video of ours to extend")
+        async with self._limit:
+            data = await self._query(*source)
+        result = data.get("task_result")
+        videos = result.get("videos") if isinstance(result, dict) else None
+        video = videos[0] if isinstance(videos, list) and videos else None
+        video_id = video.get("id") if isinstance(video, dict) else None
+        if not isinstance(video_id, str) or not video_id:
+            raise InvalidRequest("Kling no longer has that video (it keeps them 30 days)")
+        return video_id
+
     async def _query(self, kind: str, task_id: str) -> dict[str, Any]:
         self._remember(kind, task_id)
         path = f"/v1/videos/{kind}/{quote(task_id, safe='')}"
@@ -265,7 +288,7 @@ def external_task_id(job_id: int) -> str:
 
 def kind_of(request: VideoRequest) -> str:
     """The path segment Kling (and makevid) use for this kind of job."""
-    return {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS}.get(request.kind, TEXT2VIDEO)
+    return _PATHS.get(request.kind, TEXT2VIDEO)
 
 
 def join_task_id(kind: str, task_id: str) -> str:

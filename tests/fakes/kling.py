@@ -50,6 +50,10 @@ Flavour = Literal["kling", "makevid"]
 
 KINDS = ("text2video", "image2video")
 EFFECTS_KIND = "effects"  # Kling only: `POST /v1/videos/effects`, `GET /v1/videos/effects/{id}`
+EXTEND_KIND = "video-extend"  # Kling only: `POST /v1/videos/video-extend {video_id, ...}`
+EXTEND_FIELDS = frozenset(
+    {"video_id", "prompt", "negative_prompt", "cfg_scale", "callback_url", "external_task_id"}
+)
 #: The legacy effect scenes relays list [I], by the input shape they take (KLING-SURFACE 2).
 SINGLE_SCENES = ("bloombloom", "dizzydizzy", "fuzzyfuzzy", "squish", "expansion")
 DUAL_SCENES = ("hug", "kiss", "heart_gesture", "fight")
@@ -224,10 +228,27 @@ def validate_effect(body: dict[str, Any]) -> list[str]:
     return errors
 
 
+def validate_extend(body: dict[str, Any]) -> list[str]:
+    """`{video_id, prompt?, negative_prompt?, cfg_scale 0-1?, callback_url?}`: the model and
+    mode come from the source video and cannot be chosen."""
+    extra = set(body) - EXTEND_FIELDS
+    if extra:
+        return [f"unknown field(s): {', '.join(sorted(extra))}"]
+    errors = _kling_errors(body)
+    if not isinstance(body.get("video_id"), str) or not body["video_id"]:
+        errors.append("video_id is required")
+    cfg = body.get("cfg_scale", 0.5)
+    if not isinstance(cfg, int | float) or isinstance(cfg, bool) or not 0 <= cfg <= 1:
+        errors.append("cfg_scale must be a number between 0 and 1")
+    return errors
+
+
 def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
     """Every documented rule `body` breaks; unknown fields are ignored."""
     if kind == EFFECTS_KIND:
         return validate_effect(body)
+    if kind == EXTEND_KIND:
+        return validate_extend(body)
     errors = _prompt_errors(body, kind, flavour)
     errors += _image_errors(body, kind)
     errors += aspect_ratio_errors(body, kind, ASPECT_RATIOS)
@@ -491,7 +512,8 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
 
     async def _create(self, rec: Recorded, params: dict[str, str]) -> Response:
         kind, body = params["kind"], rec.json
-        if kind not in KINDS and not (kind == EFFECTS_KIND and self.flavour == "kling"):
+        kling_only = (EFFECTS_KIND, EXTEND_KIND)
+        if kind not in KINDS and not (kind in kling_only and self.flavour == "kling"):
             return PlainTextResponse("404 page not found", status_code=404)
         if "application/json" not in rec.headers.get("content-type", "") or not isinstance(
             body, dict
@@ -505,6 +527,11 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
             t.external_task_id == external for t in self.tasks.values()
         ):
             return error_response(1201, f"external_task_id {external} already exists")  # [I]
+        if kind == EXTEND_KIND and not any(
+            t.status == "succeed" and f"v-{t.task_id}" == body["video_id"]
+            for t in self.tasks.values()
+        ):
+            return error_response(1203, "video not found")  # [I]: assets go after 30 days
         if self.no_credits:
             return error_response(1102)
         task = self._new_task(kind, body)

@@ -114,7 +114,7 @@ def test_capabilities():
     kling, makevid = KlingProvider.capabilities, MakevidProvider.capabilities
     assert (KlingProvider.name, MakevidProvider.name) == ("kling", "makevid")
     assert makevid.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE})
-    assert kling.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT})
+    assert kling.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.EXTEND})
     assert kling.models[0] == "kling-v1-6" and len(set(kling.models)) == 8
     assert makevid.models == ("kling-v1",)
     assert (kling.callbacks, makevid.callbacks) == (True, False)

@@ -51,6 +51,7 @@ def test_each_feature_column_matches_the_capabilities(name):
     assert row["effects"].startswith("yes") == (JobKind.EFFECT in caps.kinds)
     assert row["references"].startswith("no") == (JobKind.REFS not in caps.kinds)
     assert all(f"`{model}` {mode}" in row["references"] for model, mode in caps.refs)
+    assert row["extend"].startswith("yes") == caps.extends == (JobKind.EXTEND in caps.kinds)
 
 
 def assert_camera(cell: str, caps: Capabilities) -> None:
