@@ -113,7 +113,7 @@ class Messages:
     camera_values: str
     camera_moves: Mapping[str, str]  # preset (and "none") -> words
     camera_line: str  # {move}
-    sound_values: str
+    switch_values: str
     effect_line: str  # {name}
     effect_prompt: str  # {name}: an effect job's prompt, as its caption and /jobs show it
     effect_list: str

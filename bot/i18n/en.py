@@ -200,7 +200,7 @@ EN = Messages(
         "left_turn_forward": "turn left, forward",
     },
     camera_line="camera: {move}",
-    sound_values="on or off (--sound alone means on)",
+    switch_values="on or off (the option alone means on)",
     effect_line="effect: {name}",
     effect_prompt="✨ {name}",
     effect_list="Choose an effect to see what to send:",

@@ -202,7 +202,7 @@ RU = Messages(
         "left_turn_forward": "поворот влево, вперёд",
     },
     camera_line="камера: {move}",
-    sound_values="on или off (просто --sound значит on)",
+    switch_values="on или off (опция без значения значит on)",
     effect_line="эффект: {name}",
     effect_prompt="✨ {name}",
     effect_list="Выберите эффект, чтобы узнать, что прислать:",

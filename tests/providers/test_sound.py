@@ -43,7 +43,7 @@ def test_sound_is_a_switch(text, sound, prompt):
 def test_a_sound_value_that_is_no_switch_is_refused():
     with pytest.raises(OptionError) as caught:
         parse_request("--sound=loud a storm", SPACE)
-    assert caught.value.wording == "sound_values"
+    assert caught.value.wording == "switch_values"
 
 
 @pytest.fixture
@@ -105,3 +105,13 @@ def test_providers_without_documented_audio_refuse_sound(name):
     kind = next(iter(caps.kinds))
     reason = unsupported(caps, VideoRequest(job_id=1, kind=kind, prompt="x", sound=True))
     assert reason is not None and reason.key == "no_sound"
+
+
+def test_a_switch_value_is_worded_for_any_switch():
+    from bot import texts
+
+    with pytest.raises(OptionError) as caught:
+        parse_request("--refs=maybe two cats", SPACE)
+    assert texts.bad_option(caught.value, "en") == (
+        "--refs: “maybe” is not a choice here. Choose on or off (the option alone means on)."
+    )
