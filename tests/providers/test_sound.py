@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import texts
 from bot.jobs import JobKind
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.providers import REGISTRY
@@ -108,8 +109,6 @@ def test_providers_without_documented_audio_refuse_sound(name):
 
 
 def test_a_switch_value_is_worded_for_any_switch():
-    from bot import texts
-
     with pytest.raises(OptionError) as caught:
         parse_request("--refs=maybe two cats", SPACE)
     assert texts.bad_option(caught.value, "en") == (
