@@ -30,6 +30,7 @@ from handlers.common import (
     is_private,
     lang_of,
     mentions_bot,
+    pressed_message,
     replies_to_bot,
     requester_of,
 )
@@ -107,14 +108,16 @@ class VideoHandlers:
         if query is None:
             return
         lang = lang_of(query.from_user)
+        message = pressed_message(query)  # only a list the bot made may be edited
+        if message is None:
+            await query.answer(messages(lang).button_stale)
+            return
         _, _, name = (query.data or "").partition(":")
         await query.answer()
-        message = query.message
-        if isinstance(message, Message):
-            with contextlib.suppress(BadRequest):  # the same effect pressed twice: not modified
-                await message.edit_text(
-                    self._intake.effect_how(name, lang), reply_markup=message.reply_markup
-                )
+        with contextlib.suppress(BadRequest):  # the same effect pressed twice: not modified
+            await message.edit_text(
+                self._intake.effect_how(name, lang), reply_markup=message.reply_markup
+            )
 
     async def image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or an image file; album parts are collected and handled together."""

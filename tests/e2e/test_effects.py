@@ -44,6 +44,19 @@ async def test_effect_alone_lists_the_effects_and_a_button_says_what_to_send(
     assert await bot.job(1) is None and kling.requests == []
 
 
+async def test_an_effect_press_on_another_message_edits_nothing(
+    telegram, kling, make_settings, start_bot
+):
+    await start_bot(kling_settings(make_settings, kling))
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video a kite")
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    telegram.press_button(alice, status.response["result"], "fx:hug", strict=False)
+    answer = await telegram.wait_for("answerCallbackQuery")
+    assert answer.params["text"] == "This button does not work here. Send the command again."
+    assert not [c for c in telegram.calls_to("editMessageText") if "hug" in text_of(c)]
+
+
 async def test_an_album_of_two_people_makes_a_hug(telegram, kling, make_settings, start_bot):
     bot = await start_bot(kling_settings(make_settings, kling))
     alice = telegram.user(1001)
