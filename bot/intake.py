@@ -227,12 +227,12 @@ class Intake:
         if preferred_provider:
             params[PROVIDER] = preferred_provider
         m = messages(lang)
-        refusal = self._refusal(requester, kind, prompt, params, m)
+        refusal = self._refusal(requester, kind, prompt, params, m, len(image_file_ids))
         if refusal is not None:
             await self._status.reply(requester, refusal)
             return None
         route = routing.order(
-            self._submitter.candidates(kind, params, prompt),
+            self._submitter.candidates(kind, params, prompt, frames=len(image_file_ids)),
             self._submitter.capabilities(),
             preferred=preferred_provider,
             end_frame=kind is JobKind.IMAGE and len(image_file_ids) > 1,
@@ -293,6 +293,7 @@ class Intake:
         prompt: str,
         params: Mapping[str, Any],
         m: Messages,
+        frames: int = 0,
     ) -> str | None:
         """Why no provider could make this request as written, or None."""
         if not prompt:
@@ -300,7 +301,7 @@ class Intake:
         problem = _typing_problem(prompt, params, m)
         if problem is not None:
             return problem
-        unservable = self._submitter.refusal(kind, params, prompt)
+        unservable = self._submitter.refusal(kind, params, prompt, frames=frames)
         return None if unservable is None else unservable.text(m)
 
     async def _prepare_images(

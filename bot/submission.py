@@ -145,23 +145,29 @@ class Submitter:
         calls no provider."""
         return {name: provider.capabilities for name, provider in self._providers.items()}
 
-    def candidates(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> list[str]:
-        """Providers, in failover order, that can serve this request right now."""
-        shape = _request_shape(kind, prompt, params)
+    def candidates(
+        self, kind: JobKind, params: Mapping[str, Any], prompt: str, *, frames: int = 0
+    ) -> list[str]:
+        """Providers, in failover order, that can serve this request (with `frames` photos)
+        right now."""
+        shape = _request_shape(kind, prompt, params, frames)
         return [
             name
             for name, provider in self._providers.items()
             if self._can_serve(provider, shape) is None
         ]
 
-    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> Reason | None:
+    def refusal(
+        self, kind: JobKind, params: Mapping[str, Any], prompt: str, *, frames: int = 0
+    ) -> Reason | None:
         """The answer for the user when no provider can serve the request, else None.
 
-        The reason given is the first provider's: it is the one the operator prefers.
+        The reason given is the first provider's: it is the one the operator prefers. A
+        provider that takes no end frame at all is left to `routing`, which names one that does.
         """
-        shape = _request_shape(kind, prompt, params)
+        shape = _request_shape(kind, prompt, params, frames)
         reasons = [self._can_serve(p, shape) for p in self._providers.values()]
-        if not all(reasons) or reasons[0] is None:
+        if not all(reasons) or reasons[0] is None or reasons[0].key == "no_end_frame":
             return None
         if reasons[0] == NO_PROVIDER_FOR_IMAGES:
             return reasons[0]
@@ -207,7 +213,7 @@ class Submitter:
             log.warning("job %s: interrupted while submitting; not sending it again", job.id)
             raise self._unanswered(job.provider, Reason.of("interrupted_submit"))
         secret = job.callback_secret or secrets.token_urlsafe(24)
-        names = self.candidates(job.kind, job.params, job.prompt)
+        names = self.candidates(job.kind, job.params, job.prompt, frames=len(job.input_file_ids))
         if job.provider in names:  # start with the provider the job was created for
             names.remove(job.provider)
             names.insert(0, job.provider)
@@ -409,6 +415,10 @@ class Submitter:
         return InputImage(data=data, mime_type=mime_type, url=url)
 
 
-def _request_shape(kind: JobKind, prompt: str, params: Mapping[str, Any]) -> VideoRequest:
-    """A request without images, for checking capabilities before anything is downloaded."""
-    return VideoRequest(job_id=0, kind=kind, prompt=prompt, **request_fields(params))
+def _request_shape(
+    kind: JobKind, prompt: str, params: Mapping[str, Any], frames: int = 0
+) -> VideoRequest:
+    """A request without images, for checking capabilities before anything is downloaded
+    (an empty stand-in marks an end frame, `frames` being two)."""
+    end = InputImage(b"", "image/jpeg") if kind is JobKind.IMAGE and frames > 1 else None
+    return VideoRequest(job_id=0, kind=kind, prompt=prompt, end_image=end, **request_fields(params))

@@ -62,6 +62,8 @@ class Messages:
     no_sound: str
     no_effects: str
     no_refs: str
+    not_offered_here: str  # {model} {mode} {choices}
+    end_frame_models: str  # {models}
     no_extend: str
     cannot_extend: str
     extend_prompt: str  # {job_id}: an extend job's prompt, as its caption and /jobs show it

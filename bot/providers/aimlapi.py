@@ -65,6 +65,27 @@ _STATES = {
     "error": JobState.FAILED,
 }
 _VERSIONS = {"kling-v1": "v1", "kling-v1-5": "v1.5", "kling-v1-6": "v1.6"}  # ours -> theirs
+#: Newer models, each in the kinds and modes its page documents (all on the same endpoint;
+#: none takes `tail_image_url`). A master has no mode: it is offered as the default, std.
+_NEWER: dict[tuple[str, JobKind, str], str] = {
+    ("kling-v2-master", JobKind.TEXT, "std"): "klingai/v2-master-text-to-video",
+    ("kling-v2-master", JobKind.IMAGE, "std"): "klingai/v2-master-image-to-video",
+    ("kling-v2-1-master", JobKind.TEXT, "std"): "klingai/v2.1-master-text-to-video",
+    ("kling-v2-1-master", JobKind.IMAGE, "std"): "klingai/v2.1-master-image-to-video",
+    ("kling-v2-1", JobKind.IMAGE, "std"): "kling-video/v2.1/standard/image-to-video",
+    ("kling-v2-1", JobKind.IMAGE, "pro"): "kling-video/v2.1/pro/image-to-video",
+    ("kling-v2-5-turbo", JobKind.TEXT, "pro"): "klingai/v2.5-turbo/pro/text-to-video",
+    ("kling-v2-5-turbo", JobKind.IMAGE, "pro"): "klingai/v2.5-turbo/pro/image-to-video",
+}
+_COMBOS = frozenset(
+    {
+        (model, kind, mode)
+        for model in _VERSIONS
+        for kind in (JobKind.TEXT, JobKind.IMAGE)
+        for mode in ("std", "pro")
+    }
+    | set(_NEWER)
+)
 _TIERS = {"std": "standard", "pro": "pro"}
 _KINDS = {JobKind.TEXT: "text-to-video", JobKind.IMAGE: "image-to-video"}
 REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
@@ -76,6 +97,9 @@ def provider_model(model: str, kind: JobKind, mode: str) -> str:
 
     Raises `InvalidRequest` for a model or mode the pattern does not cover.
     """
+    newer = _NEWER.get((model, kind, mode))
+    if newer is not None:
+        return newer
     version, tier = _VERSIONS.get(model), _TIERS.get(mode)
     if version is None or tier is None:
         raise InvalidRequest(f"the model {model} in {mode} mode is not offered here")
@@ -93,7 +117,17 @@ class AimlapiProvider:
         refs=frozenset({("kling-v1-6", "std")}),  # `kling-video/v1.6/standard/multi-image-…`
         image_by_url_only=False,  # `image_url` also takes base64
         end_frame=True,  # `tail_image_url`
-        models=("kling-v1-6", "kling-v1-5", "kling-v1"),
+        models=(
+            "kling-v1-6",
+            "kling-v1-5",
+            "kling-v1",
+            "kling-v2-master",
+            "kling-v2-1",
+            "kling-v2-1-master",
+            "kling-v2-5-turbo",
+        ),
+        combos=_COMBOS,
+        end_frame_models=frozenset(_VERSIONS),  # `tail_image_url`: the v1.x pages only
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
         aspect_ratios=("16:9", "9:16", "1:1"),

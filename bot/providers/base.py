@@ -134,6 +134,10 @@ class Capabilities:
     refs: frozenset[tuple[str, str]] = frozenset()
     # Makes its own delivered videos longer (`JobKind.EXTEND`): an Extend button under them.
     extends: bool = False
+    # The (model, kind, mode) text- and image-to-video combinations it makes, where not every
+    # model comes in every kind and mode (AI/ML API); None: all of `models` x `kinds` x `modes`.
+    combos: frozenset[tuple[str, JobKind, str]] | None = None
+    end_frame_models: frozenset[str] | None = None  # models taking an end frame; None: all
 
     @property
     def default_model(self) -> str:
@@ -196,14 +200,33 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
         offered = listed(param, caps) if param.offered else ()
         if param.offered and value not in offered:
             return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
-    if request.end_image is not None and not caps.end_frame:
-        return Reason.of("no_end_frame")
+    if (reason := model_refusal(caps, request)) is not None:
+        return reason
     if request.camera is not None and (reason := camera_refusal(caps, request)) is not None:
         return reason
     if request.kind is JobKind.REFS and (reason := refs_refusal(caps, request)) is not None:
         return reason
     if request.sound:
         return sound_refusal(caps, request)
+    return None
+
+
+def model_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider does not make the request's model in its mode for its kind, or takes
+    no end frame with it; None if it does."""
+    model, mode = request.model or caps.default_model, request.mode or caps.default_mode
+    combo = (model, request.kind, mode)
+    framed = request.kind in (JobKind.TEXT, JobKind.IMAGE)
+    if caps.combos is not None and framed and combo not in caps.combos:
+        offered = sorted(f"{m} {md}" for m, k, md in caps.combos if k is request.kind)
+        return Reason.of("not_offered_here", model=model, mode=mode, choices=", ".join(offered))
+    if request.end_image is None or request.kind is not JobKind.IMAGE:
+        return None  # an effect's second person is no end frame
+    if not caps.end_frame:
+        return Reason.of("no_end_frame")
+    takes = caps.end_frame_models
+    if takes is not None and model not in takes:
+        return Reason.of("end_frame_models", models=", ".join(sorted(takes)))
     return None
 
 

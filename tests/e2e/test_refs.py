@@ -72,3 +72,22 @@ async def test_references_where_no_provider_makes_them(telegram, kling, make_set
         "Send it without --refs, with one or two photos."
     )
     assert await bot.job(1) is None and kling.requests == []
+
+
+async def test_a_newer_model_reaches_aimlapi_and_its_end_frame_is_refused(
+    telegram, aimlapi, make_settings, start_bot
+):
+    bot = await start_bot(aimlapi_settings(make_settings, aimlapi))
+    alice = telegram.user(1001)
+    telegram.send_text(alice, "/video -m 2.5-turbo --mode pro a lantern")
+    task = await aimlapi.wait_for_task()
+    assert task.request == {"model": "klingai/v2.5-turbo/pro/text-to-video", "prompt": "a lantern"}
+    send_album(telegram, alice, 2, "-m 2.1 day turns to night", "r4")
+    answer = await telegram.wait_for(
+        "sendMessage", lambda c: text_of(c).startswith("I can't make that video")
+    )
+    assert text_of(answer) == (
+        "I can't make that video: this provider uses an end frame (the second photo) only "
+        "with kling-v1, kling-v1-5, kling-v1-6."
+    )
+    assert await bot.job(2) is None and len(aimlapi.tasks) == 1

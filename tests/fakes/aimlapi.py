@@ -50,6 +50,18 @@ AIMLAPI_MODELS = tuple(
         ("v1", "v1.5", "v1.6"), ("standard", "pro"), ("text", "image")
     )
 )
+#: Newer models on the same endpoint (their pages: v2-master, v2.1-master, v2.1 std/pro
+#: image-to-video, v2.5-turbo pro); none documents `tail_image_url`.
+NEWER_MODELS = (
+    "klingai/v2-master-text-to-video",
+    "klingai/v2-master-image-to-video",
+    "klingai/v2.1-master-text-to-video",
+    "klingai/v2.1-master-image-to-video",
+    "kling-video/v2.1/standard/image-to-video",
+    "kling-video/v2.1/pro/image-to-video",
+    "klingai/v2.5-turbo/pro/text-to-video",
+    "klingai/v2.5-turbo/pro/image-to-video",
+)
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
 REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
 REFS_FIELDS = frozenset(
@@ -60,7 +72,7 @@ EFFECT_MODELS = (
     "klingai/kling-video-v1.6-pro-effects",
 )
 MODELS: dict[Edition, tuple[str, ...]] = {
-    "aimlapi": (*AIMLAPI_MODELS, *EFFECT_MODELS, REFS_MODEL),
+    "aimlapi": (*AIMLAPI_MODELS, *NEWER_MODELS, *EFFECT_MODELS, REFS_MODEL),
     "apilaplas": APILAPLAS_MODELS,
 }
 #: The effects models' `effect_scene` enum (v1.6-standard-effects.json), and the scenes whose
@@ -212,7 +224,7 @@ def error_body(status: int, message: str | list[str], path: str) -> dict[str, An
 
 
 def is_t2v(model: str) -> bool:
-    return model.endswith("/text-to-video")
+    return model.endswith("text-to-video")
 
 
 def decode_image(value: str) -> tuple[bytes, str | None] | None:
@@ -242,6 +254,8 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
     allowed = T2V_FIELDS if is_t2v(model) else I2V_FIELDS
+    if model in NEWER_MODELS:
+        allowed = allowed - {"tail_image_url", "static_mask_url", "dynamic_masks", "ratio"}
     if edition == "aimlapi" and model in CAMERA_MODELS:
         allowed = allowed | CAMERA_FIELDS[is_t2v(model)]
     errors += [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
