@@ -47,6 +47,9 @@ from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_k
 log = logging.getLogger(__name__)
 
 GENERATION_PATH = "/v2/generate/video/kling/generation"  # create (POST) and poll (GET)
+# The universal endpoint, where the v2.6 pages document their models; answers have the same
+# shape, and generations made there are polled like the rest (REFERENCE.md section 3).
+UNIVERSAL_PATH = "/v2/video/generations"
 BILLING_PATH = "/v2/billing"  # AI/ML API's balance [I]
 
 # The docs say `image_url` takes "a Base64-encoded local image" without showing one. A data URI
@@ -76,7 +79,13 @@ _NEWER: dict[tuple[str, JobKind, str], str] = {
     ("kling-v2-1", JobKind.IMAGE, "pro"): "kling-video/v2.1/pro/image-to-video",
     ("kling-v2-5-turbo", JobKind.TEXT, "pro"): "klingai/v2.5-turbo/pro/text-to-video",
     ("kling-v2-5-turbo", JobKind.IMAGE, "pro"): "klingai/v2.5-turbo/pro/image-to-video",
+    ("kling-v2-6", JobKind.TEXT, "pro"): "klingai/video-v2-6-pro-text-to-video",
+    ("kling-v2-6", JobKind.IMAGE, "pro"): "klingai/video-v2-6-pro-image-to-video",
 }
+#: Models documented on `UNIVERSAL_PATH` only; `generate_audio` is theirs.
+_UNIVERSAL = frozenset(
+    {"klingai/video-v2-6-pro-text-to-video", "klingai/video-v2-6-pro-image-to-video"}
+)
 _COMBOS = frozenset(
     {
         (model, kind, mode)
@@ -125,8 +134,10 @@ class AimlapiProvider:
             "kling-v2-1",
             "kling-v2-1-master",
             "kling-v2-5-turbo",
+            "kling-v2-6",
         ),
         combos=_COMBOS,
+        sound=frozenset({("kling-v2-6", "pro")}),  # `generate_audio` (default true)
         end_frame_models=frozenset(_VERSIONS),  # `tail_image_url`: the v1.x pages only
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
@@ -153,7 +164,9 @@ class AimlapiProvider:
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
 
     async def submit(self, request: VideoRequest) -> str:
-        answer = await self._call("POST", GENERATION_PATH, json=self._create_body(request))
+        body = self._create_body(request)
+        path = UNIVERSAL_PATH if body["model"] in _UNIVERSAL else GENERATION_PATH
+        answer = await self._call("POST", path, json=body)
         task_id = _generation_id(answer)
         if task_id is None:
             raise unreadable_answer(self.label)
@@ -207,7 +220,11 @@ class AimlapiProvider:
         if request.negative_prompt:
             body["negative_prompt"] = request.negative_prompt
         if request.cfg_scale is not None:
+            if body["model"] == "klingai/video-v2-6-pro-image-to-video":  # not in its spec
+                raise InvalidRequest(f"{self.label} takes no cfg scale with this model")
             body["cfg_scale"] = request.cfg_scale
+        if request.sound is not None and body["model"] in _UNIVERSAL:
+            body["generate_audio"] = request.sound
         if request.camera is not None:
             body.update(_camera_fields(request.kind, request.camera))
         return body

@@ -42,6 +42,7 @@ Edition = Literal["aimlapi", "apilaplas"]
 ErrorShape = Literal["name_message", "detail", "string"]
 
 GENERATION_PATH = "/v2/generate/video/kling/generation"
+UNIVERSAL_PATH = "/v2/video/generations"  # where the v2.6 pages document their models
 BILLING_PATH = "/v2/billing"
 
 AIMLAPI_MODELS = tuple(
@@ -62,6 +63,11 @@ NEWER_MODELS = (
     "klingai/v2.5-turbo/pro/text-to-video",
     "klingai/v2.5-turbo/pro/image-to-video",
 )
+#: Documented on the universal endpoint only, with `generate_audio` (default true).
+UNIVERSAL_MODELS = (
+    "klingai/video-v2-6-pro-text-to-video",
+    "klingai/video-v2-6-pro-image-to-video",
+)
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
 REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
 REFS_FIELDS = frozenset(
@@ -72,7 +78,7 @@ EFFECT_MODELS = (
     "klingai/kling-video-v1.6-pro-effects",
 )
 MODELS: dict[Edition, tuple[str, ...]] = {
-    "aimlapi": (*AIMLAPI_MODELS, *NEWER_MODELS, *EFFECT_MODELS, REFS_MODEL),
+    "aimlapi": (*AIMLAPI_MODELS, *NEWER_MODELS, *UNIVERSAL_MODELS, *EFFECT_MODELS, REFS_MODEL),
     "apilaplas": APILAPLAS_MODELS,
 }
 #: The effects models' `effect_scene` enum (v1.6-standard-effects.json), and the scenes whose
@@ -254,8 +260,14 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
     allowed = T2V_FIELDS if is_t2v(model) else I2V_FIELDS
-    if model in NEWER_MODELS:
+    if model in NEWER_MODELS or model in UNIVERSAL_MODELS:
         allowed = allowed - {"tail_image_url", "static_mask_url", "dynamic_masks", "ratio"}
+    if model in UNIVERSAL_MODELS:
+        allowed = allowed | {"generate_audio"}
+        if not is_t2v(model):
+            allowed = allowed - {"cfg_scale"}
+        if not isinstance(body.get("generate_audio", True), bool):
+            errors.append("generate_audio must be a boolean")
     if edition == "aimlapi" and model in CAMERA_MODELS:
         allowed = allowed | CAMERA_FIELDS[is_t2v(model)]
     errors += [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
@@ -398,7 +410,8 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
             ("POST", GENERATION_PATH): self._create,
             ("GET", GENERATION_PATH): self._status,
         }
-        if edition == "aimlapi":  # Apilaplas documents no billing endpoint
+        if edition == "aimlapi":  # Apilaplas documents neither these models nor billing
+            self._routes["POST", UNIVERSAL_PATH] = self._create
             self._routes["GET", BILLING_PATH] = self._billing
 
     # test-facing controls
@@ -490,6 +503,9 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
         ):
             return self._error(400, "the body must be a JSON object", rec)
         problems = validate_generation(body, self.edition)
+        universal = body.get("model") in UNIVERSAL_MODELS
+        if (rec.path == UNIVERSAL_PATH) != universal:  # each model where its page puts it
+            problems.append(f"model {body.get('model')} is not served at {rec.path}")
         if problems:
             return self._error(400, "; ".join(problems), rec)
         if self.credits <= 0:
@@ -505,7 +521,8 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
             task.tail_image_bytes, task.tail_image_mime = _decoded(body["tail_image_url"])
         self.tasks[task.task_id] = task
         await self.notify()
-        return JSONResponse({self.id_key: task.task_id, "status": task.status}, status_code=201)
+        status = 200 if rec.path == UNIVERSAL_PATH else 201  # as each endpoint documents
+        return JSONResponse({self.id_key: task.task_id, "status": task.status}, status_code=status)
 
     async def _status(self, rec: Recorded) -> Response:
         ids = parse_qs(rec.query, keep_blank_values=True).get("generation_id", [])

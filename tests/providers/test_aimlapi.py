@@ -41,6 +41,7 @@ from tests.fakes.aimlapi import (
     APILAPLAS_MODELS,
     BILLING_PATH,
     NEWER_MODELS,
+    UNIVERSAL_MODELS,
     FakeAimlapi,
 )
 
@@ -509,7 +510,10 @@ def test_no_callbacks():
 
 @pytest.mark.parametrize(
     ("cls", "known"),
-    [(AimlapiProvider, AIMLAPI_MODELS + NEWER_MODELS), (ApilaplasProvider, APILAPLAS_MODELS)],
+    [
+        (AimlapiProvider, AIMLAPI_MODELS + NEWER_MODELS + UNIVERSAL_MODELS),
+        (ApilaplasProvider, APILAPLAS_MODELS),
+    ],
 )
 def test_every_declared_combination_maps_to_a_model_the_provider_knows(cls, known):
     caps = cls.capabilities

@@ -12,8 +12,10 @@ from bot import texts
 from bot.jobs import JobKind
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.providers import REGISTRY
+from bot.providers.aimlapi import AimlapiProvider
 from bot.providers.base import VideoRequest, unsupported
 from bot.providers.kling import KlingProvider
+from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.kling import FakeKling, validate_create
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -100,7 +102,7 @@ def test_the_fake_takes_sound_only_as_documented():
     assert validate_create({**base, "mode": "std", "sound": "on"}, "text2video", "kling")
 
 
-@pytest.mark.parametrize("name", [name for name in REGISTRY if name != "kling"])
+@pytest.mark.parametrize("name", [name for name in REGISTRY if name not in ("kling", "aimlapi")])
 def test_providers_without_documented_audio_refuse_sound(name):
     caps = REGISTRY[name].capabilities
     kind = next(iter(caps.kinds))
@@ -114,3 +116,27 @@ def test_a_switch_value_is_worded_for_any_switch():
     assert texts.bad_option(caught.value, "en") == (
         "--refs: “maybe” is not a choice here. Choose on or off (the option alone means on)."
     )
+
+
+async def test_aimlapi_v2_6_is_created_on_the_universal_endpoint_with_generate_audio():
+    fake = FakeAimlapi("sound-key")
+    await fake.start()
+    provider = AimlapiProvider("sound-key", fake.url)
+    try:
+        task_id = await provider.submit(request(model="kling-v2-6", mode="pro", sound=False))
+        rec = fake.requests[-1]
+        assert (rec.method, rec.path) == ("POST", "/v2/video/generations")
+        assert rec.json == {
+            "model": "klingai/video-v2-6-pro-text-to-video",
+            "prompt": "a storm",
+            "generate_audio": False,
+        }
+        url = await fake.finish(task_id)
+        update = (await provider.poll([task_id]))[task_id]
+        assert update.video_url == url
+        assert fake.requests[-1].path == "/v2/generate/video/kling/generation"
+        reason = unsupported(provider.capabilities, request(model="kling-v1-6", sound=True))
+        assert reason is not None and reason.key == "sound_needs"
+    finally:
+        await provider.aclose()
+        await fake.stop()
