@@ -138,7 +138,8 @@ class AimlapiProvider:
         ),
         combos=_COMBOS,
         sound=frozenset({("kling-v2-6", "pro")}),  # `generate_audio` (default true)
-        end_frame_models=frozenset(_VERSIONS),  # `tail_image_url`: the v1.x pages only
+        # `tail_image_url`: the v1.x pages only.
+        end_frames=frozenset((model, mode) for model in _VERSIONS for mode in ("std", "pro")),
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
         aspect_ratios=("16:9", "9:16", "1:1"),

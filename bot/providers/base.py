@@ -137,7 +137,8 @@ class Capabilities:
     # The (model, kind, mode) text- and image-to-video combinations it makes, where not every
     # model comes in every kind and mode (AI/ML API); None: all of `models` x `kinds` x `modes`.
     combos: frozenset[tuple[str, JobKind, str]] | None = None
-    end_frame_models: frozenset[str] | None = None  # models taking an end frame; None: all
+    # (model, mode) pairs taking an end frame; None: every model and mode it offers.
+    end_frames: frozenset[tuple[str, str]] | None = None
 
     @property
     def default_model(self) -> str:
@@ -224,9 +225,10 @@ def model_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
         return None  # an effect's second person is no end frame
     if not caps.end_frame:
         return Reason.of("no_end_frame")
-    takes = caps.end_frame_models
-    if takes is not None and model not in takes:
-        return Reason.of("end_frame_models", models=", ".join(sorted(takes)))
+    takes = caps.end_frames
+    if takes is not None and (model, mode) not in takes:
+        pairs = ", ".join(f"{model} {mode}" for model, mode in sorted(takes))
+        return Reason.of("end_frame_models", models=pairs)
     return None
 
 

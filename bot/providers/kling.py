@@ -149,6 +149,23 @@ class KlingProvider:
             "kling-v2-6",
         ),
         callbacks=True,
+        # `image_tail`: as before for the older models; of the newer ones, the docs list
+        # kling-v2-1 in pro mode only, and no end frame for kling-v2-6.
+        end_frames=frozenset(
+            {
+                (model, mode)
+                for model in (
+                    "kling-v1",
+                    "kling-v1-5",
+                    "kling-v1-6",
+                    "kling-v2-master",
+                    "kling-v2-1-master",
+                    "kling-v2-5-turbo",
+                )
+                for mode in ("std", "pro")
+            }
+            | {("kling-v2-1", "pro")}
+        ),
         # `sound: "on"|"off"` on kling-v2-6, documented with `mode: "pro"` (audio is pro-only [I]).
         sound=frozenset({("kling-v2-6", "pro")}),
         # `camera_control` on both endpoints; its `simple` config moves one axis [I].

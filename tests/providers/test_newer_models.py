@@ -1,17 +1,20 @@
-"""AI/ML API's newer Kling models (v2 master, v2.1 master, v2.1, v2.5 turbo): the exact body
+"""Newer Kling models. AI/ML API's (v2 master, v2.1 master, v2.1, v2.5 turbo): the exact body
 each gets from the fake, in the kinds and modes its page documents; anything else, and an end
-frame with them, refused before any request with words."""
+frame with them, refused before any request with words. Kling's own v2.1 and v2.6: end frames
+as documented."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.jobs import JobKind
 from bot.providers.aimlapi import AimlapiProvider
 from bot.providers.base import InputImage, VideoRequest, unsupported
+from bot.providers.kling import KlingProvider
 from tests.fakes.aimlapi import FakeAimlapi, validate_generation
 
 KEY = "newer-test-key"
@@ -80,9 +83,28 @@ def test_an_end_frame_with_a_newer_model_is_refused_before_any_request():
     frame = InputImage(b"", "image/jpeg")
     reason = unsupported(caps, request(JobKind.IMAGE, model="kling-v2-1", end_image=frame))
     assert reason is not None and reason.key == "end_frame_models"
-    assert reason.fields == {"models": "kling-v1, kling-v1-5, kling-v1-6"}
+    assert reason.fields == {
+        "models": "kling-v1 pro, kling-v1 std, kling-v1-5 pro, kling-v1-5 std, kling-v1-6 pro, "
+        "kling-v1-6 std"
+    }
     assert unsupported(caps, request(JobKind.IMAGE, model="kling-v1-6", end_image=frame)) is None
     body = {"model": "kling-video/v2.1/pro/image-to-video", "prompt": "x", "image_url": URI}
     assert validate_generation({**body, "tail_image_url": URI}, "aimlapi") == [
         "property tail_image_url should not exist"
     ]
+
+
+def test_kling_takes_an_end_frame_with_v2_1_pro_and_none_with_v2_6():
+    caps = KlingProvider.capabilities
+    frame = InputImage(JPEG, "image/jpeg")
+
+    def photos(**fields: Any) -> VideoRequest:
+        return VideoRequest(
+            job_id=1, kind=JobKind.IMAGE, prompt="x", image=frame, end_image=frame, **fields
+        )
+
+    assert unsupported(caps, photos(model="kling-v2-1", mode="pro")) is None
+    assert unsupported(caps, photos(model="kling-v1-6")) is None  # as before
+    for fields in ({"model": "kling-v2-1"}, {"model": "kling-v2-6", "mode": "pro"}):
+        reason = unsupported(caps, photos(**fields))
+        assert reason is not None and reason.key == "end_frame_models"
