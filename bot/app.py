@@ -39,6 +39,7 @@ from bot.jobs import ProviderCallback
 from bot.leases import Leases
 from bot.lifecycle import JobLifecycle
 from bot.metrics import Metrics
+from bot.outlook import Outlooks
 from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
@@ -180,12 +181,18 @@ async def assemble(
     )
     background = Background(watch)
     status = ChatStatus(
-        application.bot, background, metrics, status_edit_interval=settings.status_edit_interval
+        application.bot,
+        background,
+        metrics,
+        status_edit_interval=settings.status_edit_interval,
+        outlooks=Outlooks(store, submitter.capabilities()),
     )
     lifecycle = JobLifecycle(
         store=store,
         submitter=submitter,
-        delivery=Delivery(application.bot, Downloader(http, downloads)),
+        delivery=Delivery(
+            application.bot, Downloader(http, downloads), extendable=submitter.extendable
+        ),
         status=status,
         leases=Leases(
             store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch

@@ -19,6 +19,7 @@ from bot.background import Background
 from bot.jobs import Job, Requester
 from bot.keyboards import status_keyboard
 from bot.metrics import Metrics
+from bot.outlook import Outlooks
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,11 @@ class ChatStatus:
         metrics: Metrics,
         *,
         status_edit_interval: float = 3.0,
+        outlooks: Outlooks | None = None,
     ) -> None:
+        """`outlooks`: how long videos usually take and the user's place in line, for the
+        status message; None leaves both out."""
+        self._outlooks = outlooks
         self._bot = bot
         self._background = background
         self._metrics = metrics
@@ -58,6 +63,17 @@ class ChatStatus:
     def start_link(self, payload: str) -> str:
         """A t.me link that opens the bot's private chat with /start `payload`."""
         return f"https://t.me/{self._bot.username}?start={payload}"
+
+    async def status_text(self, job: Job, note: str | None = None) -> str:
+        """The job's status message, with its outlook; without it if the store cannot say
+        (the outlook is a courtesy: it never holds back the status)."""
+        outlook = None
+        if self._outlooks is not None:
+            try:
+                outlook = await self._outlooks.of(job)
+            except Exception as exc:
+                log.warning("job %s: no outlook for the status message: %r", job.id, exc)
+        return texts.status(job, note, outlook=outlook)
 
     def show(self, job: Job, *, force: bool, note: str | None = None) -> None:
         """Edit the job's status message to show `job` (with `note` under it), in the
@@ -95,7 +111,7 @@ class ChatStatus:
             await self._bot.edit_message_text(
                 chat_id=job.requester.chat_id,
                 message_id=job.status_message_id,
-                text=texts.status(job, note),
+                text=await self.status_text(job, note),
                 reply_markup=status_keyboard(job),
             )
         except BadRequest as exc:  # not modified, or the user deleted the message: harmless

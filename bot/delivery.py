@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import IO
 
 import httpx
@@ -55,7 +55,17 @@ class DeliveryError(Exception):
 class Delivery:
     """Sends videos with one Telegram bot and one guarded downloader."""
 
-    def __init__(self, bot: Bot, downloader: Downloader, *, upload_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        downloader: Downloader,
+        *,
+        upload_timeout: float = 600.0,
+        extendable: Callable[[Job], bool] | None = None,
+    ) -> None:
+        """`extendable`: whether a job's video gets an Extend button (its provider makes
+        videos longer); None: never."""
+        self._extendable = extendable or (lambda job: False)
         self._bot = bot
         self._downloader = downloader
         self._upload_timeout = upload_timeout
@@ -145,7 +155,9 @@ class Delivery:
                 caption=texts.caption(job),
                 message_thread_id=r.thread_id,
                 reply_parameters=_reply_to(job),
-                reply_markup=result_keyboard(job, share=inline_mode(self._bot)),
+                reply_markup=result_keyboard(
+                    job, share=inline_mode(self._bot), extendable=self._extendable(job)
+                ),
                 write_timeout=self._upload_timeout,
                 read_timeout=self._upload_timeout,
             )
@@ -160,7 +172,9 @@ class Delivery:
             duration=info.duration,
             message_thread_id=r.thread_id,
             reply_parameters=_reply_to(job),
-            reply_markup=result_keyboard(job, share=inline_mode(self._bot)),
+            reply_markup=result_keyboard(
+                job, share=inline_mode(self._bot), extendable=self._extendable(job)
+            ),
             write_timeout=self._upload_timeout,
             read_timeout=self._upload_timeout,
         )

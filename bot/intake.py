@@ -18,19 +18,24 @@ from bot import routing, texts
 from bot.access import Gatekeeper
 from bot.billing import Billing
 from bot.chat_status import ChatStatus
+from bot.effects import EFFECTS, PHOTOS, effect_name
 from bot.i18n import Messages, Reason, messages
 from bot.images import TELEGRAM_DOWNLOAD_LIMIT, ImageRejected, PreparedImage
 from bot.jobs import Job, JobKind, JobState, NewJob, Requester
-from bot.keyboards import buy_keyboard, status_keyboard
+from bot.keyboards import Screen, buy_keyboard, effect_keyboard, status_keyboard
 from bot.lifecycle import JobLifecycle
 from bot.options import OptionError, OptionSpace, parse_request
 from bot.preferences import LANG, PROVIDER, effective
+from bot.providers import REGISTRY
 from bot.providers.base import MB
 from bot.store import JobStore, PreferenceStore
 from bot.submission import Submitter
 from bot.validation import control_characters
 
 log = logging.getLogger(__name__)
+
+MAX_FRAMES = 2  # a start and an end frame
+MIN_REFS, MAX_REFS = 2, 4  # reference photos (AI/ML API's `image_list`: 2-4)
 
 
 class Intake:
@@ -76,6 +81,13 @@ class Intake:
             private=_is_private(requester),
         )
         params = {**prefs.job_params(), **parsed.params}
+        refs = bool(params.pop("refs", False))
+        kind = None
+        if refs or len(image_file_ids) > MAX_FRAMES:  # two photos are frames unless --refs
+            if not MIN_REFS <= len(image_file_ids) <= MAX_REFS:
+                await self._status.reply(requester, messages(lang).refs_photos)
+                return None
+            kind = JobKind.REFS
         return await self.request_video(
             requester,
             parsed.prompt,
@@ -83,7 +95,95 @@ class Intake:
             params,
             lang=lang,
             preferred_provider=parsed.provider or prefs.provider,
+            kind=kind,
         )
+
+    def effects(self) -> tuple[str, ...]:
+        """The effect scenes the configured providers make, in `bot.effects` order."""
+        offered = {name for c in self._submitter.capabilities().values() for name in c.effect_names}
+        return tuple(name for name in EFFECTS if name in offered)
+
+    def effect_menu(self, lang: str) -> Screen:
+        """/effect alone: the effects as buttons, or why there are none."""
+        m = messages(lang)
+        names = self.effects()
+        if not names:
+            able = [name for name, spec in REGISTRY.items() if spec.capabilities.effect_names]
+            return Screen(m.effects_nowhere.format(able=", ".join(able)))
+        return Screen(m.effect_list, effect_keyboard(names))
+
+    def effect_how(self, written: str, lang: str) -> str:
+        """What to send for an effect (its button's answer), or the effects there are."""
+        m = messages(lang)
+        name = effect_name(written)
+        if name not in self.effects():
+            return m.effect_unknown.format(name=written, names=", ".join(self.effects()))
+        return (m.effect_how_two if PHOTOS[name] == 2 else m.effect_how_one).format(name=name)
+
+    async def request_effect(
+        self,
+        requester: Requester,
+        written: str,
+        image_file_ids: Sequence[str],
+        *,
+        lang: str = "en",
+    ) -> Job | None:
+        """`/effect <name>` with its photos (one, or an album of two people); None if refused
+        (the user told what to send instead)."""
+        name = effect_name(written)
+        if not name or not self.effects():
+            menu = self.effect_menu(lang)
+            await self._status.reply(requester, menu.text, menu.markup)
+            return None
+        if name not in self.effects() or len(image_file_ids) != PHOTOS[name]:
+            await self._status.reply(requester, self.effect_how(written, lang))
+            return None
+        prefs = await effective(
+            self._preferences,
+            user_id=requester.user_id,
+            chat_id=requester.chat_id,
+            private=_is_private(requester),
+        )
+        params: dict[str, Any] = {"effect": name}
+        if prefs.as_file:
+            params["as_file"] = True
+        return await self.request_video(
+            requester,
+            messages(lang).effect_prompt.format(name=name),
+            image_file_ids,
+            params,
+            lang=lang,
+            preferred_provider=prefs.provider,
+            kind=JobKind.EFFECT,
+        )
+
+    async def extend(self, job_id: int, user_id: int, requester: Requester) -> str | None:
+        """A delivered video made longer by the provider that made it, as a new job; returns
+        why not (for the button's answer) or None."""
+        job = await self._store.get_job(job_id)
+        lang = str(job.params.get(LANG) or "en") if job else "en"
+        m = messages(lang)
+        if job is None:
+            return m.job_gone
+        if job.requester.user_id != user_id:
+            return m.not_yours
+        if job.requester.chat_id != requester.chat_id:
+            return m.button_stale
+        if job.state is not JobState.DELIVERED or not self._submitter.extendable(job):
+            return m.cannot_extend
+        params: dict[str, Any] = {"extend_of": job.provider_task_id}
+        if job.params.get("as_file"):
+            params["as_file"] = True
+        await self.request_video(
+            requester,
+            m.extend_prompt.format(job_id=job.id),
+            (),
+            params,
+            lang=lang,
+            preferred_provider=job.provider,
+            kind=JobKind.EXTEND,
+        )
+        return None
 
     async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
         """The same request as a new job; returns why not (for the button's answer) or None."""
@@ -104,6 +204,7 @@ class Intake:
             job.params,
             lang=lang,
             preferred_provider=provider if isinstance(provider, str) else None,
+            kind=job.kind,
         )
         return None
 
@@ -116,27 +217,30 @@ class Intake:
         *,
         lang: str = "en",
         preferred_provider: str | None = None,
+        kind: JobKind | None = None,
     ) -> Job | None:
         """Create a job and answer with its status message; None if refused (user told why).
 
-        Two images are a start and an end frame. `preferred_provider` goes first when it can
-        serve the request; the operator's order decides the rest.
+        Two images are a start and an end frame (in an effect, two people). `preferred_provider`
+        goes first when it can serve the request; the operator's order decides the rest.
+        `kind`: an effect, or the kind the images make (image-to-video, else text-to-video).
         """
-        kind = JobKind.IMAGE if image_file_ids else JobKind.TEXT
+        if kind is None:
+            kind = JobKind.IMAGE if image_file_ids else JobKind.TEXT
         prompt = prompt.strip()
         params = {**dict(params or {}), LANG: lang}
         if preferred_provider:
             params[PROVIDER] = preferred_provider
         m = messages(lang)
-        refusal = self._refusal(requester, kind, prompt, params, m)
+        refusal = self._refusal(requester, kind, prompt, params, m, len(image_file_ids))
         if refusal is not None:
             await self._status.reply(requester, refusal)
             return None
         route = routing.order(
-            self._submitter.candidates(kind, params, prompt),
+            self._submitter.candidates(kind, params, prompt, frames=len(image_file_ids)),
             self._submitter.capabilities(),
             preferred=preferred_provider,
-            end_frame=len(image_file_ids) > 1,
+            end_frame=kind is JobKind.IMAGE and len(image_file_ids) > 1,
         )
         if isinstance(route, routing.NoEndFrame):
             text = texts.end_frame_refusal(route.provider, route.others, lang)
@@ -204,6 +308,7 @@ class Intake:
         prompt: str,
         params: Mapping[str, Any],
         m: Messages,
+        frames: int = 0,
     ) -> str | None:
         """Why no provider could make this request as written, or None."""
         if not prompt:
@@ -211,7 +316,7 @@ class Intake:
         problem = _typing_problem(prompt, params, m)
         if problem is not None:
             return problem
-        unservable = self._submitter.refusal(kind, params, prompt)
+        unservable = self._submitter.refusal(kind, params, prompt, frames=frames)
         return None if unservable is None else unservable.text(m)
 
     async def _prepare_images(
@@ -262,7 +367,7 @@ class Intake:
         (blocked, or removed from the group): the job is failed, nobody to make it for."""
         try:
             message_id = await self._status.reply(
-                job.requester, texts.status(job), status_keyboard(job)
+                job.requester, await self._status.status_text(job), status_keyboard(job)
             )
         except Forbidden as exc:
             log.warning("job %s: cannot write to the chat (%s); not submitting it", job.id, exc)

@@ -26,6 +26,9 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     TEXT = "text"
     IMAGE = "image"
+    EFFECT = "effect"  # a named effect on one or two photos (`bot.effects`)
+    REFS = "refs"  # a video from two to four reference photos (`--refs`, an album of 3 or 4)
+    EXTEND = "extend"  # a delivered video made longer by the provider that made it
 
 
 #: Jobs the provider is still working on: polled, and subject to the job timeout.

@@ -23,11 +23,13 @@ JOBS = "jobs"  # jobs:<user>:<page>
 JOB = "job"  # job:<user>:<job>:<page>
 RESEND = "resend"  # resend:<job>  Send again: the kept file, into the pressed message's chat
 BUY = "buy"  # buy  the packs for sale; buy:<credits>:<stars>  an invoice for that pack
+EFFECT = "fx"  # fx:<scene>  /effect's list: what to send for that effect
+EXTEND = "extend"  # extend:<job>  under a delivered video its provider can make longer
 
 CALLBACK_LIMIT = 64  # bytes
 
 #: How many numbers each job button carries after its verb.
-_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, JOBS: 2, JOB: 3, RESEND: 1}
+_SHAPES = {STOP: 1, CANCEL: 1, AGAIN: 1, EXTEND: 1, JOBS: 2, JOB: 3, RESEND: 1}
 _NUMBER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() takes "٣" and refuses "²"
 _INT64 = 2**63  # ids and pages the databases can hold
 
@@ -94,17 +96,19 @@ def status_keyboard(job: Job) -> InlineKeyboardMarkup | None:
     )
 
 
-def result_keyboard(job: Job, *, share: bool = False) -> InlineKeyboardMarkup:
-    """Again (the same request as a new job) and Settings under a delivered video, and with
-    `share` (inline mode on) a Share button: it opens the person's choice of chat with
-    `@bot #<number>` typed, which lists this one video to post."""
+def result_keyboard(
+    job: Job, *, share: bool = False, extendable: bool = False
+) -> InlineKeyboardMarkup:
+    """Again (the same request as a new job) and Settings under a delivered video; Extend too
+    where its provider makes videos longer; and with `share` (inline mode on) a Share button:
+    it opens the person's choice of chat with `@bot #<number>` typed, which lists this one
+    video to post."""
     m = messages(_lang(job))
-    rows = [
-        [
-            InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id)),
-            InlineKeyboardButton(m.button_settings, callback_data=SETTINGS),
-        ]
-    ]
+    row = [InlineKeyboardButton(m.button_again, callback_data=data(AGAIN, job.id))]
+    if extendable:
+        row.append(InlineKeyboardButton(m.button_extend, callback_data=data(EXTEND, job.id)))
+    row.append(InlineKeyboardButton(m.button_settings, callback_data=SETTINGS))
+    rows = [row]
     if share:
         rows.append([share_button(job.id, m.button_share)])
     return InlineKeyboardMarkup(rows)
@@ -231,3 +235,9 @@ def parse_buy(data: str | None) -> tuple[int, int] | None:
     if verb != BUY or len(args) != 2 or not all(re.fullmatch(r"[0-9]{1,7}", a) for a in args):
         return None
     return int(args[0]), int(args[1])
+
+
+def effect_keyboard(names: Sequence[str]) -> InlineKeyboardMarkup:
+    """/effect's list: one button per effect scene, three to a row."""
+    buttons = [InlineKeyboardButton(name, callback_data=data(EFFECT, name)) for name in names]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])

@@ -102,8 +102,11 @@ def parse_request(text: str, space: OptionSpace) -> ParsedRequest:
         if param is not None:
             value: str | None = _unquote(inline) if has_inline else None
             if not has_inline:
-                value, end, index = _value_after(tokens, index)
-            params[param.name] = _check(param, written, value, space)
+                value, end, index = _value_after(tokens, index, param)
+            if value is None and param.bare is not None:
+                params[param.name] = param.bare
+            else:
+                params[param.name] = _check(param, written, value, space)
             cut.append((start, end))
         elif flag is not None and re.fullmatch(r"--[a-z][\w-]*", flag):
             raise OptionError(written, None, OPTION_NAMES, unknown=True)
@@ -128,13 +131,18 @@ def _flag(word: str) -> str | None:
     return None
 
 
-def _value_after(tokens: list[tuple[int, int, str]], index: int) -> tuple[str | None, int, int]:
-    """The value token following a flag: (value or None, end of the cut, index of the value)."""
+def _value_after(
+    tokens: list[tuple[int, int, str]], index: int, param: Param
+) -> tuple[str | None, int, int]:
+    """The value token following a flag: (value or None, end of the cut, index of the value).
+    A switch (`bare`) takes the next word only when it reads it (`--sound off`)."""
     if index + 1 >= len(tokens):
         return None, tokens[index][1], index
     _, end, token = tokens[index + 1]
     flag = _flag(token.partition("=")[0])
     if flag is not None and (flag in FLAGS or flag == "--"):
+        return None, tokens[index][1], index
+    if param.bare is not None and param.convert is not None and param.convert(token) is None:
         return None, tokens[index][1], index
     return _unquote(token), end, index + 1
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from bot.camera import PRESETS, parse_camera
 from bot.i18n import Messages
 from bot.jobs import JobKind
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # providers.base checks requests through this table
 #: `OptionError.allowed` for `--cfg` (a range) and `--neg` (any text), worded by a message.
 CFG_ALLOWED = ("0…1",)
 TEXT_ALLOWED: tuple[str, ...] = ()
+#: `OptionError.allowed` for `--camera`: the named moves and the six-axis form.
+CAMERA_ALLOWED = (*PRESETS, "pan=5,zoom=-3")
 
 _RATIO = re.compile(r"^(\d{1,2})\s*[:x×]\s*(\d{1,2})$")
 
@@ -61,7 +64,7 @@ class Param:
     offered: str | None = None  # the `Capabilities` field listing the values a provider takes
     default: str | None = None  # the `Capabilities` field with what it makes when left unset
     refusal: str = ""  # the message key ({choices}) when a provider does not offer the value
-    only_for: JobKind | None = None  # providers read it for this kind of job only
+    only_for: tuple[JobKind, ...] | None = None  # providers read it for these kinds only
     limit: str | None = None  # the `Capabilities` field limiting a text's length
     too_long: str = ""  # the message key ({limit}) when the text is longer than that
     setting: bool = True  # kept in /settings
@@ -73,6 +76,9 @@ class Param:
     word: Callable[[Any, Messages], str] = _plain  # a value as the panel and status show it
     shown: Shown | None = None
     line: Callable[[Any, Messages], str] | None = None  # in the status line, if not `word`
+    # A switch written alone (`--sound`) means this value; a value after it is read only when
+    # `convert` reads it (`--sound off`), so a prompt word after the switch stays prompt.
+    bare: Any = None
 
     @property
     def label_key(self) -> str:
@@ -111,12 +117,28 @@ def _cfg(value: str) -> float | None:
     return number if 0 <= number <= 1 else None
 
 
+def _on_off(value: str) -> bool | None:
+    """`--sound on|off` (yes/no, true/false, 1/0 too); None for any other word."""
+    return {"on": True, "yes": True, "true": True, "1": True}.get(
+        value.lower(), False if value.lower() in ("off", "no", "false", "0") else None
+    )
+
+
 def _text(value: str) -> str | None:
     return value or None
 
 
 def _cfg_line(value: Any, m: Messages) -> str:
     return f"cfg {value}"
+
+
+def _camera_word(value: Any, m: Messages) -> str:
+    """A named move in words ("down and back"); the six-axis form as written."""
+    return m.camera_moves.get(str(value), str(value))
+
+
+def _camera_line(value: Any, m: Messages) -> str:
+    return m.camera_line.format(move=_camera_word(value, m))
 
 
 def _without(value: Any, m: Messages) -> str:
@@ -169,9 +191,26 @@ PARAMS: tuple[Param, ...] = (
         ("--ar", "--aspect", "--ratio", "-a"),
         "ar",
         normalise=ratio,
-        only_for=JobKind.TEXT,
+        only_for=(JobKind.TEXT, JobKind.REFS),
     ),
     _limited("mode", str, ("--mode",), "mo", shown="status"),
+    # A move is a free value (a preset or axes, `bot.camera`); the panel offers the presets
+    # of providers with `Capabilities.camera`, and `unsupported` checks it on those terms.
+    Param(
+        "camera",
+        str,
+        ("--camera", "--cam"),
+        convert=parse_camera,
+        allowed=CAMERA_ALLOWED,
+        wording="camera_values",
+        offered="camera_presets",
+        default="default_camera",
+        code="cam",
+        panel="choice",
+        word=_camera_word,
+        shown="status",
+        line=_camera_line,
+    ),
     _free(
         "cfg_scale",
         float,
@@ -194,6 +233,43 @@ PARAMS: tuple[Param, ...] = (
         code="neg",
         panel="text",
         line=_without,
+    ),
+    # The scene of an effect job (`/effect hug`): chosen by the command, not by an option.
+    Param(
+        "effect",
+        str,
+        offered="effect_names",
+        refusal="choose_effect",
+        only_for=(JobKind.EFFECT,),
+        setting=False,
+        shown="status",
+        line=lambda value, m: m.effect_line.format(name=value),
+    ),
+    # The task whose video an extend job makes longer (the provider's task id, ours to poll).
+    Param("extend_of", str, only_for=(JobKind.EXTEND,), setting=False),
+    _free(
+        "sound",
+        bool,
+        ("--sound",),
+        _on_off,
+        ("on", "off"),
+        "switch_values",
+        setting=False,
+        bare=True,
+        line=lambda value, m: m.sound_on if value else m.sound_off,
+    ),
+    # An album of two photos as references rather than start and end frames (three or four
+    # photos are references anyway); decides the kind of job, not sent as a field.
+    _free(
+        "refs",
+        bool,
+        ("--refs",),
+        _on_off,
+        ("on", "off"),
+        "switch_values",
+        setting=False,
+        request=False,
+        bare=True,
     ),
     Param(
         "provider",
@@ -223,7 +299,18 @@ CHOICES: Mapping[str, Param] = {p.code: p for p in PARAMS if p.panel == "choice"
 FLAGS: Mapping[str, Param] = {flag: param for param in PARAMS for flag in param.flags}
 #: The long form of each option, for "options: ..." answers, in the order users have always
 #: seen (a unit test holds it to the rows' flags).
-OPTION_NAMES = ("--ar", "--duration", "--model", "--mode", "--neg", "--cfg", "--provider")
+OPTION_NAMES = (
+    "--ar",
+    "--duration",
+    "--model",
+    "--mode",
+    "--neg",
+    "--cfg",
+    "--camera",
+    "--sound",
+    "--refs",
+    "--provider",
+)
 
 
 def listed(param: Param, *caps: Capabilities) -> tuple[Any, ...]:

@@ -33,6 +33,7 @@ class Preferences:
     duration: int | None = None
     aspect_ratio: str | None = None
     mode: str | None = None
+    camera: str | None = None
     negative_prompt: str | None = None
     provider: str | None = None
     as_file: bool | None = None

@@ -68,8 +68,8 @@ class SettingsPanel:
                 return Press(None, ask_negative=True)
             changed = replace(prefs, negative_prompt=None)
             return Press(await self._save(owner, changed, m, group), m.settings_saved)
-        if code not in CHOICES:
-            return Press(self._main(prefs, m, group))
+        if code not in CHOICES or _not_offered(CHOICES[code], self._caps(prefs)[1]):
+            return Press(self._main(prefs, m, group))  # unknown, or stale (nothing offered)
         if not has_value:
             return Press(self._choices(prefs, CHOICES[code], m, group))
         return await self._choose(owner, prefs, CHOICES[code].name, value, m, group)
@@ -147,7 +147,9 @@ class SettingsPanel:
             return InlineKeyboardButton(text, callback_data=data(PREFIX, param.code))
 
         choices = [
-            button(p, f"{label[p.label_key]}: {value[p.label_key]}") for p in CHOICES.values()
+            button(p, f"{label[p.label_key]}: {value[p.label_key]}")
+            for p in CHOICES.values()
+            if p.label_key in value
         ]
         negative = [button(_TEXT, label[_TEXT.label_key])]
         if prefs.negative_prompt:
@@ -210,7 +212,17 @@ class SettingsPanel:
                 values[param.name] = m.settings_default_value.format(value=default)
             elif param.default:
                 values[param.name] = param.word(value, m)
-        return {p.label_key: values[p.label_key] for p in PARAMS if p.setting}
+        return {
+            p.label_key: values[p.label_key]
+            for p in PARAMS
+            if p.setting and not _not_offered(p, caps)
+        }
+
+
+def _not_offered(param: Param, caps: Capabilities) -> bool:
+    """A setting this provider has no values for at all (camera moves, where none are
+    documented): the panel leaves it out rather than offer an empty list."""
+    return param.offered is not None and not listed(param, caps)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -36,6 +36,7 @@ from bot.images import ImageRejected, PreparedImage, prepare
 from bot.jobs import Job, JobKind
 from bot.metrics import Metrics
 from bot.params import request_fields
+from bot.providers import REGISTRY
 from bot.providers.base import (
     MB,
     AuthFailed,
@@ -56,6 +57,32 @@ from bot.store import SubmitStore
 log = logging.getLogger(__name__)
 
 NO_PROVIDER_FOR_IMAGES = Reason.of("no_provider_for_images")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A request feature some providers document: its option, and who offers it."""
+
+    option: str
+    offered: Callable[[Capabilities, JobKind], bool]
+
+
+_CAMERA = Feature(
+    "--camera", lambda caps, kind: caps.camera is not None and kind in caps.camera.kinds
+)
+_SOUND = Feature("--sound", lambda caps, kind: bool(caps.sound))
+_REFS = Feature("--refs, with one or two photos", lambda caps, kind: bool(caps.refs))
+#: A provider's refusal of a feature (`bot.providers.base`), and the feature.
+FEATURES: Mapping[str, Feature] = {
+    "no_camera_text": _CAMERA,
+    "no_camera_image": _CAMERA,
+    "camera_one_axis": _CAMERA,
+    "camera_needs": _CAMERA,
+    "no_sound": _SOUND,
+    "sound_needs": _SOUND,
+    "no_refs": _REFS,
+    "refs_needs": _REFS,
+}
 
 
 @dataclass(frozen=True)
@@ -118,27 +145,60 @@ class Submitter:
         calls no provider."""
         return {name: provider.capabilities for name, provider in self._providers.items()}
 
-    def candidates(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> list[str]:
-        """Providers, in failover order, that can serve this request right now."""
-        shape = _request_shape(kind, prompt, params)
+    def candidates(
+        self, kind: JobKind, params: Mapping[str, Any], prompt: str, *, frames: int = 0
+    ) -> list[str]:
+        """Providers, in failover order, that can serve this request (with `frames` photos)
+        right now."""
+        shape = _request_shape(kind, prompt, params, frames)
         return [
             name
             for name, provider in self._providers.items()
             if self._can_serve(provider, shape) is None
         ]
 
-    def refusal(self, kind: JobKind, params: Mapping[str, Any], prompt: str) -> Reason | None:
+    def refusal(
+        self, kind: JobKind, params: Mapping[str, Any], prompt: str, *, frames: int = 0
+    ) -> Reason | None:
         """The answer for the user when no provider can serve the request, else None.
 
-        The reason given is the first provider's: it is the one the operator prefers.
+        The reason given is the first provider's: it is the one the operator prefers. A
+        provider that takes no end frame at all is left to `routing`, which names one that does.
         """
-        shape = _request_shape(kind, prompt, params)
+        shape = _request_shape(kind, prompt, params, frames)
         reasons = [self._can_serve(p, shape) for p in self._providers.values()]
-        if not all(reasons) or reasons[0] is None:
+        if not all(reasons) or reasons[0] is None or reasons[0].key == "no_end_frame":
             return None
         if reasons[0] == NO_PROVIDER_FOR_IMAGES:
             return reasons[0]
+        feature = FEATURES.get(reasons[0].key)
+        if feature is not None:
+            return self._offered_elsewhere(shape, reasons[0], feature)
         return Reason.of("cannot_make", reason=reasons[0])
+
+    def _offered_elsewhere(self, shape: VideoRequest, reason: Reason, feature: Feature) -> Reason:
+        """A feature (a camera move, sound) the first provider cannot make, naming the
+        providers that offer it for this kind of job: this bot's, else any the bot knows."""
+        first = next(iter(self._providers))
+        others = [
+            name
+            for name, provider in self._providers.items()
+            if name != first and feature.offered(provider.capabilities, shape.kind)
+        ]
+        if others:
+            return Reason.of(
+                "feature_elsewhere", reason=reason, others=", ".join(others), first=others[0]
+            )
+        if feature.offered(self._providers[first].capabilities, shape.kind):
+            return Reason.of("cannot_make", reason=reason)  # it offers it, on other terms
+        able = [
+            name
+            for name, spec in REGISTRY.items()
+            if feature.offered(spec.capabilities, shape.kind)
+        ]
+        return Reason.of(
+            "feature_nowhere", reason=reason, able=", ".join(able), option=feature.option
+        )
 
     async def submit(
         self, job: Job, on_failover: Callable[[str, str], Awaitable[None]]
@@ -153,7 +213,7 @@ class Submitter:
             log.warning("job %s: interrupted while submitting; not sending it again", job.id)
             raise self._unanswered(job.provider, Reason.of("interrupted_submit"))
         secret = job.callback_secret or secrets.token_urlsafe(24)
-        names = self.candidates(job.kind, job.params, job.prompt)
+        names = self.candidates(job.kind, job.params, job.prompt, frames=len(job.input_file_ids))
         if job.provider in names:  # start with the provider the job was created for
             names.remove(job.provider)
             names.insert(0, job.provider)
@@ -192,6 +252,17 @@ class Submitter:
         if last_error is None or isinstance(last_error, AuthFailed | NoCredits):
             raise SubmitFailed(Reason.of("unavailable"))
         raise SubmitFailed(Reason.of("provider_failed", message=last_error.message))
+
+    def extendable(self, job: Job) -> bool:
+        """Whether the provider that made `job`'s video can make it longer."""
+        provider = self._providers.get(job.provider)
+        return bool(
+            provider is not None
+            and provider.capabilities.extends
+            and JobKind.EXTEND in provider.capabilities.kinds
+            and job.kind is not JobKind.EFFECT
+            and job.provider_task_id
+        )
 
     def can_reconcile(self, name: str) -> bool:
         """Whether the bot can learn, after a lost answer, which task `name` made for a job:
@@ -260,7 +331,8 @@ class Submitter:
 
     def _can_serve(self, provider: VideoProvider, shape: VideoRequest) -> Reason | None:
         caps = provider.capabilities
-        if shape.kind is JobKind.IMAGE and caps.image_by_url_only and not self._policy.public_url:
+        photos = shape.kind is not JobKind.TEXT
+        if photos and caps.image_by_url_only and not self._policy.public_url:
             return NO_PROVIDER_FOR_IMAGES
         return unsupported(caps, shape)
 
@@ -285,6 +357,7 @@ class Submitter:
             prompt=job.prompt,
             image=images[0] if images else None,
             end_image=images[1] if len(images) > 1 else None,
+            more_images=tuple(images[2:]),
             callback_url=callback_url,
             callback_secret=callback_secret,
             **request_fields(job.params),
@@ -342,6 +415,10 @@ class Submitter:
         return InputImage(data=data, mime_type=mime_type, url=url)
 
 
-def _request_shape(kind: JobKind, prompt: str, params: Mapping[str, Any]) -> VideoRequest:
-    """A request without images, for checking capabilities before anything is downloaded."""
-    return VideoRequest(job_id=0, kind=kind, prompt=prompt, **request_fields(params))
+def _request_shape(
+    kind: JobKind, prompt: str, params: Mapping[str, Any], frames: int = 0
+) -> VideoRequest:
+    """A request without images, for checking capabilities before anything is downloaded
+    (an empty stand-in marks an end frame, `frames` being two)."""
+    end = InputImage(b"", "image/jpeg") if kind is JobKind.IMAGE and frames > 1 else None
+    return VideoRequest(job_id=0, kind=kind, prompt=prompt, end_image=end, **request_fields(params))

@@ -14,6 +14,7 @@ from typing import Any
 from bot.i18n import Messages, messages
 from bot.jobs import Job, JobState
 from bot.options import OptionError
+from bot.outlook import Outlook
 from bot.params import PARAMS
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit, in characters
@@ -59,8 +60,11 @@ def end_frame_refusal(provider: str, others: tuple[str, ...], lang: str) -> str:
 # --- the status message --------------------------------------------------------------------------
 
 
-def status(job: Job, note: str | None = None, *, now: float | None = None) -> str:
-    """The status message under the request: state, progress, time taken and settings."""
+def status(
+    job: Job, note: str | None = None, *, now: float | None = None, outlook: Outlook | None = None
+) -> str:
+    """The status message under the request: state, progress, time taken, the outlook (how
+    long it usually takes, its place among the user's videos) and settings."""
     m = messages(job_lang(job))
     line = m.states[job.state.value]
     lines = [m.status_header.format(job_id=job.id, provider=job.provider)]
@@ -70,6 +74,8 @@ def status(job: Job, note: str | None = None, *, now: float | None = None) -> st
         lines.append(line)
     end = (time.time() if now is None else now) if job.is_generating else job.updated_at
     lines.append(m.elapsed.format(time=clock(end - job.created_at)))
+    if outlook is not None and job.is_generating:
+        lines += _outlook_lines(outlook, end - job.created_at, m)
     settings = settings_line(job.params, m, full=True)
     if settings:
         lines.append(settings)
@@ -93,6 +99,22 @@ def price_line(job: Job, lang: str | None = None) -> str:
     if job.state in (JobState.FAILED, JobState.CANCELLED):
         return m["released_line"].format(price=job.price)
     return m["price_line"].format(price=job.price)
+
+
+def _outlook_lines(outlook: Outlook, elapsed: float, m: Messages) -> list[str]:
+    lines = []
+    if outlook.usual is not None:
+        left = outlook.usual - elapsed
+        if left >= 60:
+            lines.append(m.usually_ready.format(time=m.minutes_about.format(n=round(left / 60))))
+        elif left > 0:
+            lines.append(m.usually_ready.format(time=m.under_a_minute))
+        else:
+            usual = max(1, round(outlook.usual / 60))
+            lines.append(m.longer_than_usual.format(time=m.minutes_about.format(n=usual)))
+    if outlook.place is not None and outlook.waiting is not None:
+        lines.append(m.place_in_line.format(place=outlook.place, waiting=outlook.waiting))
+    return lines
 
 
 def progress_bar(percent: int) -> str:

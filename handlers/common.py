@@ -72,9 +72,9 @@ def declared_size(message: Message | None) -> int | None:
     return message.document.file_size if message.document else None
 
 
-def caption_command(caption: str, bot_username: str) -> tuple[bool, str]:
-    """(is it a `/video` for this bot, the caption without the command)."""
-    match = re.match(r"^/video(?:@(?P<bot>\w+))?(?:\s+|$)", caption, re.IGNORECASE)
+def caption_command(caption: str, bot_username: str, command: str = "video") -> tuple[bool, str]:
+    """(is it a `/<command>` for this bot, the caption without the command)."""
+    match = re.match(rf"^/{command}(?:@(?P<bot>\w+))?(?:\s+|$)", caption, re.IGNORECASE)
     if not match:
         return False, caption
     addressed_to = match.group("bot")
@@ -86,7 +86,7 @@ def caption_command(caption: str, bot_username: str) -> tuple[bool, str]:
 def mentions_bot(message: Message, bot_username: str) -> bool:
     """A caption or text naming the bot: `@bot` or a command for it."""
     text = message.caption or message.text or ""
-    if caption_command(text, bot_username)[0]:
+    if any(caption_command(text, bot_username, name)[0] for name in ("video", "effect")):
         return True
     return re.search(rf"@{re.escape(bot_username)}\b", text, re.IGNORECASE) is not None
 

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import messages
 from bot.intake import Intake
-from bot.keyboards import AGAIN, CANCEL, JOBS, STOP, Screen, number, parse
+from bot.keyboards import AGAIN, CANCEL, EXTEND, JOBS, STOP, Screen, number, parse
 from bot.lifecycle import JobLifecycle
 from handlers.common import command_argument, is_private, lang_of, pressed_message, requester_of
 from handlers.job_views import JobViews, cancel_answer, cancel_choice_screen
@@ -88,6 +88,10 @@ class JobHandlers:
         elif verb == AGAIN:
             requester = requester_of(message, query.from_user)
             refusal = await self._intake.again(numbers[0], user_id, requester)
+            await query.answer(refusal, show_alert=refusal is not None)
+        elif verb == EXTEND:
+            requester = requester_of(message, query.from_user)
+            refusal = await self._intake.extend(numbers[0], user_id, requester)
             await query.answer(refusal, show_alert=refusal is not None)
         else:
             await self._browse(query, message, verb, numbers, lang)

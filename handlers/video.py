@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Bot, ForceReply, Message, ReplyParameters, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -30,6 +30,7 @@ from handlers.common import (
     is_private,
     lang_of,
     mentions_bot,
+    pressed_message,
     replies_to_bot,
     requester_of,
 )
@@ -37,7 +38,7 @@ from handlers.settings import SettingsHandlers
 
 log = logging.getLogger(__name__)
 
-MAX_FRAMES = 2  # a start frame and an end frame
+MAX_PHOTOS = 4  # a start and an end frame, or up to four references (`Intake`)
 _FILE_IDS_SEPARATOR = " "  # Telegram file ids never contain spaces
 
 
@@ -87,6 +88,37 @@ class VideoHandlers:
             requester_of(message), command_argument(message), [image] if image else [], lang=lang
         )
 
+    async def effect(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/effect` alone lists the effects with buttons; `/effect <name>` as a reply to a
+        photo makes that effect (a two-person effect needs an album: the answer says so)."""
+        message = update.effective_message
+        if message is None:
+            return
+        lang = lang_of(message.from_user)
+        image = image_of(message.reply_to_message)
+        if image and await self._oversized([message.reply_to_message], message, lang):
+            return
+        await self._intake.request_effect(
+            requester_of(message), command_argument(message), [image] if image else [], lang=lang
+        )
+
+    async def effect_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button of /effect's list: show what to send for that effect, keeping the list."""
+        query = update.callback_query
+        if query is None:
+            return
+        lang = lang_of(query.from_user)
+        message = pressed_message(query)  # only a list the bot made may be edited
+        if message is None:
+            await query.answer(messages(lang).button_stale)
+            return
+        _, _, name = (query.data or "").partition(":")
+        await query.answer()
+        with contextlib.suppress(BadRequest):  # the same effect pressed twice: not modified
+            await message.edit_text(
+                self._intake.effect_how(name, lang), reply_markup=message.reply_markup
+            )
+
     async def image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or an image file; album parts are collected and handled together."""
         message = update.effective_message
@@ -112,11 +144,21 @@ class VideoHandlers:
             return
         captioned = next((part for part in parts if part.caption), parts[0])
         caption = (captioned.caption or "").strip()
+        effect, scene = caption_command(caption, self._bot.username, "effect")
+        if effect:  # `/effect hug` on one photo or an album of two people
+            file_ids = [file_id for part in parts if (file_id := image_of(part))]
+            lang = lang_of(captioned.from_user)
+            if len(parts) > MAX_PHOTOS:
+                await captioned.reply_text(messages(lang).album_too_many)
+            elif not await self._oversized(parts, captioned, lang):
+                requester = requester_of(captioned)
+                await self._intake.request_effect(requester, scene, file_ids, lang=lang)
+            return
         addressed, caption = caption_command(caption, self._bot.username)
         if not addressed and not is_private(captioned):
             return  # a photo in a group not meant for the bot
         lang = lang_of(captioned.from_user)
-        if len(parts) > MAX_FRAMES:
+        if len(parts) > MAX_PHOTOS:
             await captioned.reply_text(messages(lang).album_too_many)
             return
         if await self._oversized(parts, captioned, lang):

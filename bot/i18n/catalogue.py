@@ -55,6 +55,24 @@ class Messages:
     choose_duration: str  # {choices}
     choose_aspect_ratio: str  # {choices}
     no_end_frame: str
+    no_camera_text: str
+    no_camera_image: str
+    camera_one_axis: str
+    camera_needs: str  # {needs}
+    no_sound: str
+    no_effects: str
+    no_refs: str
+    not_offered_here: str  # {model} {mode} {choices}
+    end_frame_models: str  # {models}
+    no_extend: str
+    cannot_extend: str
+    extend_prompt: str  # {job_id}: an extend job's prompt, as its caption and /jobs show it
+    refs_needs: str  # {needs}
+    refs_photos: str
+    choose_effect: str  # {choices}
+    sound_needs: str  # {needs}
+    feature_elsewhere: str  # {reason} {others} {first}: this bot's providers that offer it
+    feature_nowhere: str  # {reason} {able} {option}: providers (of any bot) documenting it
     no_video_sent: str
     pro_needs_model: str  # {model}
     telegram_refused: str  # {message}: Telegram's own words
@@ -94,12 +112,30 @@ class Messages:
     unknown_option: str  # {option} {known}
     cfg_range: str
     any_text: str
+    camera_values: str
+    camera_moves: Mapping[str, str]  # preset (and "none") -> words
+    camera_line: str  # {move}
+    switch_values: str
+    effect_line: str  # {name}
+    effect_prompt: str  # {name}: an effect job's prompt, as its caption and /jobs show it
+    effect_list: str
+    effect_how_one: str  # {name}
+    effect_how_two: str  # {name}
+    effect_unknown: str  # {name} {names}
+    effects_nowhere: str  # {able}
+    sound_on: str
+    sound_off: str
 
     # The status message
     states: Mapping[str, str]  # JobState value -> line
     state_words: Mapping[str, str]  # JobState value -> word for lists
     status_header: str  # {job_id} {provider}
     elapsed: str  # {time}
+    usually_ready: str  # {time}: the median of recent videos, less the time taken so far
+    longer_than_usual: str  # {time}: the median, when this one is past it
+    minutes_about: str  # {n}
+    under_a_minute: str
+    place_in_line: str  # {place} {waiting}: this job among the user's unfinished ones
     moved: str  # {from_provider} {to_provider}
     confirming: str  # {provider}
     failed: str  # {job_id} {reason}
@@ -130,6 +166,7 @@ class Messages:
     # Buttons
     button_cancel: str
     button_again: str
+    button_extend: str
     button_settings: str
     button_older: str
     button_newer: str

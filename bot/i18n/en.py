@@ -16,8 +16,10 @@ EN = Messages(
         "• Reply to a photo with /video <prompt> to animate that photo\n"
         "• Options for one video go before the prompt:\n"
         '  /video --ar 9:16 -d 10 --mode pro --neg "blurry, text" a fox in the snow\n'
+        "• --camera down_back (or pan=5, zoom=-3, ...) moves the camera, where the service can\n"
         "• /settings: your usual model, duration, aspect ratio, mode, negative prompt, "
         "provider, and video or file\n"
+        "• /effect lists video effects (hug, kiss, ...) for your photos\n"
         "• /jobs lists your recent videos, /cancel stops the latest one\n"
         "  (/cancel 12 stops job #12)\n"
         "• Share a finished video into any chat with the Share button under it, or\n"
@@ -27,6 +29,7 @@ EN = Messages(
     ),
     commands={
         "video": "Make a video: /video <prompt>",
+        "effect": "A video effect on your photos: /effect hug",
         "settings": "Model, duration, ratio and more",
         "jobs": "Your recent videos",
         "cancel": "Stop your latest video (or /cancel <number>)",
@@ -51,7 +54,9 @@ EN = Messages(
     ),
     photo_placeholder="What should happen?",
     album_too_many=(
-        "Send one photo, or two in one album: the video goes from the first to the second."
+        "Send one photo, or two in one album: the video goes from the first to the second. "
+        "Three or four photos in one album are references for one video, where a video "
+        "service can."
     ),
     end_frame_elsewhere=(
         "{provider} can't use an end frame (the second photo). {others} can: choose it in "
@@ -136,6 +141,33 @@ EN = Messages(
     choose_duration="choose a duration among {choices} seconds",
     choose_aspect_ratio="choose an aspect ratio among {choices}",
     no_end_frame="this provider cannot use an end frame",
+    no_camera_text="this provider cannot move the camera in text videos",
+    no_camera_image="this provider cannot move the camera in photo videos",
+    camera_one_axis="this provider moves the camera along one axis at a time, e.g. --camera zoom=5",
+    camera_needs="this provider moves the camera only with {needs}",
+    no_sound="this provider does not make videos with sound",
+    no_effects="this provider does not make video effects",
+    no_refs="this provider does not make videos from several reference photos",
+    not_offered_here="{model} in {mode} mode is not offered for this here; choose among {choices}",
+    end_frame_models="this provider uses an end frame (the second photo) only with {models}",
+    no_extend="this provider cannot make a video longer",
+    cannot_extend="This video cannot be made longer here.",
+    extend_prompt="⏩ video #{job_id}, made longer",
+    refs_needs="this provider makes videos from reference photos only with {needs}",
+    refs_photos=(
+        "A video from reference photos takes 2 to 4 photos in one album, captioned with what "
+        "should happen (two photos need --refs, or they are a start and an end frame)."
+    ),
+    choose_effect="choose an effect among {choices}",
+    sound_needs="this provider makes sound only with {needs}",
+    feature_elsewhere=(
+        "I can't make that video: {reason}. {others} can: add --provider {first}, "
+        "or choose it in /settings."
+    ),
+    feature_nowhere=(
+        "I can't make that video: {reason}, and no video service of this bot can. "
+        "Services that can: {able}. Send it without {option}."
+    ),
     no_video_sent="the provider sent no video",
     pro_needs_model="pro mode needs the model {model} here",
     telegram_refused="Telegram refused: {message}",
@@ -159,6 +191,37 @@ EN = Messages(
     unknown_option="I don't know the option {option}. Options: {known}.",
     cfg_range="a number from 0 to 1",
     any_text='some text, in quotes if it has spaces: --neg "blurry, text"',
+    camera_values=(
+        "a move (down_back, forward_up, right_turn_forward, left_turn_forward), or axes "
+        "from -10 to 10 among horizontal, vertical, pan, tilt, roll and zoom: "
+        "--camera pan=5,zoom=-3"
+    ),
+    camera_moves={
+        "none": "no move",
+        "down_back": "down and back",
+        "forward_up": "forward and up",
+        "right_turn_forward": "turn right, forward",
+        "left_turn_forward": "turn left, forward",
+    },
+    camera_line="camera: {move}",
+    switch_values="on or off (the option alone means on)",
+    effect_line="effect: {name}",
+    effect_prompt="✨ {name}",
+    effect_list="Choose an effect to see what to send:",
+    effect_how_one=(
+        "{name} takes one photo: send it captioned /effect {name}, "
+        "or reply to a photo with /effect {name}."
+    ),
+    effect_how_two=(
+        "{name} takes two photos, one person each: send them as one album captioned "
+        "/effect {name} (the first goes on the left)."
+    ),
+    effect_unknown="I don't know the effect “{name}”. Effects: {names}.",
+    effects_nowhere=(
+        "None of this bot's video services makes video effects. Services that can: {able}."
+    ),
+    sound_on="with sound",
+    sound_off="no sound",
     states={
         "queued": "⏳ Queued",
         "running": "⚙️ Generating",
@@ -177,6 +240,11 @@ EN = Messages(
     },
     status_header="🎬 Video #{job_id} · {provider}",
     elapsed="⏱ {time}",
+    usually_ready="⌛ usually ready in {time}",
+    longer_than_usual="⌛ taking longer than usual ({time})",
+    minutes_about="about {n} min",
+    under_a_minute="under a minute",
+    place_in_line="🔢 {place} of your {waiting} videos in progress",
     moved="{from_provider} is unavailable, trying {to_provider}",
     confirming="{provider} did not answer; checking whether it got your request",
     failed="❌ Video #{job_id} failed: {reason}",
@@ -212,6 +280,7 @@ EN = Messages(
     },
     button_cancel="🚫 Cancel",
     button_again="🔁 Again",
+    button_extend="⏩ Extend",
     button_settings="⚙️ Settings",
     button_older="Older ›",
     button_newer="‹ Newer",
@@ -237,6 +306,7 @@ EN = Messages(
         "duration": "Duration",
         "aspect_ratio": "Aspect ratio",
         "mode": "Mode",
+        "camera": "Camera",
         "negative_prompt": "Negative prompt",
         "provider": "Provider",
         "delivery": "Results as",

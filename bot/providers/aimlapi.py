@@ -21,10 +21,13 @@ from typing import Any, Literal
 import httpx
 from pydantic_settings import SettingsConfigDict
 
+from bot.camera import camera_move
+from bot.effects import EFFECTS
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
+    CameraOffer,
     Capabilities,
     ContentPolicy,
     InputImage,
@@ -33,6 +36,7 @@ from bot.providers.base import (
     ProviderError,
     TaskUpdate,
     VideoRequest,
+    effect_of,
     http_timeout,
     status_error,
     transport_error,
@@ -43,6 +47,9 @@ from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_k
 log = logging.getLogger(__name__)
 
 GENERATION_PATH = "/v2/generate/video/kling/generation"  # create (POST) and poll (GET)
+# The universal endpoint, where the v2.6 pages document their models; answers have the same
+# shape, and generations made there are polled like the rest (REFERENCE.md section 3).
+UNIVERSAL_PATH = "/v2/video/generations"
 BILLING_PATH = "/v2/billing"  # AI/ML API's balance [I]
 
 # The docs say `image_url` takes "a Base64-encoded local image" without showing one. A data URI
@@ -61,8 +68,36 @@ _STATES = {
     "error": JobState.FAILED,
 }
 _VERSIONS = {"kling-v1": "v1", "kling-v1-5": "v1.5", "kling-v1-6": "v1.6"}  # ours -> theirs
+#: Newer models, each in the kinds and modes its page documents (all on the same endpoint;
+#: none takes `tail_image_url`). A master has no mode: it is offered as the default, std.
+_NEWER: dict[tuple[str, JobKind, str], str] = {
+    ("kling-v2-master", JobKind.TEXT, "std"): "klingai/v2-master-text-to-video",
+    ("kling-v2-master", JobKind.IMAGE, "std"): "klingai/v2-master-image-to-video",
+    ("kling-v2-1-master", JobKind.TEXT, "std"): "klingai/v2.1-master-text-to-video",
+    ("kling-v2-1-master", JobKind.IMAGE, "std"): "klingai/v2.1-master-image-to-video",
+    ("kling-v2-1", JobKind.IMAGE, "std"): "kling-video/v2.1/standard/image-to-video",
+    ("kling-v2-1", JobKind.IMAGE, "pro"): "kling-video/v2.1/pro/image-to-video",
+    ("kling-v2-5-turbo", JobKind.TEXT, "pro"): "klingai/v2.5-turbo/pro/text-to-video",
+    ("kling-v2-5-turbo", JobKind.IMAGE, "pro"): "klingai/v2.5-turbo/pro/image-to-video",
+    ("kling-v2-6", JobKind.TEXT, "pro"): "klingai/video-v2-6-pro-text-to-video",
+    ("kling-v2-6", JobKind.IMAGE, "pro"): "klingai/video-v2-6-pro-image-to-video",
+}
+#: Models documented on `UNIVERSAL_PATH` only; `generate_audio` is theirs.
+_UNIVERSAL = frozenset(
+    {"klingai/video-v2-6-pro-text-to-video", "klingai/video-v2-6-pro-image-to-video"}
+)
+_COMBOS = frozenset(
+    {
+        (model, kind, mode)
+        for model in _VERSIONS
+        for kind in (JobKind.TEXT, JobKind.IMAGE)
+        for mode in ("std", "pro")
+    }
+    | set(_NEWER)
+)
 _TIERS = {"std": "standard", "pro": "pro"}
 _KINDS = {JobKind.TEXT: "text-to-video", JobKind.IMAGE: "image-to-video"}
+REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
 _POLICY_WORDS = ("moderation", "policy", "safety", "nsfw", "inappropriate")  # in a 400 message
 
 
@@ -71,6 +106,9 @@ def provider_model(model: str, kind: JobKind, mode: str) -> str:
 
     Raises `InvalidRequest` for a model or mode the pattern does not cover.
     """
+    newer = _NEWER.get((model, kind, mode))
+    if newer is not None:
+        return newer
     version, tier = _VERSIONS.get(model), _TIERS.get(mode)
     if version is None or tier is None:
         raise InvalidRequest(f"the model {model} in {mode} mode is not offered here")
@@ -83,13 +121,35 @@ class AimlapiProvider:
     name = "aimlapi"
     label = "AI/ML API"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.REFS}),
+        effect_names=EFFECTS,  # `klingai/kling-video-v1.6-{standard,pro}-effects`
+        refs=frozenset({("kling-v1-6", "std")}),  # `kling-video/v1.6/standard/multi-image-…`
         image_by_url_only=False,  # `image_url` also takes base64
         end_frame=True,  # `tail_image_url`
-        models=("kling-v1-6", "kling-v1-5", "kling-v1"),
+        models=(
+            "kling-v1-6",
+            "kling-v1-5",
+            "kling-v1",
+            "kling-v2-master",
+            "kling-v2-1",
+            "kling-v2-1-master",
+            "kling-v2-5-turbo",
+            "kling-v2-6",
+        ),
+        combos=_COMBOS,
+        sound=frozenset({("kling-v2-6", "pro")}),  # `generate_audio` (default true)
+        # `tail_image_url`: the v1.x pages only.
+        end_frames=frozenset((model, mode) for model in _VERSIONS for mode in ("std", "pro")),
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
         aspect_ratios=("16:9", "9:16", "1:1"),
+        # Text: `camera_control` (a named move) or `advanced_camera_control` (one axis);
+        # image: `camera_control {type, config}`; on v1 std/pro and v1.6 pro only.
+        camera=CameraOffer(
+            kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+            one_axis=frozenset({JobKind.TEXT}),
+            models=frozenset({("kling-v1", "std"), ("kling-v1", "pro"), ("kling-v1-6", "pro")}),
+        ),
     )
     duration_as_string = False  # the docs' schema says integer (their examples send "5")
 
@@ -105,7 +165,9 @@ class AimlapiProvider:
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
 
     async def submit(self, request: VideoRequest) -> str:
-        answer = await self._call("POST", GENERATION_PATH, json=self._create_body(request))
+        body = self._create_body(request)
+        path = UNIVERSAL_PATH if body["model"] in _UNIVERSAL else GENERATION_PATH
+        answer = await self._call("POST", path, json=body)
         task_id = _generation_id(answer)
         if task_id is None:
             raise unreadable_answer(self.label)
@@ -140,6 +202,10 @@ class AimlapiProvider:
 
     def _create_body(self, request: VideoRequest) -> dict[str, Any]:
         """The documented fields only: nothing about the chat, the user or the job."""
+        if request.kind is JobKind.EFFECT:
+            return _effect_body(request)
+        if request.kind is JobKind.REFS:
+            return self._refs_body(request)
         body: dict[str, Any] = {"model": self._model_id(request), "prompt": request.prompt}
         if request.kind is JobKind.IMAGE:
             if request.image is None:
@@ -155,7 +221,32 @@ class AimlapiProvider:
         if request.negative_prompt:
             body["negative_prompt"] = request.negative_prompt
         if request.cfg_scale is not None:
+            if body["model"] == "klingai/video-v2-6-pro-image-to-video":  # not in its spec
+                raise InvalidRequest(f"{self.label} takes no cfg scale with this model")
             body["cfg_scale"] = request.cfg_scale
+        if request.sound is not None and body["model"] in _UNIVERSAL:
+            body["generate_audio"] = request.sound
+        if request.camera is not None:
+            body.update(_camera_fields(request.kind, request.camera))
+        return body
+
+    def _refs_body(self, request: VideoRequest) -> dict[str, Any]:
+        """`kling-video/v1.6/standard/multi-image-to-video`: `image_list` (2-4), and the
+        prompt, aspect ratio, duration and negative prompt it documents."""
+        images = request.images
+        if not 2 <= len(images) <= 4:
+            raise InvalidRequest("a video from references needs 2 to 4 photos")
+        body: dict[str, Any] = {
+            "model": REFS_MODEL,
+            "image_list": [_image_ref(image) for image in images],
+        }
+        optional = {
+            "prompt": request.prompt or None,
+            "aspect_ratio": request.aspect_ratio,
+            "duration": request.duration,
+            "negative_prompt": request.negative_prompt or None,
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
         return body
 
     def _model_id(self, request: VideoRequest) -> str:
@@ -249,6 +340,36 @@ def _image_ref(image: InputImage) -> str:
     if image.url:
         return image.url
     raise InvalidRequest("the image is empty")
+
+
+def _effect_body(request: VideoRequest) -> dict[str, Any]:
+    """An effects model's body: the scene, and `image_url` as one photo or two people (left
+    first); no prompt (the model takes none)."""
+    scene, images = effect_of(request)
+    tier = _TIERS.get(request.mode or "std", "standard")
+    refs = [_image_ref(image) for image in images]
+    return {
+        "model": f"klingai/kling-video-v1.6-{tier}-effects",
+        "effect_scene": scene,
+        "image_url": refs[0] if len(refs) == 1 else refs,
+    }
+
+
+def _camera_fields(kind: JobKind, camera: str) -> dict[str, Any]:
+    """Text-to-video: a named move as the string `camera_control`, an axis as
+    `advanced_camera_control {movement_type, movement_value}`; image-to-video: the object
+    `camera_control {type, config}`."""
+    move = camera_move(camera)
+    if kind is JobKind.IMAGE:
+        if move.preset is not None:
+            return {"camera_control": {"type": move.preset}}
+        return {"camera_control": {"type": "simple", "config": move.config}}
+    if move.preset is not None:
+        return {"camera_control": move.preset}
+    if len(move.axes) != 1:
+        raise InvalidRequest("AI/ML API moves the camera along one axis at a time")
+    axis, value = move.axes[0]
+    return {"advanced_camera_control": {"movement_type": axis, "movement_value": value}}
 
 
 def _generation_id(answer: Any) -> str | None:

@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from bot.camera import PRESETS, camera_move
+from bot.effects import PHOTOS
 from bot.i18n import Reason
 from bot.jobs import JobKind
 from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
@@ -45,8 +47,19 @@ class VideoRequest:
     aspect_ratio: str | None = None
     mode: str | None = None
     cfg_scale: float | None = None
+    camera: str | None = None  # `bot.camera`'s canonical form: a preset or "pan=5,zoom=-3"
+    sound: bool | None = None  # True: with generated audio; False: asked without
+    effect: str | None = None  # an effect job's scene (`bot.effects`)
+    more_images: tuple[InputImage, ...] = ()  # a references job's third and fourth photos
+    extend_of: str | None = None  # an extend job's source: the task that made the video
     callback_url: str | None = None
     callback_secret: str | None = None
+
+    @property
+    def images(self) -> tuple[InputImage, ...]:
+        """The request's photos in order (an effect's two people, left first)."""
+        pair = (image for image in (self.image, self.end_image) if image is not None)
+        return (*pair, *self.more_images)
 
 
 OUR_MODELS = (
@@ -54,12 +67,35 @@ OUR_MODELS = (
     "kling-v1-5",
     "kling-v1-6",
     "kling-v2-master",
+    "kling-v2-1",
     "kling-v2-1-master",
     "kling-v2-5-turbo",
+    "kling-v2-6",
 )
 """The bot's own model names; each provider maps the ones it offers to its own ids."""
 
 MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CameraOffer:
+    """Where a provider documents camera moves, and on what terms."""
+
+    kinds: frozenset[JobKind]  # the kinds of job it takes a move for
+    one_axis: frozenset[JobKind] = frozenset()  # kinds whose six-axis form takes one axis only
+    # (model, mode) pairs a move works with; None: whatever the provider offers.
+    models: frozenset[tuple[str, str]] | None = None
+    mode: str | None = None  # the only mode a move works in (makevid: std)
+    duration: int | None = None  # the only duration a move works for (makevid: 5 s)
+
+    def needs(self) -> str:
+        """What a move needs here, for the user: "kling-v1 pro, kling-v1-6 pro" or "std, 5 s"."""
+        if self.models is not None:
+            return ", ".join(f"{model} {mode}" for model, mode in sorted(self.models))
+        parts = [self.mode] if self.mode else []
+        if self.duration is not None:
+            parts.append(f"{self.duration} s")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -90,10 +126,41 @@ class Capabilities:
     default_mode: str = "std"
     default_duration: int = 5
     default_aspect_ratio: str = "16:9"
+    camera: CameraOffer | None = None  # camera moves, where the provider documents them
+    # (model, mode) pairs that make a video with sound (`--sound`), where documented.
+    sound: frozenset[tuple[str, str]] = frozenset()
+    effect_names: tuple[str, ...] = ()  # effect scenes it makes (with `JobKind.EFFECT`)
+    # (model, mode) pairs a video from reference photos (`JobKind.REFS`, 2-4) works with.
+    refs: frozenset[tuple[str, str]] = frozenset()
+    # Makes its own delivered videos longer (`JobKind.EXTEND`): an Extend button under them.
+    extends: bool = False
+    # The (model, kind, mode) text- and image-to-video combinations it makes, where not every
+    # model comes in every kind and mode (AI/ML API); None: all of `models` x `kinds` x `modes`.
+    combos: frozenset[tuple[str, JobKind, str]] | None = None
+    # (model, mode) pairs taking an end frame; None: every model and mode it offers.
+    end_frames: frozenset[tuple[str, str]] | None = None
 
     @property
     def default_model(self) -> str:
         return self.models[0]
+
+    @property
+    def camera_presets(self) -> tuple[str, ...]:
+        """The named moves it takes (the settings panel's choices); none without camera."""
+        return PRESETS if self.camera is not None else ()
+
+    @property
+    def default_camera(self) -> str:
+        """No move unless one is asked for (shown on the panel as the default)."""
+        return "none"
+
+
+def effect_of(request: VideoRequest) -> tuple[str, tuple[InputImage, ...]]:
+    """An effect request's scene and photos, checked against the photos the scene takes."""
+    scene, images = request.effect, request.images
+    if scene is None or scene not in PHOTOS or len(images) != PHOTOS[scene]:
+        raise InvalidRequest(f"the effect {scene} needs {PHOTOS.get(scene or '', 1)} photo(s)")
+    return scene, images
 
 
 def http_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -108,6 +175,12 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
     or the length it takes.
     """
     if request.kind not in caps.kinds:
+        if request.kind is JobKind.EFFECT:
+            return Reason.of("no_effects")
+        if request.kind is JobKind.REFS:
+            return Reason.of("no_refs")
+        if request.kind is JobKind.EXTEND:
+            return Reason.of("no_extend")
         text = request.kind is JobKind.TEXT
         return Reason.of("no_text_to_video") if text else Reason.of("no_image_to_video")
     if len(request.prompt) > caps.max_prompt_length:
@@ -116,18 +189,87 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
         (param, value)
         for param in PARAMS
         if param.request
-        and param.only_for in (None, request.kind)
+        and (param.only_for is None or request.kind in param.only_for)
         and (value := getattr(request, param.name)) is not None
     ]
     for param, value in values:  # lengths first, then choices
         if param.limit and len(value) > getattr(caps, param.limit):
             return Reason(param.too_long, {"limit": getattr(caps, param.limit)})
     for param, value in values:
+        if param.convert is not None:  # a free value: checked on its own terms below
+            continue
         offered = listed(param, caps) if param.offered else ()
         if param.offered and value not in offered:
             return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
-    if request.end_image is not None and not caps.end_frame:
+    if (reason := model_refusal(caps, request)) is not None:
+        return reason
+    if request.camera is not None and (reason := camera_refusal(caps, request)) is not None:
+        return reason
+    if request.kind is JobKind.REFS and (reason := refs_refusal(caps, request)) is not None:
+        return reason
+    if request.sound:
+        return sound_refusal(caps, request)
+    return None
+
+
+def model_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider does not make the request's model in its mode for its kind, or takes
+    no end frame with it; None if it does."""
+    model, mode = request.model or caps.default_model, request.mode or caps.default_mode
+    combo = (model, request.kind, mode)
+    framed = request.kind in (JobKind.TEXT, JobKind.IMAGE)
+    if caps.combos is not None and framed and combo not in caps.combos:
+        offered = sorted(f"{m} {md}" for m, k, md in caps.combos if k is request.kind)
+        return Reason.of("not_offered_here", model=model, mode=mode, choices=", ".join(offered))
+    if request.end_image is None or request.kind is not JobKind.IMAGE:
+        return None  # an effect's second person is no end frame
+    if not caps.end_frame:
         return Reason.of("no_end_frame")
+    takes = caps.end_frames
+    if takes is not None and (model, mode) not in takes:
+        pairs = ", ".join(f"{model} {mode}" for model, mode in sorted(takes))
+        return Reason.of("end_frame_models", models=pairs)
+    return None
+
+
+def refs_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot make a video from references with these settings."""
+    model = request.model or caps.default_model
+    if (model, request.mode or caps.default_mode) not in caps.refs:
+        needs = ", ".join(f"{model} {mode}" for model, mode in sorted(caps.refs))
+        return Reason.of("refs_needs", needs=needs)
+    return None
+
+
+def sound_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot add sound to the request; None if it can."""
+    if not caps.sound:
+        return Reason.of("no_sound")
+    model = request.model or caps.default_model
+    if (model, request.mode or caps.default_mode) not in caps.sound:
+        needs = ", ".join(f"{model} {mode}" for model, mode in sorted(caps.sound))
+        return Reason.of("sound_needs", needs=needs)
+    return None
+
+
+def camera_refusal(caps: Capabilities, request: VideoRequest) -> Reason | None:
+    """Why this provider cannot make the request's camera move; None if it can."""
+    offer = caps.camera
+    if offer is None or request.kind not in offer.kinds:
+        text = request.kind is JobKind.TEXT
+        return Reason.of("no_camera_text") if text else Reason.of("no_camera_image")
+    move = camera_move(request.camera or "")
+    if request.kind in offer.one_axis and len(move.axes) > 1:
+        return Reason.of("camera_one_axis")
+    model = request.model or caps.default_model
+    mode = request.mode or caps.default_mode
+    duration = request.duration or caps.default_duration
+    if (
+        (offer.models is not None and (model, mode) not in offer.models)
+        or (offer.mode is not None and mode != offer.mode)
+        or (offer.duration is not None and duration != offer.duration)
+    ):
+        return Reason.of("camera_needs", needs=offer.needs())
     return None
 
 

@@ -37,11 +37,14 @@ import httpx
 import jwt
 from pydantic_settings import SettingsConfigDict
 
+from bot.camera import camera_move
+from bot.effects import EFFECTS as EFFECT_SCENES
 from bot.i18n import Reason
 from bot.jobs import JobKind, JobState
 from bot.providers.base import (
     AccountStatus,
     AuthFailed,
+    CameraOffer,
     Capabilities,
     ContentPolicy,
     InputImage,
@@ -51,6 +54,7 @@ from bot.providers.base import (
     TaskUpdate,
     Unavailable,
     VideoRequest,
+    effect_of,
     http_timeout,
     status_error,
     transport_error,
@@ -60,8 +64,13 @@ from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, Pr
 
 log = logging.getLogger(__name__)
 
-TEXT2VIDEO, IMAGE2VIDEO = "text2video", "image2video"
-KINDS = (TEXT2VIDEO, IMAGE2VIDEO)
+TEXT2VIDEO, IMAGE2VIDEO, EFFECTS = "text2video", "image2video", "effects"
+VIDEO_EXTEND = "video-extend"  # `POST /v1/videos/video-extend`, `GET .../video-extend/{id}`
+KINDS = (TEXT2VIDEO, IMAGE2VIDEO, EFFECTS, VIDEO_EXTEND)
+_PATHS = {JobKind.IMAGE: IMAGE2VIDEO, JobKind.EFFECT: EFFECTS, JobKind.EXTEND: VIDEO_EXTEND}
+#: The model and mode of effect tasks: the one model both documented input shapes take
+#: (single-photo scenes need kling-v1-6 [I]; two-person scenes kling-v1, -v1-5 or -v1-6 [C]).
+EFFECT_MODEL, EFFECT_DURATION = "kling-v1-6", "5"
 
 STATES = {
     "submitted": JobState.QUEUED,
@@ -125,17 +134,45 @@ class KlingJwt(httpx.Auth):
 class KlingProvider:
     name = "kling"
     capabilities = Capabilities(
-        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        kinds=frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.EXTEND}),
         end_frame=True,
+        extends=True,  # `POST /v1/videos/video-extend {video_id}`: 4-5 s more, up to 3 min
+        effect_names=EFFECT_SCENES,  # `POST /v1/videos/effects`
         models=(
             "kling-v1-6",
             "kling-v1",
             "kling-v1-5",
             "kling-v2-master",
+            "kling-v2-1",
             "kling-v2-1-master",
             "kling-v2-5-turbo",
+            "kling-v2-6",
         ),
         callbacks=True,
+        # `image_tail`: as before for the older models; of the newer ones, the docs list
+        # kling-v2-1 in pro mode only, and no end frame for kling-v2-6.
+        end_frames=frozenset(
+            {
+                (model, mode)
+                for model in (
+                    "kling-v1",
+                    "kling-v1-5",
+                    "kling-v1-6",
+                    "kling-v2-master",
+                    "kling-v2-1-master",
+                    "kling-v2-5-turbo",
+                )
+                for mode in ("std", "pro")
+            }
+            | {("kling-v2-1", "pro")}
+        ),
+        # `sound: "on"|"off"` on kling-v2-6, documented with `mode: "pro"` (audio is pro-only [I]).
+        sound=frozenset({("kling-v2-6", "pro")}),
+        # `camera_control` on both endpoints; its `simple` config moves one axis [I].
+        camera=CameraOffer(
+            kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+            one_axis=frozenset({JobKind.TEXT, JobKind.IMAGE}),
+        ),
     )
     label = "Kling"
 
@@ -160,12 +197,20 @@ class KlingProvider:
 
     async def submit(self, request: VideoRequest) -> str:
         kind = kind_of(request)
+        if kind == VIDEO_EXTEND:
+            first: dict[str, Any] = {"video_id": await self._video_id(request)}
+        else:
+            first = effect_body(request) if kind == EFFECTS else create_body(request)
         body = {
-            **create_body(request),
-            "model_name": request.model or self.capabilities.models[0],
+            **first,
             # Kling refuses a second task with this id (idempotent), and finds a task by it.
             "external_task_id": external_task_id(request.job_id),
         }
+        if kind in (TEXT2VIDEO, IMAGE2VIDEO):  # an extension keeps its source's model
+            body["model_name"] = request.model or self.capabilities.models[0]
+        mode = request.mode or self.capabilities.default_mode
+        if request.sound is not None and (body.get("model_name"), mode) in self.capabilities.sound:
+            body["sound"] = "on" if request.sound else "off"
         if request.callback_url:
             # No signature is documented: the secret lives in the callback URL's path.
             body["callback_url"] = request.callback_url
@@ -182,7 +227,7 @@ class KlingProvider:
     async def find_task(self, job_id: int, kind: JobKind) -> TaskUpdate | None:
         """The task made for our job, queried by the `external_task_id` we gave it (Kling's
         query path takes either id); None when Kling has no such task."""
-        path_kind = IMAGE2VIDEO if kind is JobKind.IMAGE else TEXT2VIDEO
+        path_kind = _PATHS.get(kind, TEXT2VIDEO)
         path = f"/v1/videos/{path_kind}/{quote(external_task_id(job_id), safe='')}"
         try:
             async with self._limit:
@@ -222,6 +267,22 @@ class KlingProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def _video_id(self, request: VideoRequest) -> str:
+        """The id of the video the source task made (`task_result.videos[0].id`), which is
+        what `video-extend` takes: asked of Kling, since only the task id is kept."""
+        source = split_task_id(request.extend_of or "")
+        if source is None:
+            raise InvalidRequest("there is no video of ours to extend")
+        async with self._limit:
+            data = await self._query(*source)
+        result = data.get("task_result")
+        videos = result.get("videos") if isinstance(result, dict) else None
+        video = videos[0] if isinstance(videos, list) and videos else None
+        video_id = video.get("id") if isinstance(video, dict) else None
+        if not isinstance(video_id, str) or not video_id:
+            raise InvalidRequest("Kling no longer has that video (it keeps them 30 days)")
+        return video_id
+
     async def _query(self, kind: str, task_id: str) -> dict[str, Any]:
         self._remember(kind, task_id)
         path = f"/v1/videos/{kind}/{quote(task_id, safe='')}"
@@ -244,7 +305,7 @@ def external_task_id(job_id: int) -> str:
 
 def kind_of(request: VideoRequest) -> str:
     """The path segment Kling (and makevid) use for this kind of job."""
-    return IMAGE2VIDEO if request.kind is JobKind.IMAGE else TEXT2VIDEO
+    return _PATHS.get(request.kind, TEXT2VIDEO)
 
 
 def join_task_id(kind: str, task_id: str) -> str:
@@ -283,7 +344,30 @@ def create_body(request: VideoRequest) -> dict[str, Any]:
         "duration": None if request.duration is None else str(request.duration),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    if request.camera is not None:
+        body["camera_control"] = camera_control(request.camera)
     return body
+
+
+def effect_body(request: VideoRequest) -> dict[str, Any]:
+    """`POST /v1/videos/effects`: the scene and its `input` in the documented legacy shapes,
+    one photo as `image` (duration "5" only), two people as `images` [left, right]."""
+    scene, images = effect_of(request)
+    effect_input: dict[str, Any] = {"model_name": EFFECT_MODEL}
+    if len(images) == 1:
+        effect_input["image"] = image_value(images[0])
+    else:
+        effect_input |= {"mode": "std", "images": [image_value(image) for image in images]}
+    effect_input["duration"] = EFFECT_DURATION
+    return {"effect_scene": scene, "input": effect_input}
+
+
+def camera_control(camera: str) -> dict[str, Any]:
+    """Kling's `camera_control`: a named move alone, or `simple` with all six axes."""
+    move = camera_move(camera)
+    if move.preset is not None:
+        return {"type": move.preset}
+    return {"type": "simple", "config": move.config}
 
 
 def image_value(image: InputImage) -> str:

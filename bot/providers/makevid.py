@@ -28,6 +28,7 @@ from pydantic_settings import SettingsConfigDict
 from bot.jobs import JobKind
 from bot.providers.base import (
     AccountStatus,
+    CameraOffer,
     Capabilities,
     TaskUpdate,
     VideoRequest,
@@ -61,6 +62,8 @@ class MakevidProvider:
         models=("kling-v1",),
         max_negative_prompt_length=200,
         callbacks=False,
+        # "only applicable to text2video, when mode is std and duration is 5s"
+        camera=CameraOffer(kinds=frozenset({JobKind.TEXT}), mode="std", duration=5),
     )
     label = "makevid"
 

@@ -5,13 +5,14 @@ driver (`driver`), and per database only what differs (`sqlite`, `postgres`, `mi
 
 from bot.store.opening import DatabaseUnavailable, describe, open_store
 from bot.store.postgres import PostgresStore
-from bot.store.protocol import JobStore, Pings, PreferenceStore, SubmitStore
+from bot.store.protocol import JobStore, OutlookStore, Pings, PreferenceStore, SubmitStore
 from bot.store.sqlite import SqliteStore
 from bot.store.watch import StoreWatch
 
 __all__ = [
     "DatabaseUnavailable",
     "JobStore",
+    "OutlookStore",
     "Pings",
     "PostgresStore",
     "PreferenceStore",

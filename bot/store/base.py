@@ -499,6 +499,18 @@ class SqlStore(abc.ABC):
             created_before,
         )
 
+    async def delivered_durations(self, provider: str, limit: int) -> list[tuple[Any, float]]:
+        rows = await self._db.fetch(
+            "SELECT params, created_at, updated_at FROM jobs WHERE provider = ?"
+            " AND state = 'delivered' ORDER BY id DESC LIMIT ?",
+            provider,
+            limit,
+        )
+        return [
+            (_model_of(row["params"]), float(row["updated_at"]) - float(row["created_at"]))
+            for row in rows
+        ]
+
     async def job_times_since(self, user_id: int, since: float) -> list[float]:
         rows = await self._db.fetch(
             "SELECT created_at FROM jobs WHERE user_id = ? AND created_at >= ? ORDER BY created_at",
@@ -746,3 +758,12 @@ class SqlStore(abc.ABC):
 
     async def audit_credits(self) -> list[str]:
         return await credits.audit(self._db, frozenset(state.value for state in FINISHED))
+
+
+def _model_of(params: str) -> Any:
+    """The `model` parameter of a stored job's params (None when unset or unreadable)."""
+    try:
+        value = json.loads(params)
+    except ValueError:
+        return None
+    return value.get("model") if isinstance(value, dict) else None

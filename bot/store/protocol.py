@@ -56,6 +56,20 @@ class SubmitStore(Protocol):
     ) -> None: ...
 
 
+class OutlookStore(Protocol):
+    """What the status message's outlook reads: how long recent videos took, and which of a
+    user's videos are still in progress."""
+
+    async def delivered_durations(self, provider: str, limit: int) -> list[tuple[Any, float]]:
+        """The newest `limit` delivered jobs of `provider`, newest first, as (the job's
+        `model` parameter or None, seconds from request to delivery)."""
+        ...
+
+    async def open_jobs(self, user_id: int) -> list[Job]:
+        """The user's jobs that can still be cancelled (unfinished), newest first."""
+        ...
+
+
 @runtime_checkable
 class PreferenceStore(Protocol):
     """The part of the job store that keeps settings and the questions asked for them."""
@@ -87,7 +101,7 @@ class PreferenceStore(Protocol):
         ...
 
 
-class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
+class JobStore(Pings, SubmitStore, PreferenceStore, OutlookStore, Protocol):
     """The job store: SQLite for one process, PostgreSQL for replicas, the same contract
     (`tests/unit/test_store.py` runs it against both).
 
@@ -182,10 +196,6 @@ class JobStore(Pings, SubmitStore, PreferenceStore, Protocol):
         ...
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[Job]: ...
-
-    async def open_jobs(self, user_id: int) -> list[Job]:
-        """The user's jobs that can still be cancelled, newest first."""
-        ...
 
     async def shareable_videos(self, user_id: int, before_id: int, limit: int) -> list[Job]:
         """The user's delivered videos whose file Telegram keeps (`video_file_id`), with ids

@@ -77,14 +77,14 @@ async def test_album_without_caption_asks_once_and_the_reply_uses_both(
     assert len(telegram.calls_to("sendMessage")) == 2  # the question and one status message
 
 
-async def test_album_of_three_is_explained(telegram, make_settings, start_bot):
+async def test_album_of_five_is_explained(telegram, make_settings, start_bot):
     bot = await start_bot(make_settings())
     alice = telegram.user(1001)
-    for color in ("red", "green", "blue"):
+    for color in ("red", "green", "blue", "white", "black"):
         caption = "a slideshow" if color == "red" else None
         telegram.send_photo(alice, jpeg(color=color), caption=caption, media_group_id="c3")
     answer = await telegram.wait_for("sendMessage")
-    assert "two in one album" in text_of(answer)
+    assert "two in one album" in text_of(answer) and "Three or four" in text_of(answer)
     assert await bot.job(1) is None
 
 

@@ -24,7 +24,7 @@ async def test_command_menu_in_english_and_russian(telegram, make_settings, star
     await telegram.wait_for_count("setMyCommands", 2)
     english = {c["command"]: c["description"] for c in telegram.commands()}
     russian = {c["command"]: c["description"] for c in telegram.commands(language_code="ru")}
-    assert set(english) == set(russian) == {"video", "settings", "jobs", "cancel", "help"}
+    assert set(english) == set(russian) == {"video", "effect", "settings", "jobs", "cancel", "help"}
     assert english["jobs"] == "Your recent videos"
     assert russian["jobs"] == "Ваши последние видео"
 

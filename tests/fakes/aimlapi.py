@@ -23,7 +23,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Never
 from urllib.parse import parse_qs
@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tests.fakes.kling import camera_object_errors
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.provider import ProviderFake
 from tests.fakes.recording import Recorded, is_http_url
@@ -41,6 +42,7 @@ Edition = Literal["aimlapi", "apilaplas"]
 ErrorShape = Literal["name_message", "detail", "string"]
 
 GENERATION_PATH = "/v2/generate/video/kling/generation"
+UNIVERSAL_PATH = "/v2/video/generations"  # where the v2.6 pages document their models
 BILLING_PATH = "/v2/billing"
 
 AIMLAPI_MODELS = tuple(
@@ -49,8 +51,121 @@ AIMLAPI_MODELS = tuple(
         ("v1", "v1.5", "v1.6"), ("standard", "pro"), ("text", "image")
     )
 )
+#: Newer models on the same endpoint (their pages: v2-master, v2.1-master, v2.1 std/pro
+#: image-to-video, v2.5-turbo pro); none documents `tail_image_url`.
+NEWER_MODELS = (
+    "klingai/v2-master-text-to-video",
+    "klingai/v2-master-image-to-video",
+    "klingai/v2.1-master-text-to-video",
+    "klingai/v2.1-master-image-to-video",
+    "kling-video/v2.1/standard/image-to-video",
+    "kling-video/v2.1/pro/image-to-video",
+    "klingai/v2.5-turbo/pro/text-to-video",
+    "klingai/v2.5-turbo/pro/image-to-video",
+)
+#: Documented on the universal endpoint only, with `generate_audio` (default true).
+UNIVERSAL_MODELS = (
+    "klingai/video-v2-6-pro-text-to-video",
+    "klingai/video-v2-6-pro-image-to-video",
+)
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
-MODELS: dict[Edition, tuple[str, ...]] = {"aimlapi": AIMLAPI_MODELS, "apilaplas": APILAPLAS_MODELS}
+REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
+REFS_FIELDS = frozenset(
+    {"model", "image_list", "prompt", "aspect_ratio", "duration", "negative_prompt"}
+)
+EFFECT_MODELS = (
+    "klingai/kling-video-v1.6-standard-effects",
+    "klingai/kling-video-v1.6-pro-effects",
+)
+MODELS: dict[Edition, tuple[str, ...]] = {
+    "aimlapi": (*AIMLAPI_MODELS, *NEWER_MODELS, *UNIVERSAL_MODELS, *EFFECT_MODELS, REFS_MODEL),
+    "apilaplas": APILAPLAS_MODELS,
+}
+#: The effects models' `effect_scene` enum (v1.6-standard-effects.json), and the scenes whose
+#: photo count the spec states.
+EFFECT_SCENES = (
+    "magic_fireball",
+    "pet_moto_rider",
+    "media_interview",
+    "pet_lion",
+    "pet_delivery",
+    "pet_chef",
+    "santa_gifts",
+    "santa_hug",
+    "girlfriend",
+    "boyfriend",
+    "heart_gesture_1",
+    "pet_wizard",
+    "smoke_smoke",
+    "thumbs_up",
+    "instant_kid",
+    "dollar_rain",
+    "cry_cry",
+    "building_collapse",
+    "gun_shot",
+    "mushroom",
+    "double_gun",
+    "pet_warrior",
+    "lightning_power",
+    "jesus_hug",
+    "shark_alert",
+    "long_hair",
+    "lie_flat",
+    "polar_bear_hug",
+    "brown_bear_hug",
+    "jazz_jazz",
+    "office_escape_plow",
+    "fly_fly",
+    "watermelon_bomb",
+    "pet_dance",
+    "boss_coming",
+    "wool_curly",
+    "iron_warrior",
+    "pet_bee",
+    "marry_me",
+    "swing_swing",
+    "day_to_night",
+    "piggy_morph",
+    "wig_out",
+    "car_explosion",
+    "ski_ski",
+    "tiger_hug",
+    "siblings",
+    "construction_worker",
+    "let's_ride",
+    "snatched",
+    "magic_broom",
+    "felt_felt",
+    "jumpdrop",
+    "celebration",
+    "splashsplash",
+    "hula",
+    "surfsurf",
+    "fairy_wing",
+    "angel_wing",
+    "dark_wing",
+    "skateskate",
+    "plushcut",
+    "jelly_press",
+    "jelly_slice",
+    "jelly_squish",
+    "jelly_jiggle",
+    "pixelpixel",
+    "yearbook",
+    "instant_film",
+    "anime_figure",
+    "rocketrocket",
+    "bloombloom",
+    "dizzydizzy",
+    "fuzzyfuzzy",
+    "squish",
+    "expansion",
+    "hug",
+    "kiss",
+    "heart_gesture",
+    "fight",
+)
+EFFECT_PHOTOS = {"hug": 2, "kiss": 2, "heart_gesture": 2, "squish": 1, "expansion": 1}
 
 STATUSES = ("queued", "generating", "completed", "error")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
@@ -59,6 +174,16 @@ COMMON_FIELDS = frozenset({"model", "prompt", "duration", "negative_prompt", "cf
 T2V_FIELDS = COMMON_FIELDS | {"aspect_ratio"}
 I2V_FIELDS = COMMON_FIELDS | {"image_url", "tail_image_url", "static_mask_url", "dynamic_masks"}
 IMAGE_FIELDS = ("image_url", "tail_image_url")
+#: The models whose pages document camera control: text-to-video takes a named move
+#: (`camera_control`, a string) or one axis (`advanced_camera_control`); image-to-video the
+#: `camera_control {type, config}` object.
+CAMERA_MODELS = frozenset(
+    f"kling-video/{version}/{tier}/{kind}-to-video"
+    for version, tier in (("v1", "standard"), ("v1", "pro"), ("v1.6", "pro"))
+    for kind in ("text", "image")
+)
+T2V_CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 
 _DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
 
@@ -76,6 +201,7 @@ class FakeTask:
     image_mime: str | None = None
     tail_image_bytes: bytes | None = None
     tail_image_mime: str | None = None
+    photos: list[bytes | None] = field(default_factory=list)
     poll_count: int = 0
 
     @property
@@ -104,7 +230,7 @@ def error_body(status: int, message: str | list[str], path: str) -> dict[str, An
 
 
 def is_t2v(model: str) -> bool:
-    return model.endswith("/text-to-video")
+    return model.endswith("text-to-video")
 
 
 def decode_image(value: str) -> tuple[bytes, str | None] | None:
@@ -126,10 +252,24 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
     model = body.get("model")
     if model not in MODELS[edition]:
         return [f"model must be one of {', '.join(MODELS[edition])}"]
+    if model in EFFECT_MODELS:
+        return _effect_errors(body)
+    if model == REFS_MODEL:
+        return _refs_errors(body)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         errors.append("prompt is required and must be a non-empty string")
     allowed = T2V_FIELDS if is_t2v(model) else I2V_FIELDS
+    if model in NEWER_MODELS or model in UNIVERSAL_MODELS:
+        allowed = allowed - {"tail_image_url", "static_mask_url", "dynamic_masks", "ratio"}
+    if model in UNIVERSAL_MODELS:
+        allowed = allowed | {"generate_audio"}
+        if not is_t2v(model):
+            allowed = allowed - {"cfg_scale"}
+        if not isinstance(body.get("generate_audio", True), bool):
+            errors.append("generate_audio must be a boolean")
+    if edition == "aimlapi" and model in CAMERA_MODELS:
+        allowed = allowed | CAMERA_FIELDS[is_t2v(model)]
     errors += [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
     if is_t2v(model):
         ratio = body.get("aspect_ratio", ASPECT_RATIOS[0])
@@ -139,11 +279,84 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
         errors += _image_errors(body)
     if "duration" in body:
         errors += _duration_errors(body["duration"], edition)
+    errors += _camera_errors(body, is_t2v(model))
     if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):
         errors.append("negative_prompt must be a string")
     cfg = body.get("cfg_scale", 0.5)
     if not isinstance(cfg, int | float) or isinstance(cfg, bool) or not 0 <= cfg <= 1:
         errors.append("cfg_scale must be a number not greater than 1")
+    return errors
+
+
+CAMERA_FIELDS = {
+    True: frozenset({"camera_control", "advanced_camera_control"}),
+    False: frozenset({"camera_control"}),
+}
+
+
+def _camera_errors(body: dict[str, Any], t2v: bool) -> list[str]:
+    """The documented camera shapes, where the model has them (else refused as unknown)."""
+    errors: list[str] = []
+    camera = body.get("camera_control")
+    if "camera_control" in body and t2v and camera not in T2V_CAMERA_PRESETS:
+        errors.append(f"camera_control must be one of {', '.join(T2V_CAMERA_PRESETS)}")
+    elif "camera_control" in body and not t2v:
+        errors += camera_object_errors(camera, one_axis=False)
+    if "advanced_camera_control" in body:
+        advanced = body["advanced_camera_control"]
+        value = advanced.get("movement_value") if isinstance(advanced, dict) else None
+        if (
+            not isinstance(advanced, dict)
+            or set(advanced) != {"movement_type", "movement_value"}
+            or advanced["movement_type"] not in CAMERA_AXES
+            or not isinstance(value, int)
+            or isinstance(value, bool)
+            or not -10 <= value <= 10
+        ):
+            errors.append(
+                "advanced_camera_control must be {movement_type, movement_value: -10..10}"
+            )
+    return errors
+
+
+def _refs_errors(body: dict[str, Any]) -> list[str]:
+    """`{model, image_list (2-4 URLs), prompt?, aspect_ratio?, duration?, negative_prompt?}`."""
+    errors = [f"property {name} should not exist" for name in sorted(set(body) - REFS_FIELDS)]
+    images = body.get("image_list")
+    if not isinstance(images, list) or not 2 <= len(images) <= 4:
+        errors.append("image_list must hold 2 to 4 image URLs")
+    elif not all(is_http_url(url) or _decodes(url) for url in images):
+        errors.append("each image_list item must be an image URL")
+    if body.get("aspect_ratio", ASPECT_RATIOS[0]) not in ASPECT_RATIOS:
+        errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    if "duration" in body and body["duration"] not in DURATIONS:
+        errors.append("duration must be 5 or 10")
+    for name in ("prompt", "negative_prompt"):
+        if name in body and not isinstance(body[name], str):
+            errors.append(f"{name} must be a string")
+    return errors
+
+
+def _effect_errors(body: dict[str, Any]) -> list[str]:
+    """`{model, effect_scene, image_url (one, or an array), duration?}`; no prompt."""
+    errors = [
+        f"property {name} should not exist"
+        for name in sorted(set(body) - {"model", "effect_scene", "image_url", "duration"})
+    ]
+    scene = body.get("effect_scene")
+    if scene not in EFFECT_SCENES:
+        errors.append("effect_scene must be one of the documented scenes")
+    given = body.get("image_url")
+    urls = given if isinstance(given, list) else [given]
+    if not all(is_http_url(url) or _decodes(url) for url in urls):
+        errors.append("image_url must be a URL (or an array of them)")
+    wanted = EFFECT_PHOTOS.get(str(scene))
+    if wanted == 2 and not (isinstance(given, list) and len(given) == 2):
+        errors.append(f"{scene} needs an array of exactly two image URLs")
+    if wanted == 1 and isinstance(given, list) and len(given) != 1:
+        errors.append(f"{scene} needs one image URL")
+    if "duration" in body and body["duration"] not in DURATIONS:
+        errors.append("duration must be 5 or 10")
     return errors
 
 
@@ -197,7 +410,8 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
             ("POST", GENERATION_PATH): self._create,
             ("GET", GENERATION_PATH): self._status,
         }
-        if edition == "aimlapi":  # Apilaplas documents no billing endpoint
+        if edition == "aimlapi":  # Apilaplas documents neither these models nor billing
+            self._routes["POST", UNIVERSAL_PATH] = self._create
             self._routes["GET", BILLING_PATH] = self._billing
 
     # test-facing controls
@@ -289,18 +503,26 @@ class FakeAimlapi(ProviderFake[FakeTask, Never]):
         ):
             return self._error(400, "the body must be a JSON object", rec)
         problems = validate_generation(body, self.edition)
+        universal = body.get("model") in UNIVERSAL_MODELS
+        if (rec.path == UNIVERSAL_PATH) != universal:  # each model where its page puts it
+            problems.append(f"model {body.get('model')} is not served at {rec.path}")
         if problems:
             return self._error(400, "; ".join(problems), rec)
         if self.credits <= 0:
             return self._error(403, "Insufficient credits. Top up your balance.", rec)
         task = FakeTask(task_id=self._new_id(), request=body)
-        if "image_url" in body:
+        if isinstance(body.get("image_url"), list):  # an effect's two people
+            task.photos = [_decoded(url)[0] for url in body["image_url"]]
+        elif isinstance(body.get("image_list"), list):  # reference photos
+            task.photos = [_decoded(url)[0] for url in body["image_list"]]
+        elif "image_url" in body:
             task.image_bytes, task.image_mime = _decoded(body["image_url"])
         if "tail_image_url" in body:
             task.tail_image_bytes, task.tail_image_mime = _decoded(body["tail_image_url"])
         self.tasks[task.task_id] = task
         await self.notify()
-        return JSONResponse({self.id_key: task.task_id, "status": task.status}, status_code=201)
+        status = 200 if rec.path == UNIVERSAL_PATH else 201  # as each endpoint documents
+        return JSONResponse({self.id_key: task.task_id, "status": task.status}, status_code=status)
 
     async def _status(self, rec: Recorded) -> Response:
         ids = parse_qs(rec.query, keep_blank_values=True).get("generation_id", [])

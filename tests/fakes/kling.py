@@ -49,14 +49,24 @@ SAMPLE = SAMPLE_MP4
 Flavour = Literal["kling", "makevid"]
 
 KINDS = ("text2video", "image2video")
+EFFECTS_KIND = "effects"  # Kling only: `POST /v1/videos/effects`, `GET /v1/videos/effects/{id}`
+EXTEND_KIND = "video-extend"  # Kling only: `POST /v1/videos/video-extend {video_id, ...}`
+EXTEND_FIELDS = frozenset(
+    {"video_id", "prompt", "negative_prompt", "cfg_scale", "callback_url", "external_task_id"}
+)
+#: The legacy effect scenes relays list [I], by the input shape they take (KLING-SURFACE 2).
+SINGLE_SCENES = ("bloombloom", "dizzydizzy", "fuzzyfuzzy", "squish", "expansion")
+DUAL_SCENES = ("hug", "kiss", "heart_gesture", "fight")
 STATUSES = ("submitted", "processing", "succeed", "failed")
 MODELS = (
     "kling-v1",
     "kling-v1-5",
     "kling-v1-6",
     "kling-v2-master",
+    "kling-v2-1",
     "kling-v2-1-master",
     "kling-v2-5-turbo",
+    "kling-v2-6",
 )
 MODES = ("std", "pro")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
@@ -64,6 +74,8 @@ DURATIONS = ("5", "10")
 MAX_PROMPT = 2500
 MAX_NEGATIVE = {"kling": 2500, "makevid": 200}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 KLING_CREATE = "/v1/videos/{kind}"
@@ -140,6 +152,7 @@ class FakeTask:
     video_url: str | None = None
     image_bytes: bytes | None = None
     image_tail_bytes: bytes | None = None
+    photos: list[bytes | None] = field(default_factory=list)
     query_count: int = 0
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
@@ -178,8 +191,64 @@ class CallbackDelivery:
     at: float
 
 
+def validate_effect(body: dict[str, Any]) -> list[str]:
+    """`{effect_scene, input, callback_url?, external_task_id?}`, with `input` in one of the
+    two documented legacy shapes: one photo `{model_name kling-v1-6, image, duration "5"}`, or
+    two people `{model_name kling-v1|-v1-5|-v1-6, mode?, images [left, right], duration?}`."""
+    extra = set(body) - {"effect_scene", "input", "callback_url", "external_task_id"}
+    if extra:
+        return [f"unknown field(s): {', '.join(sorted(extra))}"]
+    scene, given = body.get("effect_scene"), body.get("input")
+    if not isinstance(given, dict):
+        return ["input must be an object"]
+    errors = _kling_errors({k: v for k, v in body.items() if k != "input"})
+    if scene in SINGLE_SCENES:
+        if set(given) - {"model_name", "image", "duration"} or "image" not in given:
+            errors.append(f"{scene} takes input {{model_name, image, duration}}")
+        if given.get("model_name") != "kling-v1-6" or given.get("duration", "5") != "5":
+            errors.append(f"{scene} needs model_name kling-v1-6 and duration 5")
+        images: list[Any] = [given.get("image")]
+    elif scene in DUAL_SCENES:
+        if set(given) - {"model_name", "mode", "images", "duration"} or "images" not in given:
+            errors.append(f"{scene} takes input {{model_name, mode, images, duration}}")
+        models = ("kling-v1-6",) if scene == "fight" else ("kling-v1", "kling-v1-5", "kling-v1-6")
+        if given.get("model_name", "kling-v1") not in models:
+            errors.append(f"{scene} needs model_name among {', '.join(models)}")
+        if given.get("mode", "std") not in MODES or given.get("duration", "5") not in DURATIONS:
+            errors.append("mode must be std or pro, duration 5 or 10")
+        pair = given.get("images")
+        images = pair if isinstance(pair, list) else []
+        if len(images) != 2:
+            errors.append(f"{scene} takes exactly two images")
+    else:
+        return ["effect_scene is not a known effect"]
+    for image in images:
+        if not isinstance(image, str) or not (is_http_url(image) or decode_image(image)):
+            errors.append("each image must be a URL or a base64-encoded JPEG or PNG")
+    return errors
+
+
+def validate_extend(body: dict[str, Any]) -> list[str]:
+    """`{video_id, prompt?, negative_prompt?, cfg_scale 0-1?, callback_url?}`: the model and
+    mode come from the source video and cannot be chosen."""
+    extra = set(body) - EXTEND_FIELDS
+    if extra:
+        return [f"unknown field(s): {', '.join(sorted(extra))}"]
+    errors = _kling_errors(body)
+    if not isinstance(body.get("video_id"), str) or not body["video_id"]:
+        errors.append("video_id is required")
+    cfg = body.get("cfg_scale", 0.5)
+    if not isinstance(cfg, int | float) or isinstance(cfg, bool) or not 0 <= cfg <= 1:
+        errors.append("cfg_scale must be a number between 0 and 1")
+    return errors
+
+
 def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
     """Every documented rule `body` breaks; unknown fields are ignored."""
+    if kind == EFFECTS_KIND:
+        return validate_effect(body)
+    if kind == EXTEND_KIND:
+        return validate_extend(body)
     errors = _prompt_errors(body, kind, flavour)
     errors += _image_errors(body, kind)
     errors += aspect_ratio_errors(body, kind, ASPECT_RATIOS)
@@ -192,7 +261,45 @@ def validate_create(body: dict[str, Any], kind: str, flavour: Flavour) -> list[s
         errors.append("cfg_scale must be a number between 0 and 1")
     if flavour == "kling":
         errors += _kling_errors(body)
+    if "camera_control" in body:
+        errors += camera_control_errors(body, kind, flavour)
     return errors
+
+
+def camera_control_errors(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
+    """`camera_control {type, config{six axes, -10..10}}`; `config` only with `simple`.
+    Kling: on both endpoints, `simple` moving exactly one axis [I]. makevid: text2video only,
+    "when mode is std and duration is 5s"."""
+    camera = body["camera_control"]
+    if flavour == "makevid":
+        if kind != "text2video":
+            return ["camera_control is not a field of image2video"]
+        if body.get("mode", "std") != "std" or body.get("duration", "5") != "5":
+            return ["camera_control is only applicable in std mode for 5s"]
+    return camera_object_errors(camera, one_axis=flavour == "kling")
+
+
+def camera_object_errors(camera: Any, *, one_axis: bool) -> list[str]:
+    """The `{type, config}` object both Kling and AI/ML image-to-video document."""
+    if not isinstance(camera, dict) or set(camera) - {"type", "config"}:
+        return ["camera_control must be an object with type and config"]
+    kind = camera.get("type")
+    if kind not in CAMERA_TYPES:
+        return [f"camera_control.type must be one of {', '.join(CAMERA_TYPES)}"]
+    config = camera.get("config")
+    if kind != "simple":
+        return [] if config is None else ["camera_control.config is only used with simple"]
+    if not isinstance(config, dict) or set(config) - set(CAMERA_AXES):
+        return ["camera_control.config must hold the six axes"]
+    values = list(config.values())
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and -10 <= v <= 10 for v in values
+    ):
+        return ["camera_control.config axes must be numbers from -10 to 10"]
+    moving = [v for v in values if v != 0]
+    if one_axis and len(moving) != 1:
+        return ["camera_control.config: exactly one axis may be non-zero"]
+    return []
 
 
 def _prompt_errors(body: dict[str, Any], kind: str, flavour: Flavour) -> list[str]:
@@ -229,6 +336,11 @@ def _kling_errors(body: dict[str, Any]) -> list[str]:
         errors.append(f"model_name must be one of {', '.join(MODELS)}")
     if "callback_url" in body and not is_http_url(body["callback_url"]):
         errors.append("callback_url must be a URL")
+    if "sound" in body:  # documented on kling-v2-6, in the docs' example with mode pro [I]
+        if body["sound"] not in ("on", "off"):
+            errors.append('sound must be "on" or "off"')
+        elif body.get("model_name") != "kling-v2-6" or body.get("mode") != "pro":
+            errors.append("sound is only supported by kling-v2-6 in pro mode")
     external = body.get("external_task_id")
     if external is not None and (not isinstance(external, str) or not external):
         errors.append("external_task_id must be a non-empty string")
@@ -400,7 +512,8 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
 
     async def _create(self, rec: Recorded, params: dict[str, str]) -> Response:
         kind, body = params["kind"], rec.json
-        if kind not in KINDS:
+        kling_only = (EFFECTS_KIND, EXTEND_KIND)
+        if kind not in KINDS and not (kind in kling_only and self.flavour == "kling"):
             return PlainTextResponse("404 page not found", status_code=404)
         if "application/json" not in rec.headers.get("content-type", "") or not isinstance(
             body, dict
@@ -414,6 +527,11 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
             t.external_task_id == external for t in self.tasks.values()
         ):
             return error_response(1201, f"external_task_id {external} already exists")  # [I]
+        if kind == EXTEND_KIND and not any(
+            t.status == "succeed" and f"v-{t.task_id}" == body["video_id"]
+            for t in self.tasks.values()
+        ):
+            return error_response(1203, "video not found")  # [I]: assets go after 30 days
         if self.no_credits:
             return error_response(1102)
         task = self._new_task(kind, body)
@@ -448,6 +566,11 @@ class FakeKling(ProviderFake[FakeTask, CallbackDelivery]):
 
     def _new_task(self, kind: str, body: dict[str, Any]) -> FakeTask:
         task = FakeTask(task_id=f"Cm{uuid.uuid4().hex[:20]}", kind=kind, request=body)
+        given = body.get("input") if kind == EFFECTS_KIND else None
+        if isinstance(given, dict):  # an effect's photos: one `image`, or two `images`
+            pair = given.get("images")
+            photos: list[Any] = pair if isinstance(pair, list) else [given.get("image")]
+            task.photos = [_decoded(p) for p in photos if isinstance(p, str)]
         if isinstance(body.get("image"), str) and not is_http_url(body["image"]):
             task.image_bytes = _decoded(body["image"])
         if isinstance(body.get("image_tail"), str) and not is_http_url(body["image_tail"]):

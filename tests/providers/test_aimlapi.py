@@ -36,7 +36,14 @@ from bot.providers.base import (
     retry_after,
     unsupported,
 )
-from tests.fakes.aimlapi import AIMLAPI_MODELS, APILAPLAS_MODELS, BILLING_PATH, FakeAimlapi
+from tests.fakes.aimlapi import (
+    AIMLAPI_MODELS,
+    APILAPLAS_MODELS,
+    BILLING_PATH,
+    NEWER_MODELS,
+    UNIVERSAL_MODELS,
+    FakeAimlapi,
+)
 
 KEY = "aimlapi-test-key"
 BOT_TOKEN = "123456:AAE-secret-bot-token"
@@ -210,7 +217,8 @@ async def test_aimlapi_duration_stays_an_integer(fake, provider):
     [
         (AimlapiProvider, image_request(image=None)),
         (AimlapiProvider, image_request(image=InputImage(b"", "image/png"))),
-        (AimlapiProvider, text_request(model="kling-v2-master")),
+        (AimlapiProvider, text_request(model="kling-v2-6")),
+        (AimlapiProvider, text_request(model="kling-v2-1")),  # image-to-video only
         (AimlapiProvider, text_request(mode="turbo")),
         (ApilaplasProvider, text_request()),
         (ApilaplasProvider, image_request(mode="pro")),
@@ -501,20 +509,28 @@ def test_no_callbacks():
 
 
 @pytest.mark.parametrize(
-    ("cls", "known"), [(AimlapiProvider, AIMLAPI_MODELS), (ApilaplasProvider, APILAPLAS_MODELS)]
+    ("cls", "known"),
+    [
+        (AimlapiProvider, AIMLAPI_MODELS + NEWER_MODELS + UNIVERSAL_MODELS),
+        (ApilaplasProvider, APILAPLAS_MODELS),
+    ],
 )
 def test_every_declared_combination_maps_to_a_model_the_provider_knows(cls, known):
     caps = cls.capabilities
-    for kind in caps.kinds:
-        for model in caps.models:
-            for mode in caps.modes:
-                assert provider_model(model, kind, mode) in known
+    combos = caps.combos or {
+        (model, kind, mode)
+        for kind in caps.kinds - {JobKind.EFFECT, JobKind.REFS}  # these have models of their own
+        for model in caps.models
+        for mode in caps.modes
+    }
+    for model, kind, mode in combos:
+        assert provider_model(model, kind, mode) in known
 
 
 def test_declared_capabilities():
     aiml, laplas = AimlapiProvider.capabilities, ApilaplasProvider.capabilities
-    assert aiml.kinds == {JobKind.TEXT, JobKind.IMAGE}
-    assert aiml.models == ("kling-v1-6", "kling-v1-5", "kling-v1")
+    assert aiml.kinds == {JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.REFS}
+    assert aiml.models[:3] == ("kling-v1-6", "kling-v1-5", "kling-v1")
     assert aiml.modes == {"std", "pro"}
     assert aiml.aspect_ratios == ("16:9", "9:16", "1:1")
     assert laplas.kinds == {JobKind.IMAGE}
@@ -527,4 +543,4 @@ def test_declared_capabilities():
     )
     assert unsupported(laplas, text_request()) is not None
     with pytest.raises(InvalidRequest):
-        provider_model("kling-v2-master", JobKind.TEXT, "std")
+        provider_model("kling-v2-6", JobKind.TEXT, "std")

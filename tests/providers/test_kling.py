@@ -113,8 +113,9 @@ def claims_of(header: str) -> dict[str, Any]:
 def test_capabilities():
     kling, makevid = KlingProvider.capabilities, MakevidProvider.capabilities
     assert (KlingProvider.name, MakevidProvider.name) == ("kling", "makevid")
-    assert kling.kinds == makevid.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE})
-    assert kling.models[0] == "kling-v1-6" and len(set(kling.models)) == 6
+    assert makevid.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE})
+    assert kling.kinds == frozenset({JobKind.TEXT, JobKind.IMAGE, JobKind.EFFECT, JobKind.EXTEND})
+    assert kling.models[0] == "kling-v1-6" and len(set(kling.models)) == 8
     assert makevid.models == ("kling-v1",)
     assert (kling.callbacks, makevid.callbacks) == (True, False)
     assert (kling.max_negative_prompt_length, makevid.max_negative_prompt_length) == (2500, 200)

@@ -257,6 +257,40 @@ async def test_shareable_videos_are_the_owners_delivered_files_newest_first(stor
     assert [j.id for j in await store.shareable_videos(2, 2**63 - 1, 10)] == [theirs.id]
 
 
+async def test_delivered_durations_are_the_providers_newest_deliveries(store):
+    def job(provider, model):
+        return NewJob(
+            requester=Requester(user_id=1, chat_id=1, message_id=1),
+            kind=JobKind.TEXT,
+            prompt="x",
+            provider=provider,
+            params={"model": model} if model else {},
+        )
+
+    made = [
+        await store.create_job(job(provider, model))
+        for provider, model in [
+            ("kling", "kling-v1"),
+            ("kling", None),
+            ("aimlapi", "kling-v1"),
+            ("kling", "kling-v2-6"),
+            ("kling", "kling-v1"),
+        ]
+    ]
+    for done in made[:-1]:
+        await store.transition(done.id, JobState.SUCCEEDED, result_url="https://v/1.mp4")
+        await store.transition(done.id, JobState.DELIVERED)
+    await store.transition(made[-1].id, JobState.FAILED, error=Reason.of("unavailable"))
+    rows = await store.delivered_durations("kling", 2)
+    assert [model for model, _ in rows] == ["kling-v2-6", None]  # newest first, delivered only
+    assert all(0 <= seconds < 60 for _, seconds in rows)
+    assert [m for m, _ in await store.delivered_durations("kling", 10)] == [
+        "kling-v2-6",
+        None,
+        "kling-v1",
+    ]
+
+
 async def test_media_links_expire(store):
     job = await store.create_job(new_job())
     await store.add_media_link("tok", job.id, "file-1", expires_at=100.0)
