@@ -42,7 +42,8 @@ from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
-from bot.store import JobStore, StoreWatch, open_store
+from bot.replicas import Replicas, stable_replica_id
+from bot.store import JobStore, PostgresStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
@@ -110,6 +111,7 @@ class BotParts:
     http: httpx.AsyncClient
     watch: StoreWatch
     alerts: Alerts
+    replicas: Replicas
 
 
 @contextlib.asynccontextmanager
@@ -125,6 +127,7 @@ async def assemble(
     )
     watch = StoreWatch(store)
     await store.release_orphaned_leases()
+    await _claim_identity(settings, store)
     providers = build_providers(settings.providers, settings.provider_common)
     metrics = Metrics()
     # Video downloads only: redirects are followed (and checked) by the Downloader, no proxy
@@ -213,6 +216,7 @@ async def assemble(
         capabilities=submitter.capabilities(),
         gatekeeper=gatekeeper,
         album_wait=overrides.album_wait,
+        replicas_within=settings.lease_seconds,
     )
     application.add_handler(TypeHandler(ProviderCallback, lifecycle.on_callback))
     tracker = Tracker(
@@ -243,6 +247,12 @@ async def assemble(
             http,
             watch,
             alerts,
+            Replicas(
+                store,
+                replica_id=settings.replica_id,
+                lease_seconds=settings.lease_seconds,
+                watch=watch,
+            ),
         )
     finally:
         await alerts.aclose()
@@ -251,6 +261,22 @@ async def assemble(
             await provider.aclose()
         await http.aclose()
         await store.close()
+
+
+async def _claim_identity(settings: Settings, store: JobStore) -> None:
+    """Settle this replica's id on a shared database, and hold its identity lock (see
+    `bot.replicas`): a default `REPLICA_ID` becomes the first free `<hostname>-<n>`, so a
+    bot killed and started again takes its unfinished jobs back at once."""
+    if not isinstance(store, PostgresStore):
+        return  # one process per SQLite file: its leases are released at start
+    if "replica_id" not in settings.model_fields_set:
+        settings.replica_id = await stable_replica_id(store) or settings.replica_id
+    elif not await store.lock_identity(settings.replica_id):
+        log.error(
+            "REPLICA_ID %s is in use by another running replica: give each its own",
+            settings.replica_id,
+        )
+    log.info("replica id %s", settings.replica_id)
 
 
 def _again_when_store_is_back(
@@ -312,6 +338,7 @@ async def run_bot(
                     drop_pending_updates=settings.drop_pending_updates,
                 )
             tracker_task = asyncio.create_task(parts.tracker.run())
+            heartbeat_task = asyncio.create_task(parts.replicas.run())
             balances_task = asyncio.create_task(parts.alerts.watch_balances(parts.providers))
             mode = "webhook" if settings.webhook_mode else "long polling"
             names = ", ".join(parts.providers)
@@ -329,11 +356,15 @@ async def run_bot(
                     await application.updater.stop()
                 tracker_task.cancel()
                 balances_task.cancel()
+                heartbeat_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
                 with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat_task
+                with contextlib.suppress(asyncio.CancelledError):
                     await balances_task
                 await parts.lifecycle.aclose(grace=settings.shutdown_grace)
+                await parts.replicas.leave()
                 await application.stop()
                 for server, serving in servers:
                     server.should_exit = True
@@ -367,6 +398,7 @@ async def start_web_server(
             ),
             accepting=accepting,
             watch=parts.watch,
+            replica_id=settings.replica_id,
         )
     )
     return await _serve(app, settings.listen_host, settings.port, settings, "web server")
@@ -377,7 +409,7 @@ async def start_metrics_server(
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """`/metrics` and `/healthz` on their own listener (127.0.0.1 by default): never on the
     public port."""
-    app = create_metrics_app(parts.metrics, parts.store, running)
+    app = create_metrics_app(parts.metrics, parts.store, running, parts.settings.lease_seconds)
     return await _serve(app, address[0], address[1], parts.settings, "metrics")
 
 

@@ -49,10 +49,18 @@ class Metrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self.replicas = Gauge(
+            "kling_bot_replicas",
+            "Replicas whose heartbeat is recent (this one included)",
+            registry=self.registry,
+        )
 
-    async def render(self, store: JobStore) -> bytes:
-        """The text exposition, with job counts read fresh from the store."""
+    async def render(self, store: JobStore, live_within: float | None = None) -> bytes:
+        """The text exposition, with job counts (and, given `live_within`, the replicas heard
+        from within that many seconds) read fresh from the store."""
         self.jobs.clear()
         for (state, provider), count in (await store.count_jobs()).items():
             self.jobs.labels(state=state, provider=provider).set(count)
+        if live_within is not None:
+            self.replicas.set(len(await store.live_replicas(live_within)))
         return generate_latest(self.registry)

@@ -64,10 +64,12 @@ def register(
     capabilities: Mapping[str, Capabilities],
     gatekeeper: Gatekeeper,
     album_wait: float | None = None,
+    replicas_within: float | None = None,
 ) -> None:
     """Add every handler. `capabilities`: what each provider offers (the settings panel's
-    choices); `album_wait`: seconds of quiet that end an album (see `albums`)."""
-    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper))
+    choices); `album_wait`: seconds of quiet that end an album (see `albums`);
+    `replicas_within`: `/stats` lists the replicas heard from within that many seconds."""
+    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper, replicas_within))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
     def spawn(work: Coroutine[Any, Any, None]) -> object:

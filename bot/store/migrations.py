@@ -136,6 +136,42 @@ SQLITE: tuple[str, ...] = (
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
     """,
+    # Version 12 in the plan of issue 14 (the lead renumbers at merge): what replicas share.
+    """
+    CREATE TABLE updates_seen (
+        update_id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX updates_seen_by_time ON updates_seen (seen_at);
+    CREATE TABLE replicas (
+        replica_id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE TABLE albums (
+        chat_id INTEGER NOT NULL,
+        media_group_id TEXT NOT NULL,
+        last_part_at REAL NOT NULL,
+        taken INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (chat_id, media_group_id)
+    );
+    CREATE TABLE album_parts (
+        chat_id INTEGER NOT NULL,
+        media_group_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (chat_id, media_group_id, message_id)
+    );
+    CREATE TABLE quiet (
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        until REAL NOT NULL,
+        prev REAL,
+        PRIMARY KEY (user_id, kind)
+    );
+    CREATE INDEX quiet_by_until ON quiet (until);
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -253,5 +289,41 @@ POSTGRES: tuple[str, ...] = (
     UPDATE photo_prompts SET user_id = chat_id WHERE chat_id > 0;
     DELETE FROM photo_prompts WHERE user_id IS NULL;
     ALTER TABLE jobs ADD COLUMN error_reason TEXT;
+    """,
+    # Version 12 in the plan of issue 14 (the lead renumbers at merge): what replicas share.
+    """
+    CREATE TABLE updates_seen (
+        update_id BIGINT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX updates_seen_by_time ON updates_seen (seen_at);
+    CREATE TABLE replicas (
+        replica_id TEXT PRIMARY KEY,
+        started_at DOUBLE PRECISION NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE albums (
+        chat_id BIGINT NOT NULL,
+        media_group_id TEXT NOT NULL,
+        last_part_at DOUBLE PRECISION NOT NULL,
+        taken BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (chat_id, media_group_id)
+    );
+    CREATE TABLE album_parts (
+        chat_id BIGINT NOT NULL,
+        media_group_id TEXT NOT NULL,
+        message_id BIGINT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (chat_id, media_group_id, message_id)
+    );
+    CREATE TABLE quiet (
+        user_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        until DOUBLE PRECISION NOT NULL,
+        prev DOUBLE PRECISION,
+        PRIMARY KEY (user_id, kind)
+    );
+    CREATE INDEX quiet_by_until ON quiet (until);
     """,
 )

@@ -9,15 +9,24 @@ waiting on each other; a row another replica claimed meanwhile is re-checked and
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from bot.jobs import Job, NewJob, Quota
 from bot.store import migrations
 from bot.store.base import SqlStore
 from bot.store.driver import Driver, PostgresDriver
 
+log = logging.getLogger(__name__)
+
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
 _QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"
+_IDENTITY_LOCK = 7_263_116  # with a replica id hash: "this replica is alive", held per session
+#: The identity lock's second key: the replica id within this schema (tests share a database).
+_IDENTITY = "hashtext(current_schema() || '/' || ?)"
 
 
 class PostgresStore(SqlStore):
@@ -31,6 +40,11 @@ class PostgresStore(SqlStore):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(PostgresDriver(pool))
+        self._pool = pool
+        # The connection holding this replica's identity lock, for as long as the process
+        # lives: when it dies, PostgreSQL drops the lock and the others know at once.
+        self._identity: PoolConnectionProxy | None = None
+        self._identity_name: str | None = None
 
     @classmethod
     async def open(
@@ -45,6 +59,48 @@ class PostgresStore(SqlStore):
             url, password=password, min_size=0, max_size=10, server_settings=settings
         )
         return await cls(pool)._migrated()
+
+    async def lock_identity(self, replica_id: str) -> bool:
+        """Hold a session lock named after the replica while the process lives; False if
+        another live session holds it (a replica running under that id)."""
+        await self._drop_identity()
+        self._identity = await self._pool.acquire()
+        got = await self._identity.fetchval(
+            "SELECT pg_try_advisory_lock($1, " + _IDENTITY.replace("?", "$2") + ")",
+            _IDENTITY_LOCK,
+            replica_id,
+        )
+        if got:
+            self._identity_name = replica_id
+        return bool(got)
+
+    async def keep_identity(self) -> bool:
+        """After a database outage the lock's session is gone: take the lock again. False if
+        another session took it meanwhile."""
+        if self._identity_name is None:
+            return True
+        if self._identity is not None and not self._identity.is_closed():
+            return True
+        return await self.lock_identity(self._identity_name)
+
+    async def _drop_identity(self) -> None:
+        connection, self._identity = self._identity, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # a broken connection is dropped by the pool
+                await self._pool.release(connection, timeout=5)
+
+    def _holder_gone(self, replica_id: str) -> str:
+        return (
+            "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"  # noqa: S608 - fixed SQL fragments only
+            f" AND l.classid = {_IDENTITY_LOCK} AND l.objsubid = 2 AND l.granted"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            f" AND l.objid = ({_IDENTITY.replace('?', replica_id)})::oid)"
+        )
+
+    async def close(self) -> None:
+        self._identity_name = None
+        await self._drop_identity()
+        await super().close()
 
     def _claimable(self, candidates: str) -> str:
         # ARRAY(...) runs the locking SELECT once, before the UPDATE, whatever the plan.
