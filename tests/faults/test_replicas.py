@@ -28,12 +28,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from bot.jobs import JobState
 from bot.store import PostgresStore
-from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port
+from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port, jpeg
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy
 from tests.faults.processes import BotProcess
@@ -59,6 +60,59 @@ class Poll:
 async def database() -> AsyncIterator[tuple[str, str]]:
     async with postgres_schema() as (url, schema):
         yield url, schema
+
+
+def replica_env(
+    telegram: Any,
+    database: tuple[str, str],
+    *,
+    provider_url: str,
+    trusted: str,
+    public_url: str,
+    port: int,
+    name: str | None,
+    lease: float = LEASE_SECONDS,
+) -> dict[str, str]:
+    """One replica's environment; `name` None keeps the default `REPLICA_ID`."""
+    url, schema = database
+    separator = "&" if "?" in url else "?"
+    env = {
+        "PATH": os.environ["PATH"],
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "VIDEO_PROVIDERS": "apiframe",
+        "APIFRAME_API_KEY": APIFRAME_KEY,
+        "APIFRAME_BASE_URL": provider_url,
+        "VIDEO_TRUSTED_ORIGINS": trusted,  # its videos: plain http on 127.0.0.1
+        "DATABASE_URL": f"{url}{separator}search_path={schema}",
+        "PUBLIC_URL": public_url,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "LISTEN_HOST": "127.0.0.1",
+        "PORT": str(port),
+        "METRICS_LISTEN": "off",  # several replicas on one host: no shared port
+        "LEASE_SECONDS": str(lease),
+        "POLL_INTERVAL": "0.1",
+        "CALLBACK_POLL_INTERVAL": "0.25",
+        "STATUS_EDIT_INTERVAL": "0",
+        "SHUTDOWN_GRACE": "10",
+        "LOG_LEVEL": "WARNING",
+    }
+    if name is not None:
+        env["REPLICA_ID"] = name
+    return env
+
+
+def show_logs(replicas: Iterable[BotProcess]) -> None:
+    for replica in replicas:
+        if replica.log is not None and replica.log.exists():
+            print(f"--- {replica.name} log ---\n{replica.log.read_text()[-4000:]}")
+
+
+async def kill_or_stop(replicas: Iterable[BotProcess]) -> None:
+    for replica in replicas:
+        if replica.process is not None and replica.process.returncode is None:
+            await replica.kill()
+        await replica.stop()
 
 
 def overlapping_polls(polls: Iterable[Poll]) -> list[tuple[str, Poll, Poll]]:
@@ -111,31 +165,17 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
     balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
     for proxy in (balancer, *taps.values()):
         await proxy.start()
-    separator = "&" if "?" in url else "?"
     replicas = [
         BotProcess(
-            {
-                "PATH": os.environ["PATH"],
-                "TELEGRAM_BOT_TOKEN": telegram.token,
-                "TELEGRAM_API_URL": telegram.url,
-                "VIDEO_PROVIDERS": "apiframe",
-                "APIFRAME_API_KEY": APIFRAME_KEY,
-                "APIFRAME_BASE_URL": taps[name].url,
-                "VIDEO_TRUSTED_ORIGINS": apiframe.url,  # its videos: plain http on 127.0.0.1
-                "DATABASE_URL": f"{url}{separator}search_path={schema}",
-                "PUBLIC_URL": balancer.url,
-                "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "LISTEN_HOST": "127.0.0.1",
-                "PORT": str(port),
-                "METRICS_LISTEN": "off",  # three replicas on one host: no shared port
-                "REPLICA_ID": name,
-                "LEASE_SECONDS": str(LEASE_SECONDS),
-                "POLL_INTERVAL": "0.1",
-                "CALLBACK_POLL_INTERVAL": "0.25",
-                "STATUS_EDIT_INTERVAL": "0",
-                "SHUTDOWN_GRACE": "10",
-                "LOG_LEVEL": "WARNING",
-            },
+            replica_env(
+                telegram,
+                database,
+                provider_url=taps[name].url,
+                trusted=apiframe.url,
+                public_url=balancer.url,
+                port=port,
+                name=name,
+            ),
             module="tests.faults.replica_bot",
             name=name,
             log=tmp_path / f"{name}.log",
@@ -193,15 +233,10 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         for replica in survivors:
             await replica.stop()  # whatever is still in flight lands before the count below
     except BaseException:
-        for replica in replicas:
-            if replica.log is not None and replica.log.exists():
-                print(f"--- {replica.name} log ---\n{replica.log.read_text()[-4000:]}")
+        show_logs(replicas)
         raise
     finally:
-        for replica in replicas:
-            if replica.process is not None and replica.process.returncode is None:
-                await replica.kill()
-            await replica.stop()
+        await kill_or_stop(replicas)
         for proxy in (balancer, *taps.values()):
             await proxy.stop()
     elapsed = time.monotonic() - began
@@ -248,3 +283,176 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
     assert orphaned <= {t for poll in taken_over for t in poll.task_ids}
     assert takeover_delay is not None and takeover_delay >= 0
     assert balancer.skipped > 0
+
+
+ALBUMS = 6
+
+
+async def test_three_replicas_answer_like_one_bot(telegram, apiframe, database, tmp_path):
+    """What each replica used to keep in memory, now shared: an album whose two photos reach
+    two replicas makes one job with a start and an end frame; an update Telegram sends again
+    (its first answer lost) to another replica makes no second job; two requests of one user
+    reaching two replicas within the cooldown make one job and one "please wait"."""
+    exchanges: list[Exchange] = []
+    ports = [free_port() for _ in range(3)]
+    balancer = ReverseProxy(
+        [f"http://127.0.0.1:{port}" for port in ports], on_exchange=exchanges.append
+    )
+    await balancer.start()
+    replicas = [
+        BotProcess(
+            replica_env(
+                telegram,
+                database,
+                provider_url=apiframe.url,
+                trusted=apiframe.url,
+                public_url=balancer.url,
+                port=port,
+                name=f"replica-{n}",
+            ),
+            module="tests.faults.replica_bot",
+            name=f"replica-{n}",
+            log=tmp_path / f"replica-{n}.log",
+        )
+        for n, port in enumerate(ports)
+    ]
+    album_users = [telegram.user(20_000 + n, f"Album {n}") for n in range(ALBUMS)]
+    twice, hasty = telegram.user(30_000, "Twice"), telegram.user(30_001, "Hasty")
+    frames = [(jpeg(640, 480, "teal"), jpeg(640, 480, "coral")) for _ in album_users]
+    try:
+        for replica in replicas:
+            await replica.start()
+        await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+
+        albums = []
+        for n, (user, (start, end)) in enumerate(zip(album_users, frames, strict=True)):
+            first = telegram.send_photo(user, start, caption=f"album {n}", media_group_id=f"g{n}")
+            second = telegram.send_photo(user, end, media_group_id=f"g{n}")
+            albums.append((first["message_id"], second["message_id"]))
+        balancer.lose_answers("/telegram")  # the next update is handled, its 200 lost
+        telegram.send_text(twice, "/video sent once, delivered twice")
+        telegram.send_text(hasty, "/video first")
+        telegram.send_text(hasty, "/video second")
+        await apiframe.wait(
+            lambda: len(apiframe.tasks) >= ALBUMS + 2 or None, WAIT, f"{ALBUMS + 2} tasks"
+        )
+        await telegram.wait_for(
+            "sendMessage",
+            lambda c: c.params["chat_id"] == hasty["id"] and "wait" in c.params["text"],
+            timeout=WAIT,
+        )
+        await asyncio.gather(*(apiframe.finish(task) for task in list(apiframe.tasks)))
+        await telegram.wait_for_count("sendVideo", ALBUMS + 2, timeout=WAIT)
+        for replica in replicas:
+            await replica.stop()  # album watches and updates in flight end before the counts
+    except BaseException:
+        show_logs(replicas)
+        raise
+    finally:
+        await kill_or_stop(replicas)
+        await balancer.stop()
+
+    tasks = list(apiframe.tasks.values())
+    prompts = Counter(task.request["prompt"] for task in tasks)
+    album_tasks = {
+        task.request["prompt"]: task for task in tasks if "album" in task.request["prompt"]
+    }
+    updates = [json.loads(e.body) for e in exchanges if e.path == "/telegram" and e.status == 200]
+    backend_of = {
+        (update["message"]["chat"]["id"], update["message"]["message_id"]): e.backend
+        for update, e in zip(
+            updates,
+            [e for e in exchanges if e.path == "/telegram" and e.status == 200],
+            strict=True,
+        )
+        if "message" in update
+    }
+    split = sum(
+        backend_of[(user["id"], first)] != backend_of[(user["id"], second)]
+        for user, (first, second) in zip(album_users, albums, strict=True)
+    )
+    deliveries_of_twice = [
+        d
+        for d in telegram.webhook_deliveries
+        if d.update_id == json.loads(balancer.lost[0].body)["update_id"]
+    ]
+    hasty_waits = [
+        c
+        for c in telegram.calls_to("sendMessage")
+        if c.params["chat_id"] == hasty["id"] and "wait" in c.params["text"]
+    ]
+    twice_waits = [
+        c
+        for c in telegram.calls_to("sendMessage")
+        if c.params["chat_id"] == twice["id"] and "wait" in c.params["text"]
+    ]
+    figures = {
+        "albums": ALBUMS,
+        "albums split over two replicas": split,
+        "jobs from albums": len(album_tasks),
+        "albums with both frames": sum(
+            task.fetched_image == start and task.fetched_end_image == end
+            for (start, end), task in zip(
+                frames, (album_tasks.get(f"album {n}") for n in range(ALBUMS)), strict=True
+            )
+            if task is not None
+        ),
+        "pushes of the update whose answer was lost": len(deliveries_of_twice),
+        "jobs from it": prompts["sent once, delivered twice"],
+        "jobs from two hasty requests": prompts["first"] + prompts["second"],
+        "duplicate videos": len(telegram.calls_to("sendVideo")) - len(tasks),
+    }
+    print(f"\nreplicas as one bot: {json.dumps(figures)}")
+
+    assert split == ALBUMS, "every album's parts reached two replicas"
+    assert figures["jobs from albums"] == ALBUMS
+    assert figures["albums with both frames"] == ALBUMS
+    assert len(deliveries_of_twice) >= 2 and deliveries_of_twice[-1].status == 200
+    assert prompts["sent once, delivered twice"] == 1 and not twice_waits
+    assert prompts["first"] + prompts["second"] == 1 and len(hasty_waits) == 1
+    assert len(tasks) == ALBUMS + 2 and figures["duplicate videos"] == 0
+
+
+async def test_a_bot_restarted_with_the_default_replica_id_resumes_its_job_at_once(
+    telegram, apiframe, database, tmp_path
+):
+    """One bot on PostgreSQL, `REPLICA_ID` left to its default, killed while it polls a job
+    and started again: it comes back under the same id and polls the job at once, not when
+    the (here ten-minute) lease lapses."""
+    port = free_port()
+    env = replica_env(
+        telegram,
+        database,
+        provider_url=apiframe.url,
+        trusted=apiframe.url,
+        public_url=f"http://127.0.0.1:{port}",
+        port=port,
+        name=None,
+        lease=600.0,
+    )
+    first = BotProcess(env, module="tests.faults.replica_bot", name="first", log=tmp_path / "1.log")
+    second = BotProcess(
+        env, module="tests.faults.replica_bot", name="again", log=tmp_path / "2.log"
+    )
+    user = telegram.user(40_000, "Restarted")
+    try:
+        await first.start()
+        await telegram.wait_for_count("setWebhook", 1, timeout=30)
+        telegram.send_text(user, "/video survive a kill")
+        task = await apiframe.wait_for_task(timeout=WAIT)
+        await apiframe.wait(lambda: task.fetch_count or None, WAIT, "a poll of the task")
+        await first.kill()
+        apiframe.deliver_webhooks = False  # only a poll can finish it: the lease must be held
+        await apiframe.finish(task.task_id)
+        restarted = time.monotonic()
+        await second.start()
+        await telegram.wait_for_count("sendVideo", 1, timeout=WAIT)  # WAIT is far below 600 s
+        resumed_after = time.monotonic() - restarted
+        await second.stop()
+    except BaseException:
+        show_logs([first, second])
+        raise
+    finally:
+        await kill_or_stop([first, second])
+    print(f"\nrestart with the default REPLICA_ID: video {resumed_after:.1f} s after the start")
+    assert len(telegram.calls_to("sendVideo")) == 1
