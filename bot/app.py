@@ -146,6 +146,9 @@ async def assemble(
         rate_grace=overrides.download_rate_grace,
     )
     application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
+    limiter = application.bot.rate_limiter
+    if isinstance(store, PostgresStore) and isinstance(limiter, PacingRateLimiter):
+        limiter.share(store)  # replicas pace together: Telegram's limits are per bot
     gatekeeper = Gatekeeper(
         store,
         AccessPolicy(

@@ -30,11 +30,21 @@ seen. One timer serves the whole limiter.
 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
+
+Replicas sharing a PostgreSQL database share Telegram's limits too (`share`): once this
+replica's schedule gives a message its turn, the message also reserves its moment in the
+database under the overall key (one message per 1/29 s across every replica: a thirtieth
+of the window kept as margin for the network's jitter), its chat's key (the chat's interval,
+extended from the answer when the answer comes late) and, for a group, its group's key (one
+message per 3 s, which never exceeds 20 a minute). The reservation is one transaction, so
+two replicas never take the same moment. A single process (SQLite) has no such step. If the
+database does not answer, the message goes on this replica's own pacing alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -42,11 +52,11 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -359,6 +369,18 @@ class Schedule:
                 del self._chats[chat.key]
 
 
+class SharedBudget(Protocol):
+    """Telegram's limits as a budget in a database that replicas share (`PostgresStore`)."""
+
+    async def reserve_send(self, spacings: Sequence[tuple[str, float]]) -> float:
+        """Reserve the next moment allowed by every (key, spacing); seconds until then."""
+        ...
+
+    async def sent(self, key: str, spacing: float) -> None:
+        """The key's message was answered now: its next one waits `spacing` from here."""
+        ...
+
+
 def chat_key(endpoint: str, data: dict[str, Any]) -> ChatKey | None:
     """The chat a call is paced in, or None when the call is not paced."""
     if endpoint in UNPACED or not endpoint.startswith(PACED_PREFIXES):
@@ -404,10 +426,46 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._schedule = Schedule(self._limits)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._shared: SharedBudget | None = None
+        self._shared_failing = False
 
     @property
     def schedule(self) -> Schedule:
         return self._schedule
+
+    def share(self, budget: SharedBudget) -> None:
+        """Pace together with the other replicas on `budget` (see module)."""
+        self._shared = budget
+
+    async def _shared_turn(self, key: ChatKey) -> None:
+        """Wait for the moment the shared budget gives this message (see module)."""
+        if self._shared is None:
+            return
+        limits = self._limits
+        spacings = [
+            ("all", limits.overall_period / max(limits.overall_limit - 1, 1)),
+            (f"chat:{key}", self._schedule.interval(key, self._clock())),
+        ]
+        if is_group(key):
+            spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
+        try:
+            wait = await self._shared.reserve_send(spacings)
+        except Exception as exc:
+            if not self._shared_failing:
+                log.warning("shared pacing unavailable (%s); pacing this replica alone", exc)
+            self._shared_failing = True
+            return
+        if self._shared_failing:
+            log.warning("shared pacing available again")
+            self._shared_failing = False
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _shared_answered(self, key: ChatKey) -> None:
+        if self._shared is None or self._shared_failing:
+            return
+        with contextlib.suppress(Exception):  # the reservation already spaced it
+            await self._shared.sent(f"chat:{key}", self._schedule.interval(key, self._clock()))
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""
@@ -437,8 +495,11 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             attempt = 0
             while True:
                 await self._turn(ticket)
+                await self._shared_turn(key)
                 try:
-                    return await callback(*args, **kwargs)
+                    result = await callback(*args, **kwargs)
+                    await self._shared_answered(key)
+                    return result
                 except RetryAfter as exc:
                     if attempt >= retries:
                         log.warning("%s: still rate limited after %d retries", endpoint, attempt)

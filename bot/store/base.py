@@ -637,6 +637,7 @@ class SqlStore(abc.ABC):
             ("DELETE FROM updates_seen WHERE seen_at < ?", now - UPDATE_WINDOW),
             ("DELETE FROM quiet WHERE until < ?", now),
             ("DELETE FROM albums WHERE last_part_at < ?", now - ALBUM_WINDOW),
+            ("DELETE FROM pace WHERE tat < ?", now - ALBUM_WINDOW),
         ):
             await self._db.execute(statement, moment)
         await self._db.execute(  # parts of albums that are gone (left by a failed take)

@@ -171,6 +171,10 @@ SQLITE: tuple[str, ...] = (
         PRIMARY KEY (user_id, kind)
     );
     CREATE INDEX quiet_by_until ON quiet (until);
+    CREATE TABLE pace (
+        key TEXT PRIMARY KEY,
+        tat REAL NOT NULL
+    );
     """,
 )
 
@@ -325,5 +329,9 @@ POSTGRES: tuple[str, ...] = (
         PRIMARY KEY (user_id, kind)
     );
     CREATE INDEX quiet_by_until ON quiet (until);
+    CREATE TABLE pace (
+        key TEXT PRIMARY KEY,
+        tat DOUBLE PRECISION NOT NULL
+    );
     """,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -95,6 +96,44 @@ class PostgresStore(SqlStore):
             f" AND l.classid = {_IDENTITY_LOCK} AND l.objsubid = 2 AND l.granted"
             " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             f" AND l.objid = ({_IDENTITY.replace('?', replica_id)})::oid)"
+        )
+
+    async def reserve_send(self, spacings: Sequence[tuple[str, float]]) -> float:
+        """Reserve the next moment a message may go under every key's spacing (`tat`: the
+        earliest moment the key allows the next message); the seconds to wait for it. The
+        keys' rows are locked in one order, so replicas reserving together never deadlock."""
+        spacing = dict(spacings)
+        keys = sorted(spacing)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO pace (key, tat) SELECT unnest(CAST(? AS TEXT[])), 0"
+                " ON CONFLICT (key) DO NOTHING",
+                keys,
+            )
+            rows = await db.fetch(
+                f"SELECT key, tat, {self.NOW} FROM pace WHERE key = ANY(CAST(? AS TEXT[]))"  # noqa: S608 - fixed SQL fragments only
+                " ORDER BY key FOR UPDATE",
+                keys,
+            )
+            now = float(rows[0][2])
+            at = max(now, *(float(row[1]) for row in rows))
+            await db.execute(
+                "UPDATE pace SET tat = ? + s.spacing FROM"
+                " (SELECT unnest(CAST(? AS TEXT[])) AS key,"
+                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key",
+                at,
+                keys,
+                [spacing[key] for key in keys],
+            )
+        return at - now
+
+    async def sent(self, key: str, spacing: float) -> None:
+        """The message counted under `key` was answered just now: the key's next message
+        waits `spacing` from here (an upload may have outlasted its reserved turn)."""
+        await self._db.execute(
+            f"UPDATE pace SET tat = GREATEST(tat, {self.NOW} + ?) WHERE key = ?",  # noqa: S608 - fixed SQL fragments only
+            spacing,
+            key,
         )
 
     async def close(self) -> None:
