@@ -147,7 +147,8 @@ async def assemble(
     )
     application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
     limiter = application.bot.rate_limiter
-    if isinstance(store, PostgresStore) and isinstance(limiter, PacingRateLimiter):
+    shared_pacing = isinstance(store, PostgresStore) and isinstance(limiter, PacingRateLimiter)
+    if shared_pacing:
         limiter.share(store)  # replicas pace together: Telegram's limits are per bot
     gatekeeper = Gatekeeper(
         store,
@@ -255,6 +256,7 @@ async def assemble(
                 replica_id=settings.replica_id,
                 lease_seconds=settings.lease_seconds,
                 watch=watch,
+                on_count=limiter.set_replicas if shared_pacing else None,
             ),
         )
     finally:

@@ -31,20 +31,23 @@ seen. One timer serves the whole limiter.
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
 
-Replicas sharing a PostgreSQL database share Telegram's limits too (`share`): once this
-replica's schedule gives a message its turn, the message also reserves its moment in the
-database under the overall key (one message per 1/29 s across every replica: a thirtieth
-of the window kept as margin for the network's jitter), its chat's key (the chat's interval,
-extended from the answer when the answer comes late) and, for a group, its group's key (one
-message per 3 s, which never exceeds 20 a minute). The reservation is one transaction, so
-two replicas never take the same moment. A single process (SQLite) has no such step. If the
-database does not answer, the message goes on this replica's own pacing alone.
+Replicas sharing a PostgreSQL database share Telegram's limits too. The overall limit is
+split: each replica takes 1/n of it (`set_replicas`, n from the heartbeats), so their sum
+stays under 30 a second without asking anyone per message. A chat's and a group's limits
+cannot be split that way (any replica may write to any chat), so once this replica's
+schedule gives a message its turn, the message also reserves its moment in the database
+(`share`): under its chat's key (the chat's interval and a tenth, extended from the answer
+when the answer comes late) and, for a group, its group's key (one message per 3 s, which
+never exceeds 20 a minute). The reservation is one transaction, so two replicas never take
+the same moment. A single process (SQLite) has neither step. If the database does not
+answer, the message goes on this replica's own pacing alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -77,6 +80,10 @@ PACED_PREFIXES = (
 )
 #: Calls with those prefixes that Telegram does not count as messages.
 UNPACED = frozenset({"sendChatAction"})
+#: Across replicas a chat's messages are spaced by its interval times this: another replica's
+#: message may reach Telegram later after its send than ours (an upload), and the shared
+#: budget cannot wait for its answer as this replica's own schedule does.
+CHAT_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -437,15 +444,26 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         """Pace together with the other replicas on `budget` (see module)."""
         self._shared = budget
 
+    def set_replicas(self, count: int) -> None:
+        """`count` replicas are alive (this one included): this one's share of the overall
+        limit is 1/count of it, rounded down, so that together they stay under it."""
+        share = max(1, self._limits.overall_limit // max(1, count))
+        if share != self._schedule.limits.overall_limit:
+            self._schedule.limits = dataclasses.replace(self._limits, overall_limit=share)
+            log.info(
+                "%d replicas alive: %d messages per %g s are this one's share",
+                count,
+                share,
+                self._limits.overall_period,
+            )
+            self._dispatch()
+
     async def _shared_turn(self, key: ChatKey) -> None:
         """Wait for the moment the shared budget gives this message (see module)."""
         if self._shared is None:
             return
         limits = self._limits
-        spacings = [
-            ("all", limits.overall_period / max(limits.overall_limit - 1, 1)),
-            (f"chat:{key}", self._schedule.interval(key, self._clock())),
-        ]
+        spacings = [(f"chat:{key}", self._schedule.interval(key, self._clock()) * CHAT_MARGIN)]
         if is_group(key):
             spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
         try:
@@ -464,8 +482,9 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     async def _shared_answered(self, key: ChatKey) -> None:
         if self._shared is None or self._shared_failing:
             return
+        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
         with contextlib.suppress(Exception):  # the reservation already spaced it
-            await self._shared.sent(f"chat:{key}", self._schedule.interval(key, self._clock()))
+            await self._shared.sent(f"chat:{key}", interval)
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""

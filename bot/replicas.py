@@ -15,6 +15,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Callable
 
 from bot.store import JobStore, StoreWatch
 
@@ -45,15 +46,19 @@ class Replicas:
         replica_id: str,
         lease_seconds: float,
         watch: StoreWatch | None = None,
+        on_count: Callable[[int], None] | None = None,
     ) -> None:
         """Heartbeats come every sixth of a lease (at most every 5 s); a replica silent for
-        three of them whose identity lock is free, or silent for a whole lease, is gone."""
+        three of them whose identity lock is free, or silent for a whole lease, is gone.
+        `on_count` hears the number of live replicas after each heartbeat (pacing splits
+        Telegram's overall limit by it)."""
         self.replica_id = replica_id
         self.interval = min(lease_seconds / 6, 5.0)
         self.silent = 3 * self.interval
         self.stale = lease_seconds
         self._store = store
         self._watch = watch
+        self._on_count = on_count
         self._started_at = time.time()
         self._up_since = time.monotonic()
 
@@ -71,6 +76,8 @@ class Replicas:
         for replica_id in gone:
             if replica_id != self.replica_id:
                 log.warning("replica %s is gone: its jobs are taken over", replica_id)
+        if self._on_count is not None:
+            self._on_count(len(await self.live()))
 
     async def run(self) -> None:
         """Heartbeat until cancelled; a database outage pauses it."""

@@ -14,7 +14,6 @@ from bot.providers.sandbox import CLIP_PATH
 from handlers.albums import AlbumCollector
 from tests.fakes.media import SAMPLE_MP4
 
-
 BOT = Bot("123456:album-test-token")
 
 
