@@ -81,7 +81,11 @@ class PostgresStore(SqlStore):
         if self._identity_name is None:
             return True
         if self._identity is not None and not self._identity.is_closed():
-            return True
+            try:  # a server restart shows only when the connection is used
+                await self._identity.fetchval("SELECT 1")
+                return True
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass
         return await self.lock_identity(self._identity_name)
 
     async def _drop_identity(self) -> None:
