@@ -36,11 +36,12 @@ split: each replica takes 1/n of it (`set_replicas`, n from the heartbeats), so 
 stays under 30 a second without asking anyone per message. A chat's and a group's limits
 cannot be split that way (any replica may write to any chat), so once this replica's
 schedule gives a message its turn, the message also reserves its moment in the database
-(`share`): under its chat's key (the chat's interval and a tenth, extended from the answer
-when the answer comes late) and, for a group, its group's key (one message per 3 s, which
-never exceeds 20 a minute). The reservation is one transaction, so two replicas never take
-the same moment. A single process (SQLite) has neither step. If the database does not
-answer, the message goes on this replica's own pacing alone.
+(`share`): under its chat's key (held for two intervals and a fifth while it is in flight,
+then, once answered, the interval and a tenth from the answer) and, for a group, its
+group's key (one message per 3 s, which never exceeds 20 a minute). The reservation is one
+transaction, so two replicas never take the same moment. A single process (SQLite) has
+neither step. If the database does not answer, the message goes on this replica's own
+pacing alone.
 """
 
 from __future__ import annotations
@@ -379,12 +380,16 @@ class Schedule:
 class SharedBudget(Protocol):
     """Telegram's limits as a budget in a database that replicas share (`PostgresStore`)."""
 
-    async def reserve_send(self, spacings: Sequence[tuple[str, float]]) -> float:
-        """Reserve the next moment allowed by every (key, spacing); seconds until then."""
+    async def reserve_send(
+        self, spacings: Sequence[tuple[str, float]]
+    ) -> tuple[float, dict[str, float]]:
+        """Reserve the next moment allowed by every (key, spacing): seconds until then, and
+        the moment each key now allows its next message."""
         ...
 
-    async def sent(self, key: str, spacing: float) -> None:
-        """The key's message was answered now: its next one waits `spacing` from here."""
+    async def sent(self, key: str, spacing: float, reserved: float) -> None:
+        """The message that moved the key's next moment to `reserved` was answered now:
+        unless another message reserved a moment since, the next one waits `spacing`."""
         ...
 
 
@@ -458,33 +463,40 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             )
             self._dispatch()
 
-    async def _shared_turn(self, key: ChatKey) -> None:
-        """Wait for the moment the shared budget gives this message (see module)."""
+    async def _shared_turn(self, key: ChatKey) -> float | None:
+        """Wait for the moment the shared budget gives this message (see module); the
+        chat's reserved next moment, for `_shared_answered`."""
         if self._shared is None:
-            return
+            return None
         limits = self._limits
-        spacings = [(f"chat:{key}", self._schedule.interval(key, self._clock()) * CHAT_MARGIN)]
+        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
+        # While the message is in flight the chat is held for one more interval: another
+        # replica's message waits for its answer (`_shared_answered`) or for that hold.
+        spacings = [(f"chat:{key}", 2 * interval)]
         if is_group(key):
             spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
         try:
-            wait = await self._shared.reserve_send(spacings)
+            wait, reserved = await self._shared.reserve_send(spacings)
         except Exception as exc:
             if not self._shared_failing:
                 log.warning("shared pacing unavailable (%s); pacing this replica alone", exc)
             self._shared_failing = True
-            return
+            return None
         if self._shared_failing:
             log.warning("shared pacing available again")
             self._shared_failing = False
         if wait > 0:
             await asyncio.sleep(wait)
+        return reserved.get(f"chat:{key}")
 
-    async def _shared_answered(self, key: ChatKey) -> None:
-        if self._shared is None or self._shared_failing:
+    async def _shared_answered(self, key: ChatKey, reserved: float | None) -> None:
+        """The message was answered: the chat's next moment is an interval from now (unless
+        another replica reserved one meanwhile)."""
+        if self._shared is None or reserved is None:
             return
         interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
-        with contextlib.suppress(Exception):  # the reservation already spaced it
-            await self._shared.sent(f"chat:{key}", interval)
+        with contextlib.suppress(Exception):  # else the hold spaces the next message
+            await self._shared.sent(f"chat:{key}", interval, reserved)
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""
@@ -514,10 +526,10 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             attempt = 0
             while True:
                 await self._turn(ticket)
-                await self._shared_turn(key)
+                reserved = await self._shared_turn(key)
                 try:
                     result = await callback(*args, **kwargs)
-                    await self._shared_answered(key)
+                    await self._shared_answered(key, reserved)
                     return result
                 except RetryAfter as exc:
                     if attempt >= retries:

@@ -65,12 +65,18 @@ class PostgresStore(SqlStore):
         """Hold a session lock named after the replica while the process lives; False if
         another live session holds it (a replica running under that id)."""
         await self._drop_identity()
-        self._identity = await self._pool.acquire()
-        got = await self._identity.fetchval(
-            "SELECT pg_try_advisory_lock($1, " + _IDENTITY.replace("?", "$2") + ")",
-            _IDENTITY_LOCK,
-            replica_id,
-        )
+        connection = await self._pool.acquire()
+        try:
+            got = await connection.fetchval(
+                "SELECT pg_try_advisory_lock($1, " + _IDENTITY.replace("?", "$2") + ")",
+                _IDENTITY_LOCK,
+                replica_id,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._pool.release(connection, timeout=5)
+            raise
+        self._identity = connection
         if got:
             self._identity_name = replica_id
         return bool(got)
@@ -80,10 +86,11 @@ class PostgresStore(SqlStore):
         another session took it meanwhile."""
         if self._identity_name is None:
             return True
-        if self._identity is not None and not self._identity.is_closed():
+        if self._identity is not None:
             try:  # a server restart shows only when the connection is used
-                await self._identity.fetchval("SELECT 1")
-                return True
+                if not self._identity.is_closed():
+                    await self._identity.fetchval("SELECT 1")
+                    return True
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass
         return await self.lock_identity(self._identity_name)
@@ -102,10 +109,13 @@ class PostgresStore(SqlStore):
             f" AND l.objid = ({_IDENTITY.replace('?', replica_id)})::oid)"
         )
 
-    async def reserve_send(self, spacings: Sequence[tuple[str, float]]) -> float:
+    async def reserve_send(
+        self, spacings: Sequence[tuple[str, float]]
+    ) -> tuple[float, dict[str, float]]:
         """Reserve the next moment a message may go under every key's spacing (`tat`: the
-        earliest moment the key allows the next message); the seconds to wait for it. The
-        keys' rows are locked in one order, so replicas reserving together never deadlock."""
+        earliest moment the key allows the next message): the seconds to wait for it, and
+        each key's new `tat`. The keys' rows are locked in one order, so replicas reserving
+        together never deadlock."""
         spacing = dict(spacings)
         keys = sorted(spacing)
         async with self._db.transaction() as db:
@@ -121,23 +131,25 @@ class PostgresStore(SqlStore):
             )
             now = float(rows[0][2])
             at = max(now, *(float(row[1]) for row in rows))
-            await db.execute(
+            rows = await db.fetch(
                 "UPDATE pace SET tat = ? + s.spacing FROM"
                 " (SELECT unnest(CAST(? AS TEXT[])) AS key,"
-                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key",
+                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key"
+                " RETURNING pace.key, pace.tat",
                 at,
                 keys,
                 [spacing[key] for key in keys],
             )
-        return at - now
+        return at - now, {str(row[0]): float(row[1]) for row in rows}
 
-    async def sent(self, key: str, spacing: float) -> None:
-        """The message counted under `key` was answered just now: the key's next message
-        waits `spacing` from here (an upload may have outlasted its reserved turn)."""
+    async def sent(self, key: str, spacing: float, reserved: float) -> None:
+        """The message that set the key's `tat` to `reserved` was answered just now: unless
+        another message has reserved a moment since, the next one waits `spacing` from now."""
         await self._db.execute(
-            f"UPDATE pace SET tat = GREATEST(tat, {self.NOW} + ?) WHERE key = ?",  # noqa: S608 - fixed SQL fragments only
+            f"UPDATE pace SET tat = {self.NOW} + ? WHERE key = ? AND tat = ?",  # noqa: S608 - fixed SQL fragments only
             spacing,
             key,
+            reserved,
         )
 
     async def close(self) -> None:

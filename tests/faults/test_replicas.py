@@ -38,6 +38,7 @@ from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port, jpeg
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy
 from tests.faults.processes import BotProcess
+from tests.faults.test_database_outage import postgres_behind_a_relay
 from tests.stores import postgres_schema
 
 PHASES = (120, 120, 60)
@@ -537,8 +538,124 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
         "videos": sum(videos.values()),
     }
     print(f"\nthree replicas under Telegram's limits: {json.dumps(figures)}")
+    if os.environ.get("DEBUG_PACING"):
+        for call in telegram.calls:
+            if call.http_status == 429:
+                chat = call.params.get("chat_id")
+                same = [
+                    (c.method, round(c.at - call.at, 3), c.http_status)
+                    for c in telegram.calls
+                    if c.params.get("chat_id") == chat and abs(c.at - call.at) < 3
+                ]
+                window = sum(1 for c in paced if 0 <= call.at - c.at < 1 and c.http_status == 200)
+                print("429", call.method, chat, same, window)
     assert telegram.rate_limited_responses == 0
     assert sum(videos.values()) == PACED_JOBS and set(videos.values()) == {2}
     # Not a timing promise (the figure above is the measurement, about 27 a second here):
     # a guard against sharing that throttles the replicas far below the limit they share.
     assert busy_rate > 15
+
+
+BEFORE_OUTAGE, DURING_OUTAGE = 30, 10
+
+
+async def test_replicas_ride_out_a_database_restart(telegram, apiframe, tmp_path):
+    """PostgreSQL goes away under three busy replicas (a relay in front of it is cut, as a
+    restart drops every connection) while their jobs finish and new requests come in: once
+    it is back they reconnect by themselves and every job is delivered once."""
+    async with postgres_behind_a_relay() as (relay_url, relay):
+        ports = [free_port() for _ in range(3)]
+        balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
+        await balancer.start()
+        replicas = []
+        for n, port in enumerate(ports):
+            env = replica_env(
+                telegram,
+                ("", ""),
+                provider_url=apiframe.url,
+                trusted=apiframe.url,
+                public_url=balancer.url,
+                port=port,
+                name=f"replica-{n}",
+            )
+            env["DATABASE_URL"] = relay_url
+            replicas.append(
+                BotProcess(
+                    env,
+                    module="tests.faults.replica_bot",
+                    name=f"replica-{n}",
+                    log=tmp_path / f"replica-{n}.log",
+                )
+            )
+        users = [
+            telegram.user(60_000 + n, f"Outage {n}") for n in range(BEFORE_OUTAGE + DURING_OUTAGE)
+        ]
+        try:
+            for replica in replicas:
+                await replica.start()
+            await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+            for user in users[:BEFORE_OUTAGE]:
+                telegram.send_text(user, "/video before the outage")
+            await apiframe.wait(
+                lambda: len(apiframe.tasks) >= BEFORE_OUTAGE or None, WAIT, "the first tasks"
+            )
+            tasks = list(apiframe.tasks.values())
+            await apiframe.wait(
+                lambda: all(task.fetch_count for task in tasks) or None, WAIT, "a poll of each"
+            )
+
+            await relay.cut()
+            cut_at = time.monotonic()
+            await asyncio.gather(*(apiframe.finish(task.task_id) for task in tasks))
+            for user in users[BEFORE_OUTAGE:]:
+                telegram.send_text(user, "/video during the outage")
+            # Down until the update on top of Telegram's queue has been refused five times
+            # (it backs off: 0.05 s doubling), by every replica in turn.
+            await telegram.wait_for_webhook_delivery(
+                lambda _: sum(d.status == 503 for d in telegram.webhook_deliveries) >= 5,
+                timeout=WAIT,
+            )
+            refused = sum(d.status == 503 for d in telegram.webhook_deliveries)
+
+            await relay.restore()
+            restored_at = time.monotonic()
+            await telegram.wait_for_count("sendVideo", BEFORE_OUTAGE, timeout=WAIT)
+            recovered_after = time.monotonic() - restored_at
+            await apiframe.wait(
+                lambda: len(apiframe.tasks) >= len(users) or None, WAIT, "the later tasks"
+            )
+            await asyncio.gather(
+                *(
+                    apiframe.finish(task.task_id)
+                    for task in list(apiframe.tasks.values())[BEFORE_OUTAGE:]
+                )
+            )
+            await telegram.wait_for_count("sendVideo", len(users), timeout=WAIT)
+            for replica in replicas:
+                await replica.stop()
+        except BaseException:
+            show_logs(replicas)
+            raise
+        finally:
+            await kill_or_stop(replicas)
+            await balancer.stop()
+
+    videos = Counter(call.params["chat_id"] for call in telegram.calls_to("sendVideo"))
+    creates = [r for r in apiframe.requests if r.path == "/kling-imagine"]
+    figures = {
+        "replicas": len(replicas),
+        "jobs": len(users),
+        "outage (s)": round(restored_at - cut_at, 1),
+        "updates refused meanwhile (503)": refused,
+        "first videos all sent after the restore (s)": round(recovered_after, 1),
+        "videos": sum(videos.values()),
+        "duplicate videos": sum(count - 1 for count in videos.values()),
+        "provider submits": len(creates),
+    }
+    print(f"\nreplicas through a database restart: {json.dumps(figures)}")
+    for replica in replicas:  # an outage is two lines per replica, not a traceback per beat
+        assert replica.log is not None
+        said = replica.log.read_text()
+        assert "Traceback" not in said and " ERROR " not in said, said[-3000:]
+    assert set(videos) == {user["id"] for user in users} and set(videos.values()) == {1}
+    assert len(creates) == len(users)
