@@ -62,8 +62,9 @@ class Replicas:
         self._started_at = time.time()
         self._up_since = time.monotonic()
 
-    async def beat(self) -> None:
-        """One heartbeat, and forget the replicas that are gone (releasing their jobs)."""
+    async def beat(self) -> int:
+        """One heartbeat, and forget the replicas that are gone (releasing their jobs); how
+        many replicas are alive now."""
         if not await self._store.keep_identity():
             log.error("replica %s: another process runs under this REPLICA_ID", self.replica_id)
         await self._store.heartbeat(self.replica_id, self._started_at)
@@ -76,8 +77,21 @@ class Replicas:
         for replica_id in gone:
             if replica_id != self.replica_id:
                 log.warning("replica %s is gone: its jobs are taken over", replica_id)
+        count = len(await self.live())
         if self._on_count is not None:
-            self._on_count(len(await self.live()))
+            self._on_count(count)
+        return count
+
+    async def join(self, *, shared: bool) -> None:
+        """Record this replica before it takes any work; with `shared` limits (pacing splits
+        Telegram's overall limit by the live replicas) and others alive, also wait a
+        heartbeat interval, by when each of them has counted this one and lowered its share."""
+        try:
+            if await self.beat() > 1 and shared:
+                await asyncio.sleep(self.interval * 1.2)
+                await self.beat()
+        except Exception:  # the heartbeat loop tries again; pacing starts from its own share
+            log.warning("replica %s: could not record itself yet", self.replica_id)
 
     async def run(self) -> None:
         """Heartbeat until cancelled; a database outage pauses it."""

@@ -538,17 +538,6 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
         "videos": sum(videos.values()),
     }
     print(f"\nthree replicas under Telegram's limits: {json.dumps(figures)}")
-    if os.environ.get("DEBUG_PACING"):
-        for call in telegram.calls:
-            if call.http_status == 429:
-                chat = call.params.get("chat_id")
-                same = [
-                    (c.method, round(c.at - call.at, 3), c.http_status)
-                    for c in telegram.calls
-                    if c.params.get("chat_id") == chat and abs(c.at - call.at) < 3
-                ]
-                window = sum(1 for c in paced if 0 <= call.at - c.at < 1 and c.http_status == 200)
-                print("429", call.method, chat, same, window)
     assert telegram.rate_limited_responses == 0
     assert sum(videos.values()) == PACED_JOBS and set(videos.values()) == {2}
     # Not a timing promise (the figure above is the measurement, about 27 a second here):
