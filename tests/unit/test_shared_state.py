@@ -7,7 +7,10 @@ import asyncio
 
 import pytest
 
+from bot.access import AccessPolicy, Gatekeeper
+from bot.admin import Admin
 from bot.jobs import JobKind, NewJob, Requester
+from bot.metrics import Metrics
 from bot.replicas import Replicas, stable_replica_id
 from bot.store import PostgresStore
 from tests.stores import postgres_schema
@@ -113,3 +116,16 @@ async def test_a_heartbeat_lists_this_replica(store):
 def test_heartbeats_come_often_enough_to_notice_a_death_within_a_lease(lease):
     replicas = Replicas(None, replica_id="me", lease_seconds=lease)  # type: ignore[arg-type]
     assert replicas.interval <= lease / 3 and replicas.silent < lease
+
+
+async def test_stats_and_metrics_show_the_live_replicas(store):
+    for replica_id in ("bot1", "bot2"):
+        await Replicas(store, replica_id=replica_id, lease_seconds=60).beat()
+    gate = Gatekeeper(store, AccessPolicy(admin_user_ids=frozenset({9})))
+    stats = (await Admin(store, gate, replicas_within=60).stats()).splitlines()
+    assert stats[0] == "No jobs in the last 7 days."
+    assert stats[1] == "Replicas alive: 2"
+    assert [line.split(":")[0] for line in stats[2:]] == ["bot1", "bot2"]
+    assert all("up " in line and "last heartbeat" in line for line in stats[2:])
+    exposition = (await Metrics().render(store, live_within=60)).decode()
+    assert "kling_bot_replicas 2.0" in exposition
