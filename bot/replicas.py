@@ -61,12 +61,19 @@ class Replicas:
         self._on_count = on_count
         self._started_at = time.time()
         self._up_since = time.monotonic()
+        self._identity_held = True
 
     async def beat(self) -> int:
         """One heartbeat, and forget the replicas that are gone (releasing their jobs); how
         many replicas are alive now."""
-        if not await self._store.keep_identity():
-            log.error("replica %s: another process runs under this REPLICA_ID", self.replica_id)
+        held = await self._store.keep_identity()
+        if not held and self._identity_held:
+            log.error(
+                "replica %s: could not take its identity lock again (another process runs"
+                " under this REPLICA_ID, or its old session lingers)",
+                self.replica_id,
+            )
+        self._identity_held = held
         await self._store.heartbeat(self.replica_id, self._started_at)
         # Right after an outage every replica's lock session is new or not yet back: give
         # them `silent` seconds to come back before calling any of them gone.
