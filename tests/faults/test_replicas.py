@@ -1,6 +1,7 @@
-"""Three replicas behind one load balancer on one PostgreSQL schema, one of them SIGKILLed.
+"""Replicas behind one load balancer on one PostgreSQL schema behave like one bot.
 
-What leases promise (issue 8): whichever replica an update or a provider callback reaches,
+The first test, three replicas with one of them SIGKILLed: what leases promise (issue 8):
+whichever replica an update or a provider callback reaches,
 every job is submitted once, polled by one replica at a time and delivered exactly once, and
 the jobs of a replica that dies pass to the others when its leases lapse.
 
@@ -17,6 +18,10 @@ fake APIFRAME through its own tap, so the test knows which replica polled which 
    at-least-once case the README names. The tasks then finish with callbacks switched off,
    so the killed replica's jobs are delivered only if the others take its lapsed leases over.
 3. 60 jobs sent after the kill, which the proxy must route around the dead replica.
+
+The others (issue 14) check what replicas used to keep each in memory: albums split over
+replicas, an update Telegram sends twice, the cooldown, a restart under the default
+`REPLICA_ID`, Telegram's limits shared by three busy replicas, and a database restart.
 """
 
 from __future__ import annotations
