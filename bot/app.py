@@ -276,8 +276,11 @@ async def _claim_identity(settings: Settings, store: JobStore) -> None:
     bot killed and started again takes its unfinished jobs back at once."""
     if not isinstance(store, PostgresStore):
         return  # one process per SQLite file: its leases are released at start
+    stable = None
     if "replica_id" not in settings.model_fields_set:
-        settings.replica_id = await stable_replica_id(store) or settings.replica_id
+        stable = await stable_replica_id(store)  # None: every slot taken; keep the random id
+    if stable is not None:
+        settings.replica_id = stable
     elif not await store.lock_identity(settings.replica_id):
         log.error(
             "REPLICA_ID %s is in use by another running replica: give each its own",
