@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 #: Names a default `REPLICA_ID` may take on one host: `<hostname>-0` ... `<hostname>-99`.
 HOST_SLOTS = 100
+#: Seconds a joining replica waits beyond one heartbeat interval, for a busy replica's late
+#: heartbeat.
+JOIN_SLACK = 1.0
 
 
 async def stable_replica_id(store: JobStore, host: str | None = None) -> str | None:
@@ -95,7 +98,7 @@ class Replicas:
         heartbeat interval, by when each of them has counted this one and lowered its share."""
         try:
             if await self.beat() > 1 and shared:
-                await asyncio.sleep(self.interval * 1.2)
+                await asyncio.sleep(self.interval + JOIN_SLACK)
                 await self.beat()
         except Exception:  # the heartbeat loop tries again; pacing starts from its own share
             log.warning("replica %s: could not record itself yet", self.replica_id)
