@@ -1,7 +1,8 @@
 """Who may make videos, and how many: allowlists, bans, per-user limits, a flood cooldown.
 
-Every count comes from the store (not from memory) except the few-seconds cooldown, so
-limits hold across restarts. Admins are exempt from limits and cooldown.
+Every count comes from the store (not from memory), the few-seconds cooldown and the quiet
+times of repeated answers too, so limits hold across restarts and replicas. Admins are exempt
+from limits and cooldown.
 
 Refusals and hints are given to each user at most once a while (`REPEAT_QUIET`, or until the
 cooldown ends): every answer is a paced message in the user's chat, so answering each message
@@ -10,7 +11,6 @@ of a flood would only queue a dozen copies of the same sentence.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from bot.store import JobStore
 
 DAY = 86400.0
 REPEAT_QUIET = 60.0  # seconds during which the same refusal or hint is not given again
-_REMEMBERED = 10_000  # past this many entries, the expired ones are forgotten
+COOLDOWN = "request"  # the quiet time between two requests of a user (`AccessPolicy.cooldown`)
 
 
 class Refusal(NamedTuple):
@@ -31,23 +31,19 @@ class Refusal(NamedTuple):
 
 
 class RepeatGuard:
-    """Which answers to give: the first of a kind to a user, then silence for a while."""
+    """Which answers to give: the first of a kind to a user, then silence for a while. The
+    quiet times live in the store, so replicas answer a flood once between them."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: JobStore, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
         self._clock = clock
-        self._quiet_until: dict[tuple[int, str], float] = {}
 
-    def first(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
+    async def first(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
         """True if this user was not given this kind of answer in the last `quiet` seconds
         (and, answering now, starts that quiet)."""
         now = self._clock()
-        key = (user_id, kind)
-        if self._quiet_until.get(key, -math.inf) > now:
-            return False
-        self._quiet_until[key] = now + quiet
-        if len(self._quiet_until) > _REMEMBERED:  # memory follows recent answers only
-            self._quiet_until = {k: t for k, t in self._quiet_until.items() if t > now}
-        return True
+        started, _ = await self._store.take_quiet(user_id, kind, now, now + quiet)
+        return started
 
 
 @dataclass(frozen=True)
@@ -67,8 +63,7 @@ class Gatekeeper:
         self._store = store
         self._policy = policy
         self._clock = clock
-        self._last_request: dict[int, float] = {}
-        self._repeats = RepeatGuard(clock)
+        self._repeats = RepeatGuard(store, clock)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self._policy.admin_user_ids
@@ -92,10 +87,10 @@ class Gatekeeper:
             return False
         return self.is_admin(user_id) or not await self._store.is_banned(user_id)
 
-    def should_answer(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
+    async def should_answer(self, user_id: int, kind: str, quiet: float = REPEAT_QUIET) -> bool:
         """Whether to give this user this kind of answer (a refusal, a hint) now; at most once
         per `quiet` seconds, the rest of a flood is ignored silently."""
-        return self._repeats.first(user_id, kind, quiet)
+        return await self._repeats.first(user_id, kind, quiet)
 
     def quota(self, user_id: int) -> Quota | None:
         """The limits the store enforces when it creates this user's job; None for admins."""
@@ -116,27 +111,22 @@ class Gatekeeper:
         now = self._clock()
         policy = self._policy
         m = messages(lang)
-        last = self._last_request.get(user_id)
-        if last is not None and now - last < policy.cooldown:
-            left = policy.cooldown - (now - last)
-            text = m.cooldown.format(wait=duration(left, lang))
-            return Refusal(text, self.should_answer(user_id, "cooldown", quiet=left))
-        # Claimed before the counts are awaited: updates of other chats run concurrently, and a
-        # request of the same user from another chat must see the cooldown.
-        self._last_request[user_id] = now
+        until = now + policy.cooldown
+        if policy.cooldown > 0:
+            # One statement in the store starts the cooldown or finds it running, so requests
+            # of the same user reaching other chats, or other replicas, pass it once.
+            started, running_until = await self._store.take_quiet(user_id, COOLDOWN, now, until)
+            if not started:
+                left = running_until - now
+                text = m.cooldown.format(wait=duration(left, lang))
+                return Refusal(text, await self.should_answer(user_id, "cooldown", quiet=left))
         refusal = await self.over_limit(user_id, lang)
         if refusal is not None:
-            if self._last_request.get(user_id) == now:  # not counted as a request after all
-                if last is None:
-                    del self._last_request[user_id]
-                else:
-                    self._last_request[user_id] = last
+            if policy.cooldown > 0:  # not counted as a request after all
+                await self._store.give_back_quiet(user_id, COOLDOWN, until)
             # Keyed by its words: the same refusal is not repeated to a flood, but a changed
             # one (a slot freed, then taken again) is said.
-            return Refusal(refusal, self.should_answer(user_id, f"limit:{refusal}"))
-        if len(self._last_request) > 10_000:  # keep memory bounded: forget cooled-down users
-            cutoff = now - policy.cooldown
-            self._last_request = {u: t for u, t in self._last_request.items() if t > cutoff}
+            return Refusal(refusal, await self.should_answer(user_id, f"limit:{refusal}"))
         return None
 
     async def over_limit(self, user_id: int, lang: str = "en") -> str | None:

@@ -14,25 +14,42 @@ STATS_DAYS = 7
 
 class Admin:
     def __init__(
-        self, store: JobStore, gatekeeper: Gatekeeper, billing: Billing | None = None
+        self,
+        store: JobStore,
+        gatekeeper: Gatekeeper,
+        billing: Billing | None = None,
+        replicas_within: float | None = None,
     ) -> None:
+        """`replicas_within`: list the replicas heard from within that many seconds."""
         self._store = store
         self._gate = gatekeeper
         self._billing = billing
+        self._replicas_within = replicas_within
 
     def allowed(self, user_id: int) -> bool:
         return self._gate.is_admin(user_id)
 
     async def stats(self) -> str:
         """Jobs of the last week by day, then by provider and state; with billing, Stars and
-        credits by day."""
+        credits by day; the live replicas."""
         since = time.time() - STATS_DAYS * DAY
         text = await self._job_stats(since)
         if self._billing is not None and self._billing.enabled:
             money = await self._billing.stats_lines(since)
             if money:
                 text += "\n" + "\n".join(money)
+        if self._replicas_within is not None:
+            text += "\n" + await self._live_replicas(self._replicas_within)
         return text
+
+    async def _live_replicas(self, within: float) -> str:
+        now = time.time()
+        replicas = await self._store.live_replicas(within)
+        lines = [f"Replicas alive: {len(replicas)}"]
+        for replica_id, started_at, silent in replicas:
+            up = _duration(now - started_at)
+            lines.append(f"{replica_id}: up {up}, last heartbeat {silent:.0f} s ago")
+        return "\n".join(lines)
 
     async def _job_stats(self, since: float) -> str:
         rows = await self._store.job_stats(since=since)
@@ -71,6 +88,16 @@ class Admin:
         if await self._store.unban(user_id):
             return f"User {user_id} may use the bot again."
         return f"User {user_id} was not banned."
+
+
+def _duration(seconds: float) -> str:
+    """An uptime for operators: "42 s", "17 min", "5 h 3 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _user_id(argument: str) -> int | None:

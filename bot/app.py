@@ -44,8 +44,9 @@ from bot.overrides import SHIPPED, Overrides
 from bot.pacing import PacingRateLimiter
 from bot.providers import build_providers
 from bot.providers.base import VideoProvider
+from bot.replicas import Replicas, stable_replica_id
 from bot.sharing import Sharing
-from bot.store import JobStore, StoreWatch, open_store
+from bot.store import JobStore, PostgresStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
@@ -113,6 +114,8 @@ class BotParts:
     http: httpx.AsyncClient
     watch: StoreWatch
     alerts: Alerts
+    replicas: Replicas
+    shared_pacing: bool
 
 
 @contextlib.asynccontextmanager
@@ -128,6 +131,7 @@ async def assemble(
     )
     watch = StoreWatch(store)
     await store.release_orphaned_leases()
+    await _claim_identity(settings, store)
     providers = build_providers(settings.providers, settings.provider_common)
     metrics = Metrics()
     # Video downloads only: redirects are followed (and checked) by the Downloader, no proxy
@@ -146,6 +150,10 @@ async def assemble(
         rate_grace=overrides.download_rate_grace,
     )
     application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
+    limiter = application.bot.rate_limiter
+    shared_pacing = isinstance(store, PostgresStore) and isinstance(limiter, PacingRateLimiter)
+    if shared_pacing:
+        limiter.share(store)  # replicas pace together: Telegram's limits are per bot
     gatekeeper = Gatekeeper(
         store,
         AccessPolicy(
@@ -239,6 +247,7 @@ async def assemble(
         ),
         album_wait=overrides.album_wait,
         billing=billing,
+        replicas_within=settings.lease_seconds,
     )
     application.add_handler(TypeHandler(ProviderCallback, lifecycle.on_callback))
     tracker = Tracker(
@@ -269,6 +278,14 @@ async def assemble(
             http,
             watch,
             alerts,
+            Replicas(
+                store,
+                replica_id=settings.replica_id,
+                lease_seconds=settings.lease_seconds,
+                watch=watch,
+                on_count=limiter.set_replicas if shared_pacing else None,
+            ),
+            shared_pacing,
         )
     finally:
         await alerts.aclose()
@@ -277,6 +294,25 @@ async def assemble(
             await provider.aclose()
         await http.aclose()
         await store.close()
+
+
+async def _claim_identity(settings: Settings, store: JobStore) -> None:
+    """Settle this replica's id on a shared database, and hold its identity lock (see
+    `bot.replicas`): a default `REPLICA_ID` becomes the first free `<hostname>-<n>`, so a
+    bot killed and started again takes its unfinished jobs back at once."""
+    if not isinstance(store, PostgresStore):
+        return  # one process per SQLite file: its leases are released at start
+    stable = None
+    if "replica_id" not in settings.model_fields_set:
+        stable = await stable_replica_id(store)  # None: every slot taken; keep the random id
+    if stable is not None:
+        settings.replica_id = stable
+    elif not await store.lock_identity(settings.replica_id):
+        log.error(
+            "REPLICA_ID %s is in use by another running replica: give each its own",
+            settings.replica_id,
+        )
+    log.info("replica id %s", settings.replica_id)
 
 
 def _again_when_store_is_back(
@@ -322,6 +358,7 @@ async def run_bot(
             )
             await handlers.set_descriptions(application.bot)
             await application.start()
+            await parts.replicas.join(shared=parts.shared_pacing)  # before any message goes
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
             if settings.metrics_address is not None:  # either mode: /metrics and /healthz
                 servers.append(
@@ -340,6 +377,7 @@ async def run_bot(
                     drop_pending_updates=settings.drop_pending_updates,
                 )
             tracker_task = asyncio.create_task(parts.tracker.run())
+            heartbeat_task = asyncio.create_task(parts.replicas.run())
             balances_task = asyncio.create_task(parts.alerts.watch_balances(parts.providers))
             mode = "webhook" if settings.webhook_mode else "long polling"
             names = ", ".join(parts.providers)
@@ -357,11 +395,15 @@ async def run_bot(
                     await application.updater.stop()
                 tracker_task.cancel()
                 balances_task.cancel()
+                heartbeat_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
                 with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat_task
+                with contextlib.suppress(asyncio.CancelledError):
                     await balances_task
                 await parts.lifecycle.aclose(grace=settings.shutdown_grace)
+                await parts.replicas.leave()
                 await application.stop()
                 for server, serving in servers:
                     server.should_exit = True
@@ -395,6 +437,7 @@ async def start_web_server(
             ),
             accepting=accepting,
             watch=parts.watch,
+            replica_id=settings.replica_id,
         )
     )
     return await _serve(app, settings.listen_host, settings.port, settings, "web server")
@@ -405,7 +448,7 @@ async def start_metrics_server(
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """`/metrics` and `/healthz` on their own listener (127.0.0.1 by default): never on the
     public port."""
-    app = create_metrics_app(parts.metrics, parts.store, running)
+    app = create_metrics_app(parts.metrics, parts.store, running, parts.settings.lease_seconds)
     return await _serve(app, address[0], address[1], parts.settings, "metrics")
 
 

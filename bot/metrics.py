@@ -67,10 +67,16 @@ class Metrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self.replicas = Gauge(
+            "kling_bot_replicas",
+            "Replicas whose heartbeat is recent (this one included)",
+            registry=self.registry,
+        )
 
-    async def render(self, store: JobStore) -> bytes:
+    async def render(self, store: JobStore, live_within: float | None = None) -> bytes:
         """The text exposition, with job counts and credit totals read fresh from the store
-        (every replica reports the same totals: the ledger is shared)."""
+        (every replica reports the same totals: the ledger is shared) and, given
+        `live_within`, the replicas heard from within that many seconds."""
         self.jobs.clear()
         for (state, provider), count in (await store.count_jobs()).items():
             self.jobs.labels(state=state, provider=provider).set(count)
@@ -80,4 +86,6 @@ class Metrics:
             self.credits.labels(kind=kind).set(amount)
             if kind in ("purchase", "refund", "unrefund"):
                 self.stars.labels(kind=kind).set(stars)
+        if live_within is not None:
+            self.replicas.set(len(await store.live_replicas(live_within)))
         return generate_latest(self.registry)

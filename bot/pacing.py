@@ -30,11 +30,25 @@ seen. One timer serves the whole limiter.
 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
+
+Replicas sharing a PostgreSQL database share Telegram's limits too. The overall limit is
+split: each replica takes 1/n of it (`set_replicas`, n from the heartbeats), so their sum
+stays under 30 a second without asking anyone per message. A chat's and a group's limits
+cannot be split that way (any replica may write to any chat), so once this replica's
+schedule gives a message its turn, the message also reserves its moment in the database
+(`share`): under its chat's key (held for two intervals and a fifth while it is in flight,
+then, once answered, the interval and a tenth from the answer) and, for a group, its
+group's key (one message per 3 s, which never exceeds 20 a minute). The reservation is one
+transaction, so two replicas never take the same moment. A single process (SQLite) has
+neither step. If the database does not answer, the message goes on this replica's own
+pacing alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -42,11 +56,11 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -67,6 +81,10 @@ PACED_PREFIXES = (
 )
 #: Calls with those prefixes that Telegram does not count as messages.
 UNPACED = frozenset({"sendChatAction"})
+#: Across replicas a chat's messages are spaced by its interval times this: another replica's
+#: message may reach Telegram later after its send than ours (an upload), and the shared
+#: budget cannot wait for its answer as this replica's own schedule does.
+CHAT_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -359,6 +377,22 @@ class Schedule:
                 del self._chats[chat.key]
 
 
+class SharedBudget(Protocol):
+    """Telegram's limits as a budget in a database that replicas share (`PostgresStore`)."""
+
+    async def reserve_send(
+        self, spacings: Sequence[tuple[str, float]]
+    ) -> tuple[float, dict[str, float]]:
+        """Reserve the next moment allowed by every (key, spacing): seconds until then, and
+        the moment each key now allows its next message."""
+        ...
+
+    async def sent(self, key: str, spacing: float, reserved: float) -> None:
+        """The message that moved the key's next moment to `reserved` was answered now:
+        unless another message reserved a moment since, the next one waits `spacing`."""
+        ...
+
+
 def chat_key(endpoint: str, data: dict[str, Any]) -> ChatKey | None:
     """The chat a call is paced in, or None when the call is not paced."""
     if endpoint in UNPACED or not endpoint.startswith(PACED_PREFIXES):
@@ -404,10 +438,65 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._schedule = Schedule(self._limits)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._shared: SharedBudget | None = None
+        self._shared_failing = False
 
     @property
     def schedule(self) -> Schedule:
         return self._schedule
+
+    def share(self, budget: SharedBudget) -> None:
+        """Pace together with the other replicas on `budget` (see module)."""
+        self._shared = budget
+
+    def set_replicas(self, count: int) -> None:
+        """`count` replicas are alive (this one included): this one's share of the overall
+        limit is 1/count of it, rounded down, so that together they stay under it."""
+        share = max(1, self._limits.overall_limit // max(1, count))
+        if share != self._schedule.limits.overall_limit:
+            self._schedule.limits = dataclasses.replace(self._limits, overall_limit=share)
+            log.info(
+                "%d replicas alive: %d messages per %g s are this one's share",
+                count,
+                share,
+                self._limits.overall_period,
+            )
+            self._dispatch()
+
+    async def _shared_turn(self, key: ChatKey) -> float | None:
+        """Wait for the moment the shared budget gives this message (see module); the
+        chat's reserved next moment, for `_shared_answered`."""
+        if self._shared is None:
+            return None
+        limits = self._limits
+        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
+        # While the message is in flight the chat is held for one more interval: another
+        # replica's message waits for its answer (`_shared_answered`) or for that hold.
+        spacings = [(f"chat:{key}", 2 * interval)]
+        if is_group(key):
+            spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
+        try:
+            wait, reserved = await self._shared.reserve_send(spacings)
+        except Exception as exc:
+            if not self._shared_failing:
+                log.warning("shared pacing unavailable (%s); pacing this replica alone", exc)
+            self._shared_failing = True
+            return None
+        if self._shared_failing:
+            log.warning("shared pacing available again")
+            self._shared_failing = False
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return reserved.get(f"chat:{key}")
+
+    async def _shared_answered(self, key: ChatKey, reserved: float | None) -> None:
+        """The message was answered: the chat's next moment is an interval from now (unless
+        another replica reserved one meanwhile)."""
+        if self._shared is None or reserved is None:
+            return
+        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
+        with contextlib.suppress(Exception):  # else the hold spaces the next message
+            await self._shared.sent(f"chat:{key}", interval, reserved)
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""
@@ -437,8 +526,11 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             attempt = 0
             while True:
                 await self._turn(ticket)
+                reserved = await self._shared_turn(key)
                 try:
-                    return await callback(*args, **kwargs)
+                    result = await callback(*args, **kwargs)
+                    await self._shared_answered(key, reserved)
+                    return result
                 except RetryAfter as exc:
                     if attempt >= retries:
                         log.warning("%s: still rate limited after %d retries", endpoint, attempt)

@@ -33,6 +33,7 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,7 @@ class WebDeps:
     webhook_secret: str | None
     accepting: Callable[[], bool]  # False once shutdown has begun
     watch: StoreWatch | None = None  # while it says the database is down, updates get 503
+    replica_id: str | None = None  # claims each update in the store: None, no claims (tests)
 
 
 class _TooLarge(Exception):
@@ -119,8 +121,28 @@ async def _adopted(store: JobStore, job: Job, update: TaskUpdate) -> Job | None:
     return adopted
 
 
+class SeenUpdates:
+    """The update ids this replica put on its queue lately: a claim the store grants this
+    replica again (its first answer may have been lost) must not run an update twice here."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._order: deque[int] = deque(maxlen=size)
+        self._ids: set[int] = set()
+
+    def add(self, update_id: int) -> bool:
+        """False if the id was added before (and is still remembered)."""
+        if update_id in self._ids:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])
+        self._order.append(update_id)
+        self._ids.add(update_id)
+        return True
+
+
 def create_web_app(deps: WebDeps) -> Starlette:
     store, application, metrics = deps.store, deps.application, deps.metrics
+    seen = SeenUpdates()
 
     def needs_store(endpoint: Endpoint) -> Endpoint:
         """503 instead of a 500 and a traceback when the database is down: the sender
@@ -163,6 +185,13 @@ def create_web_app(deps: WebDeps) -> Starlette:
             update = None
         if update is None:
             return PlainTextResponse("Bad Request", status_code=400)
+        # Telegram sends an update again when our answer was slow or lost, maybe to another
+        # replica: the first claim in the database handles it, the others acknowledge it.
+        if deps.replica_id is not None:
+            claimed = await store.claim_update(update.update_id, deps.replica_id, time.time())
+            if not claimed or not seen.add(update.update_id):
+                log.info("update %s: delivered again; handled once already", update.update_id)
+                return Response(status_code=200)
         await application.update_queue.put(update)
         return Response(status_code=200)
 
@@ -210,7 +239,7 @@ def create_web_app(deps: WebDeps) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route(deps.telegram_path, telegram_update, methods=["POST"]),
+            Route(deps.telegram_path, needs_store(telegram_update), methods=["POST"]),
             Route(
                 "/callbacks/{provider}/{token}", needs_store(provider_callback), methods=["POST"]
             ),
@@ -231,12 +260,19 @@ def health_endpoint(running: Callable[[], bool], store: Pings) -> Endpoint:
     return healthz
 
 
-def create_metrics_app(metrics: Metrics, store: JobStore, running: Callable[[], bool]) -> Starlette:
+def create_metrics_app(
+    metrics: Metrics,
+    store: JobStore,
+    running: Callable[[], bool],
+    live_within: float | None = None,
+) -> Starlette:
     """The operator's listener (`METRICS_LISTEN`), off the public port and in either mode:
-    `GET /metrics`, and `GET /healthz` for a container's health check."""
+    `GET /metrics`, and `GET /healthz` for a container's health check. `live_within`: a
+    replica heard from within that many seconds counts as live."""
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(await metrics.render(store), media_type="text/plain; version=0.0.4")
+        exposition = await metrics.render(store, live_within)
+        return Response(exposition, media_type="text/plain; version=0.0.4")
 
     app = Starlette(
         routes=[

@@ -93,12 +93,14 @@ def register(
     sharing: Sharing,
     album_wait: float | None = None,
     billing: Billing | None = None,
+    replicas_within: float | None = None,
 ) -> None:
     """Add every handler. `capabilities`: what each provider offers (the settings panel's
     choices); `sharing`: inline mode, Send again and video links; `album_wait`: seconds of
-    quiet that end an album (see `albums`); `billing`: credits and Stars (None: off)."""
+    quiet that end an album (see `albums`); `billing`: credits and Stars (None: off);
+    `replicas_within`: `/stats` lists the replicas heard from within that many seconds."""
     billing = billing if billing is not None else Billing(store, BillingPolicy())
-    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper, billing))
+    admin = AdminHandlers(gatekeeper, Admin(store, gatekeeper, billing, replicas_within))
     application.add_handler(TypeHandler(Update, admin.gate), group=-1)
 
     def spawn(work: Coroutine[Any, Any, None]) -> object:

@@ -42,7 +42,7 @@ class AdminHandlers:
             raise ApplicationHandlerStop
         if not self._gate.allowlisted(user.id, chat_id):
             answer = messages(lang_of(user)).not_allowed
-            first = self._gate.should_answer(user.id, "not_allowed")
+            first = await self._gate.should_answer(user.id, "not_allowed")
             if update.callback_query:  # always answered: it stops the button's spinner
                 await update.callback_query.answer(answer if first else None, show_alert=first)
             elif first and update.effective_message and chat and chat.type == ChatType.PRIVATE:
@@ -74,7 +74,7 @@ class AdminHandlers:
         if message is None or user is None:
             return None
         if not self._admin.allowed(user.id):
-            if self._gate.should_answer(user.id, "admins_only"):
+            if await self._gate.should_answer(user.id, "admins_only"):
                 await message.reply_text(messages(lang_of(user)).admins_only)
             return None
         return message

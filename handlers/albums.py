@@ -1,72 +1,101 @@
 """Albums: Telegram sends each photo of an album as its own message with a shared
-`media_group_id`, and nothing marks the last one. The collector waits until no new part has
-arrived for `wait` seconds, then hands the whole album over at once: one request, never one
-job per photo.
+`media_group_id`, and nothing marks the last one. The parts are collected in the store, so
+that parts reaching different replicas still make one album; once no new part has arrived for
+`wait` seconds, whichever replica asks first takes the whole album (the store hands it over
+exactly once) and makes one request, never one job per photo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from telegram import Message
+from telegram import Bot, Message
 
 ALBUM_WAIT = 1.0
 """Seconds of quiet after which an album is complete. Telegram delivers the parts of an album
 within a fraction of a second of each other; tests pass a small value to `register`."""
 
+MAX_FAILURES = 60  # store errors (about a second apart) before an album is given up
+
+log = logging.getLogger(__name__)
+
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 
-@dataclass
-class _Album:
-    messages: list[Message] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # another part came
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+class AlbumStore(Protocol):
+    """The part of the job store that keeps album parts (see `JobStore`)."""
+
+    async def add_album_part(
+        self, chat_id: int, media_group_id: str, message_id: int, message: str
+    ) -> bool: ...
+
+    async def take_album(
+        self, chat_id: int, media_group_id: str, quiet: float
+    ) -> list[str] | float | None: ...
 
 
 class AlbumCollector:
-    """Collects album parts per chat and `media_group_id`; calls `on_album` once per album."""
+    """Collects album parts per chat and `media_group_id`; `on_album` runs once per album,
+    on one replica."""
 
     def __init__(
         self,
         on_album: Callable[[list[Message]], Awaitable[None]],
+        store: AlbumStore,
+        bot: Bot,
         *,
         wait: float = ALBUM_WAIT,
         spawn: Spawn | None = None,
     ) -> None:
         self._on_album = on_album
+        self._store = store
+        self._bot = bot
         self._wait = wait
         self._spawn: Spawn = spawn or asyncio.ensure_future
-        self._albums: dict[tuple[int, str], _Album] = {}
+        self._waiting: dict[tuple[int, str], asyncio.Event] = {}  # albums this replica watches
 
-    def add(self, message: Message) -> None:
-        """Take one part; the first part of an album starts its timer, later ones extend it."""
+    async def add(self, message: Message) -> None:
+        """Keep one part in the store; the first part this replica sees starts its watch."""
         assert message.media_group_id is not None
         key = (message.chat.id, message.media_group_id)
-        album = self._albums.get(key)
-        if album is None:
-            album = self._albums[key] = _Album()
-            self._spawn(self._complete_later(key, album))
-        album.messages.append(message)
-        album.arrived.set()
+        fresh = await self._store.add_album_part(
+            key[0], key[1], message.message_id, json.dumps(message.to_dict())
+        )
+        if fresh and key not in self._waiting:
+            self._waiting[key] = asyncio.Event()
+            self._spawn(self._complete_later(key))
 
     async def wait_idle(self) -> None:
-        """Until every album collected so far has been handed over."""
-        for album in list(self._albums.values()):
-            await album.done.wait()
+        """Until every album this replica watches has been handed over (here or elsewhere)."""
+        for done in list(self._waiting.values()):
+            await done.wait()
 
-    async def _complete_later(self, key: tuple[int, str], album: _Album) -> None:
+    async def _complete_later(self, key: tuple[int, str]) -> None:
         try:
-            while True:  # until a whole `wait` passes without a new part
-                album.arrived.clear()
+            left: float = self._wait
+            failures = 0
+            while True:  # until a whole `wait` passes without a new part, on any replica
+                await asyncio.sleep(left)
                 try:
-                    await asyncio.wait_for(album.arrived.wait(), self._wait)
-                except TimeoutError:
-                    break
-            del self._albums[key]
-            await self._on_album(sorted(album.messages, key=lambda m: m.message_id))
+                    outcome = await self._store.take_album(key[0], key[1], self._wait)
+                except Exception:  # the database is away: the parts wait there for its return
+                    failures += 1
+                    if failures > MAX_FAILURES:
+                        raise
+                    log.warning("album %s: the store did not answer; asking again", key[1])
+                    left = max(self._wait, 1.0)
+                    continue
+                if outcome is None:  # another replica took it
+                    return
+                if isinstance(outcome, float):
+                    left = max(outcome, 0.01)
+                    continue
+                parts = [Message.de_json(json.loads(text), self._bot) for text in outcome]
+                await self._on_album([part for part in parts if part is not None])
+                return
         finally:
-            album.done.set()
+            self._waiting.pop(key).set()

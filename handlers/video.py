@@ -60,7 +60,7 @@ class VideoHandlers:
         self._store = store
         self._settings = settings
         self._bot = bot  # its username is known once the application has started
-        self.albums = AlbumCollector(self._album, wait=album_wait, spawn=spawn)
+        self.albums = AlbumCollector(self._album, store, bot, wait=album_wait, spawn=spawn)
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/start`, with a deep link's payload (`t.me/<bot>?start=settings`) opening that screen;
@@ -125,7 +125,7 @@ class VideoHandlers:
         if message is None or image_of(message) is None:
             return
         if message.media_group_id:
-            self.albums.add(message)
+            await self.albums.add(message)
         else:
             await self._images([message])
 
@@ -214,14 +214,14 @@ class VideoHandlers:
             await self._intake.request_from_text(
                 requester_of(message), message.text or "", file_ids, lang=lang
             )
-        elif is_private(message) and self._first(message, "hint"):
+        elif is_private(message) and await self._first(message, "hint"):
             await message.reply_text(messages(lang).private_hint)
 
     async def chat_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text in a private chat: say how to ask for a video (once a while: chatter
         gets one hint, not one per message)."""
         message = update.effective_message
-        if message and self._first(message, "hint"):
+        if message and await self._first(message, "hint"):
             await message.reply_text(messages(lang_of(message.from_user)).private_hint)
 
     async def other_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -239,13 +239,15 @@ class VideoHandlers:
             replying = replies_to_bot(message, context.bot.id) and kind != "sticker"
             if not (named or replying):
                 return
-        if self._first(message, f"media:{kind}"):
+        if await self._first(message, f"media:{kind}"):
             await message.reply_text(texts.unsupported_media(kind, lang_of(message.from_user)))
 
-    def _first(self, message: Message, kind: str) -> bool:
+    async def _first(self, message: Message, kind: str) -> bool:
         """Whether to give the sender this kind of hint now (see `Gatekeeper.should_answer`)."""
         user = message.from_user
-        return self._gate is None or user is None or self._gate.should_answer(user.id, kind)
+        if self._gate is None or user is None:
+            return True
+        return await self._gate.should_answer(user.id, kind)
 
 
 def _media_kind(message: Message) -> str:

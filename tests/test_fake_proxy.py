@@ -88,3 +88,20 @@ async def test_a_dead_backend_is_skipped_and_none_left_is_a_502(backends):
             assert (await client.get("/")).status_code == 502
     finally:
         await nobody.stop()
+
+
+async def test_a_lost_answer_reaches_the_backend_but_not_the_client(backends):
+    proxy = ReverseProxy(backends)
+    await proxy.start()
+    try:
+        proxy.lose_answers("/hook")
+        async with httpx.AsyncClient(base_url=proxy.url) as client:
+            lost = await client.post("/hook", content=b"update 1")
+            again = await client.post("/hook", content=b"update 1")
+            other = await client.post("/other", content=b"x")
+        assert lost.status_code == 504
+        assert again.status_code == 201 and again.json()["backend"] == "b"
+        assert other.status_code == 201
+        assert [exchange.body for exchange in proxy.lost] == [b"update 1"]
+    finally:
+        await proxy.stop()

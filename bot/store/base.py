@@ -48,6 +48,11 @@ UNFINISHED = "state IN ('queued', 'running', 'succeeded')"
 
 #: Seconds a health check waits for the database before calling it down.
 PING_TIMEOUT = 5.0
+#: Seconds an update id is remembered, so one Telegram delivers again is not handled twice:
+#: Telegram keeps an unacknowledged update for at most a day.
+UPDATE_WINDOW = 86400.0
+#: Seconds a finished album is remembered (late parts of it are dropped, not a new request).
+ALBUM_WINDOW = 3600.0
 
 
 def insert_values(new: NewJob, now: float) -> tuple[Any, ...]:
@@ -133,6 +138,18 @@ class SqlStore(abc.ABC):
     @abc.abstractmethod
     def _claimable(self, candidates: str) -> str:
         """The WHERE condition of a batch claim, given the SELECT of the candidates' ids."""
+
+    def _holder_gone(self, replica_id: str) -> str:
+        """A condition true when no live process holds the identity lock of the replica whose
+        id is the SQL expression `replica_id` (SQLite: no such locks, one process per file)."""
+        return "TRUE"
+
+    async def lock_identity(self, replica_id: str) -> bool:
+        """Nothing to lock by default: one process per database file."""
+        return True
+
+    async def keep_identity(self) -> bool:
+        return True
 
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
@@ -472,6 +489,129 @@ class SqlStore(abc.ABC):
         )
         return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
 
+    # --- what replicas share: updates seen, heartbeats, albums, quiet times -----------------
+
+    async def claim_update(self, update_id: int, owner: str, now: float) -> bool:
+        row = await self._db.fetchrow(
+            "INSERT INTO updates_seen (update_id, owner, seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO UPDATE SET seen_at = updates_seen.seen_at"
+            " WHERE updates_seen.owner = excluded.owner RETURNING update_id",
+            update_id,
+            owner,
+            now,
+        )
+        return row is not None
+
+    async def heartbeat(self, replica_id: str, started_at: float) -> None:
+        await self._db.execute(
+            f"INSERT INTO replicas (replica_id, started_at, seen_at) VALUES (?, ?, {self.NOW})"  # noqa: S608 - fixed SQL fragments only
+            f" ON CONFLICT (replica_id) DO UPDATE SET seen_at = {self.NOW},"
+            " started_at = excluded.started_at",
+            replica_id,
+            started_at,
+        )
+
+    async def live_replicas(self, within: float) -> list[tuple[str, float, float]]:
+        rows = await self._db.fetch(
+            f"SELECT replica_id, started_at, {self.NOW} - seen_at FROM replicas"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE seen_at > {self.NOW} - ? ORDER BY replica_id",
+            within,
+        )
+        return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+    async def forget_replicas(
+        self, stale: float, *, silent: float | None = None, replica_id: str | None = None
+    ) -> list[str]:
+        holder_gone = self._holder_gone("replicas.replica_id")
+        rows = await self._db.fetch(
+            f"DELETE FROM replicas WHERE seen_at <= {self.NOW} - ?"  # noqa: S608 - fixed SQL fragments only
+            f" OR (CAST(? AS DOUBLE PRECISION) IS NOT NULL AND seen_at <= {self.NOW} - ?"
+            f" AND {holder_gone}) OR replica_id = ? RETURNING replica_id",
+            stale,
+            silent,
+            silent,
+            replica_id,
+        )
+        gone = [str(row[0]) for row in rows]
+        for owner in gone:
+            await self.release_leases(owner)
+        return gone
+
+    async def add_album_part(
+        self, chat_id: int, media_group_id: str, message_id: int, message: str
+    ) -> bool:
+        await self._db.execute(
+            "INSERT INTO album_parts (chat_id, media_group_id, message_id, message)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, media_group_id, message_id) DO NOTHING",
+            chat_id,
+            media_group_id,
+            message_id,
+            message,
+        )
+        row = await self._db.fetchrow(
+            f"INSERT INTO albums (chat_id, media_group_id, last_part_at) VALUES (?, ?, {self.NOW})"  # noqa: S608 - fixed SQL fragments only
+            f" ON CONFLICT (chat_id, media_group_id) DO UPDATE SET last_part_at = {self.NOW}"
+            " WHERE NOT albums.taken RETURNING chat_id",
+            chat_id,
+            media_group_id,
+        )
+        return row is not None
+
+    async def take_album(
+        self, chat_id: int, media_group_id: str, quiet: float
+    ) -> list[str] | float | None:
+        taken = await self._db.fetchrow(
+            "UPDATE albums SET taken = TRUE WHERE chat_id = ? AND media_group_id = ?"  # noqa: S608 - fixed SQL fragments only
+            f" AND NOT taken AND last_part_at <= {self.NOW} - ? RETURNING chat_id",
+            chat_id,
+            media_group_id,
+            quiet,
+        )
+        if taken is None:
+            left = await self._db.fetchval(
+                f"SELECT last_part_at + ? - {self.NOW} FROM albums"  # noqa: S608 - fixed SQL fragments only
+                " WHERE chat_id = ? AND media_group_id = ? AND NOT taken",
+                quiet,
+                chat_id,
+                media_group_id,
+            )
+            return None if left is None else max(float(left), 0.0)
+        rows = await self._db.fetch(
+            "DELETE FROM album_parts WHERE chat_id = ? AND media_group_id = ?"
+            " RETURNING message_id, message",
+            chat_id,
+            media_group_id,
+        )
+        return [str(row[1]) for row in sorted(rows, key=lambda row: int(row[0]))]
+
+    async def take_quiet(
+        self, user_id: int, kind: str, now: float, until: float
+    ) -> tuple[bool, float]:
+        row = await self._db.fetchrow(
+            "INSERT INTO quiet (user_id, kind, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id, kind) DO UPDATE SET prev = quiet.until,"
+            " until = excluded.until WHERE quiet.until <= ? RETURNING until",
+            user_id,
+            kind,
+            until,
+            now,
+        )
+        if row is not None:
+            return True, until
+        current = await self._db.fetchval(
+            "SELECT until FROM quiet WHERE user_id = ? AND kind = ?", user_id, kind
+        )
+        return False, float(current if current is not None else now)
+
+    async def give_back_quiet(self, user_id: int, kind: str, until: float) -> None:
+        await self._db.execute(
+            "UPDATE quiet SET until = COALESCE(prev, 0), prev = NULL"
+            " WHERE user_id = ? AND kind = ? AND until = ?",
+            user_id,
+            kind,
+            until,
+        )
+
     # --- limits and bans --------------------------------------------------------------------
 
     async def count_open_jobs(self, user_id: int) -> int:
@@ -571,6 +711,19 @@ class SqlStore(abc.ABC):
             ("DELETE FROM settings_questions WHERE created_at < ?", questions_before),
         ):
             removed += await self._db.execute(statement, moment)
+        # What replicas share, kept for a bounded time: not worth a log line.
+        for statement, moment in (
+            ("DELETE FROM updates_seen WHERE seen_at < ?", now - UPDATE_WINDOW),
+            ("DELETE FROM quiet WHERE until < ?", now),
+            ("DELETE FROM albums WHERE last_part_at < ?", now - ALBUM_WINDOW),
+            ("DELETE FROM pace WHERE tat < ?", now - ALBUM_WINDOW),
+        ):
+            await self._db.execute(statement, moment)
+        await self._db.execute(  # parts of albums that are gone (left by a failed take)
+            "DELETE FROM album_parts WHERE NOT EXISTS (SELECT 1 FROM albums a"
+            " WHERE a.chat_id = album_parts.chat_id"
+            " AND a.media_group_id = album_parts.media_group_id)"
+        )
         return removed
 
     async def put_job_image(

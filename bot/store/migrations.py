@@ -181,6 +181,46 @@ SQLITE: tuple[str, ...] = (
     END;
     ALTER TABLE jobs ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
     """,
+    # What replicas share (issue 14): updates seen, heartbeats, albums, cooldowns, pacing.
+    """
+    CREATE TABLE updates_seen (
+        update_id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX updates_seen_by_time ON updates_seen (seen_at);
+    CREATE TABLE replicas (
+        replica_id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE TABLE albums (
+        chat_id INTEGER NOT NULL,
+        media_group_id TEXT NOT NULL,
+        last_part_at REAL NOT NULL,
+        taken INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (chat_id, media_group_id)
+    );
+    CREATE TABLE album_parts (
+        chat_id INTEGER NOT NULL,
+        media_group_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (chat_id, media_group_id, message_id)
+    );
+    CREATE TABLE quiet (
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        until REAL NOT NULL,
+        prev REAL,
+        PRIMARY KEY (user_id, kind)
+    );
+    CREATE INDEX quiet_by_until ON quiet (until);
+    CREATE TABLE pace (
+        key TEXT PRIMARY KEY,
+        tat REAL NOT NULL
+    );
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -335,5 +375,45 @@ POSTGRES: tuple[str, ...] = (
     CREATE TRIGGER credit_ledger_no_change BEFORE UPDATE OR DELETE ON credit_ledger
         FOR EACH ROW EXECUTE FUNCTION credit_ledger_append_only();
     ALTER TABLE jobs ADD COLUMN price BIGINT NOT NULL DEFAULT 0;
+    """,
+    # What replicas share (issue 14): updates seen, heartbeats, albums, cooldowns, pacing.
+    """
+    CREATE TABLE updates_seen (
+        update_id BIGINT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX updates_seen_by_time ON updates_seen (seen_at);
+    CREATE TABLE replicas (
+        replica_id TEXT PRIMARY KEY,
+        started_at DOUBLE PRECISION NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE albums (
+        chat_id BIGINT NOT NULL,
+        media_group_id TEXT NOT NULL,
+        last_part_at DOUBLE PRECISION NOT NULL,
+        taken BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (chat_id, media_group_id)
+    );
+    CREATE TABLE album_parts (
+        chat_id BIGINT NOT NULL,
+        media_group_id TEXT NOT NULL,
+        message_id BIGINT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (chat_id, media_group_id, message_id)
+    );
+    CREATE TABLE quiet (
+        user_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        until DOUBLE PRECISION NOT NULL,
+        prev DOUBLE PRECISION,
+        PRIMARY KEY (user_id, kind)
+    );
+    CREATE INDEX quiet_by_until ON quiet (until);
+    CREATE TABLE pace (
+        key TEXT PRIMARY KEY,
+        tat DOUBLE PRECISION NOT NULL
+    );
     """,
 )

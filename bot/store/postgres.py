@@ -9,14 +9,24 @@ waiting on each other; a row another replica claimed meanwhile is re-checked and
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Sequence
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from bot.store import migrations
 from bot.store.base import SqlStore
 from bot.store.driver import Driver, PostgresDriver
 
+log = logging.getLogger(__name__)
+
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
 _QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"
+_IDENTITY_LOCK = 7_263_116  # with a replica id hash: "this replica is alive", held per session
+#: The identity lock's second key: the replica id within this schema (tests share a database).
+_IDENTITY = "hashtext(current_schema() || '/' || ?)"
 
 
 class PostgresStore(SqlStore):
@@ -31,6 +41,11 @@ class PostgresStore(SqlStore):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(PostgresDriver(pool))
+        self._pool = pool
+        # The connection holding this replica's identity lock, for as long as the process
+        # lives: when it dies, PostgreSQL drops the lock and the others know at once.
+        self._identity: PoolConnectionProxy | None = None
+        self._identity_name: str | None = None
 
     @classmethod
     async def open(
@@ -45,6 +60,102 @@ class PostgresStore(SqlStore):
             url, password=password, min_size=0, max_size=10, server_settings=settings
         )
         return await cls(pool)._migrated()
+
+    async def lock_identity(self, replica_id: str) -> bool:
+        """Hold a session lock named after the replica while the process lives; False if
+        another live session holds it (a replica running under that id)."""
+        await self._drop_identity()
+        connection = await self._pool.acquire()
+        try:
+            got = await connection.fetchval(
+                "SELECT pg_try_advisory_lock($1, " + _IDENTITY.replace("?", "$2") + ")",
+                _IDENTITY_LOCK,
+                replica_id,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._pool.release(connection, timeout=5)
+            raise
+        self._identity = connection
+        if got:
+            self._identity_name = replica_id
+        return bool(got)
+
+    async def keep_identity(self) -> bool:
+        """After a database outage the lock's session is gone: take the lock again. False if
+        another session took it meanwhile."""
+        if self._identity_name is None:
+            return True
+        if self._identity is not None:
+            try:  # a server restart shows only when the connection is used
+                if not self._identity.is_closed():
+                    await self._identity.fetchval("SELECT 1")
+                    return True
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass
+        return await self.lock_identity(self._identity_name)
+
+    async def _drop_identity(self) -> None:
+        connection, self._identity = self._identity, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # a broken connection is dropped by the pool
+                await self._pool.release(connection, timeout=5)
+
+    def _holder_gone(self, replica_id: str) -> str:
+        return (
+            "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"  # noqa: S608 - fixed SQL fragments only
+            f" AND l.classid = {_IDENTITY_LOCK} AND l.objsubid = 2 AND l.granted"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            f" AND l.objid = ({_IDENTITY.replace('?', replica_id)})::oid)"
+        )
+
+    async def reserve_send(
+        self, spacings: Sequence[tuple[str, float]]
+    ) -> tuple[float, dict[str, float]]:
+        """Reserve the next moment a message may go under every key's spacing (`tat`: the
+        earliest moment the key allows the next message): the seconds to wait for it, and
+        each key's new `tat`. The keys' rows are locked in one order, so replicas reserving
+        together never deadlock."""
+        spacing = dict(spacings)
+        keys = sorted(spacing)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO pace (key, tat) SELECT unnest(CAST(? AS TEXT[])), 0"
+                " ON CONFLICT (key) DO NOTHING",
+                keys,
+            )
+            rows = await db.fetch(
+                f"SELECT key, tat, {self.NOW} FROM pace WHERE key = ANY(CAST(? AS TEXT[]))"  # noqa: S608 - fixed SQL fragments only
+                " ORDER BY key FOR UPDATE",
+                keys,
+            )
+            now = float(rows[0][2])
+            at = max(now, *(float(row[1]) for row in rows))
+            rows = await db.fetch(
+                "UPDATE pace SET tat = ? + s.spacing FROM"
+                " (SELECT unnest(CAST(? AS TEXT[])) AS key,"
+                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key"
+                " RETURNING pace.key, pace.tat",
+                at,
+                keys,
+                [spacing[key] for key in keys],
+            )
+        return at - now, {str(row[0]): float(row[1]) for row in rows}
+
+    async def sent(self, key: str, spacing: float, reserved: float) -> None:
+        """The message that set the key's `tat` to `reserved` was answered just now: unless
+        another message has reserved a moment since, the next one waits `spacing` from now."""
+        await self._db.execute(
+            f"UPDATE pace SET tat = {self.NOW} + ? WHERE key = ? AND tat = ?",  # noqa: S608 - fixed SQL fragments only
+            spacing,
+            key,
+            reserved,
+        )
+
+    async def close(self) -> None:
+        self._identity_name = None
+        await self._drop_identity()
+        await super().close()
 
     def _claimable(self, candidates: str) -> str:
         # ARRAY(...) runs the locking SELECT once, before the UPDATE, whatever the plan.

@@ -280,7 +280,73 @@ class JobStore(Pings, SubmitStore, PreferenceStore, OutlookStore, Protocol):
 
     async def purge_expired(self, now: float, questions_before: float) -> int:
         """Delete media links expired by `now`, and photo and settings questions asked before
-        `questions_before` and never answered; returns how many rows went."""
+        `questions_before` and never answered; returns how many rows went. Also forgets update
+        ids older than a day, quiet times that ended and albums older than an hour."""
+        ...
+
+    # --- what replicas share (so that several behave like one bot) --------------------------
+
+    async def claim_update(self, update_id: int, owner: str, now: float) -> bool:
+        """Whether `owner` may handle this Telegram update: True the first time any replica
+        claims it (and again for `owner` itself, whose claim may have been cut off before it
+        heard the answer); False once another replica has it."""
+        ...
+
+    async def heartbeat(self, replica_id: str, started_at: float) -> None:
+        """Record that the replica is alive now (on the database's clock)."""
+        ...
+
+    async def live_replicas(self, within: float) -> list[tuple[str, float, float]]:
+        """(replica id, started at, seconds since its last heartbeat) of each replica heard
+        from within `within` seconds, by id."""
+        ...
+
+    async def forget_replicas(
+        self, stale: float, *, silent: float | None = None, replica_id: str | None = None
+    ) -> list[str]:
+        """Remove the replicas not heard from for `stale` seconds, those silent for `silent`
+        seconds whose process is gone (its identity lock is free: its session ended), and
+        `replica_id` (one that says it leaves); release their leases so their jobs are taken
+        over at once. Their ids."""
+        ...
+
+    async def lock_identity(self, replica_id: str) -> bool:
+        """Hold the replica's identity lock for as long as this process lives (PostgreSQL: a
+        session lock, dropped by the server when the process dies); False if a live process
+        holds it already. SQLite: always True (one process per file)."""
+        ...
+
+    async def keep_identity(self) -> bool:
+        """Take the identity lock again if a database outage ended its session; False if
+        another process took it meanwhile."""
+        ...
+
+    async def add_album_part(
+        self, chat_id: int, media_group_id: str, message_id: int, message: str
+    ) -> bool:
+        """Keep one part of an album (`message`: its JSON) and restart the album's quiet
+        time; False if the album was already handed over (a part too late to count)."""
+        ...
+
+    async def take_album(
+        self, chat_id: int, media_group_id: str, quiet: float
+    ) -> list[str] | float | None:
+        """Hand the album over if no part came for `quiet` seconds: its parts' JSON in
+        message order, to exactly one caller. Otherwise the seconds left to wait, or None if
+        the album is gone or another caller took it."""
+        ...
+
+    async def take_quiet(
+        self, user_id: int, kind: str, now: float, until: float
+    ) -> tuple[bool, float]:
+        """Start a quiet time of `kind` for the user until `until`, unless one runs at `now`:
+        (True, until) if started, else (False, when the running one ends). Atomic, so across
+        replicas exactly one of concurrent callers starts it."""
+        ...
+
+    async def give_back_quiet(self, user_id: int, kind: str, until: float) -> None:
+        """Undo the quiet time started until `until` (if still that one): the one before
+        it, if any, applies again."""
         ...
 
     async def save_photo_prompt(

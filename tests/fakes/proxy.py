@@ -3,6 +3,8 @@ to a provider fake that notes who asked what, and when.
 
 Requests go to the backends in turn (round robin); a backend that refuses the connection (a
 dead replica) is skipped and the next one tried, as a load balancer's health check would.
+`lose_answers` makes the proxy drop a backend's answer (the client gets a 504 after the
+backend has done the work): how Telegram comes to send an update again, to the next replica.
 Connections are not kept alive, so a killed backend always shows as a refused connection and a
 request that may have reached a live backend is never sent twice.
 """
@@ -37,6 +39,7 @@ class Exchange:
     status: int
     started: float
     finished: float
+    backend: str = ""  # which backend answered
 
 
 class ReverseProxy:
@@ -48,6 +51,8 @@ class ReverseProxy:
     ) -> None:
         self.backends = list(backends)
         self.skipped = 0  # requests a dead backend refused before another took them
+        self.lost: list[Exchange] = []  # requests whose answer was dropped
+        self._to_lose: dict[str, int] = {}
         self._turns = itertools.cycle(range(len(self.backends)))
         self._on_exchange = on_exchange
         self._client: httpx.AsyncClient | None = None
@@ -57,6 +62,10 @@ class ReverseProxy:
     @property
     def url(self) -> str:
         return self._server.url
+
+    def lose_answers(self, path: str, count: int = 1) -> None:
+        """Drop the backends' answers to the next `count` requests to `path` (a 504 instead)."""
+        self._to_lose[path] = self._to_lose.get(path, 0) + count
 
     async def start(self) -> str:
         self._client = httpx.AsyncClient(
@@ -94,16 +103,20 @@ class ReverseProxy:
                     k: v for k, v in answer.headers.items() if k.lower() not in _NOT_PASSED_BACK
                 },
             )
+            exchange = Exchange(
+                request.method,
+                request.url.path,
+                body,
+                answer.status_code,
+                started,
+                time.monotonic(),
+                backend,
+            )
             if self._on_exchange is not None:
-                self._on_exchange(
-                    Exchange(
-                        request.method,
-                        request.url.path,
-                        body,
-                        answer.status_code,
-                        started,
-                        time.monotonic(),
-                    )
-                )
+                self._on_exchange(exchange)
+            if self._to_lose.get(request.url.path, 0) > 0:
+                self._to_lose[request.url.path] -= 1
+                self.lost.append(exchange)
+                return PlainTextResponse("Gateway Timeout: the answer was lost", status_code=504)
             return response
         return PlainTextResponse("Bad Gateway: no backend answered", status_code=502)

@@ -165,3 +165,30 @@ async def test_request_caught_by_an_outage_after_its_job_was_made_is_made_once(
         assert await bot.job(2) is None, "the request made a second job"
         assert len(telegram.calls_to("sendMessage")) == 1, "one status message, no 'sorry'"
         await bot.stop()  # before the relay goes
+
+
+async def test_webhook_update_caught_by_an_outage_is_handled_again_despite_its_claim(
+    telegram, apiframe, public_settings, start_bot
+):
+    """Webhook mode: the update was claimed in the database (so another replica would not
+    handle it too) before the outage hit its handler. The claim must not stop this replica
+    from handling it once the database is back: one job, submitted, one status message."""
+    async with postgres_behind_a_relay() as (url, relay):
+        bot = await start_bot(public_settings(database_url=url))
+        held = telegram.hold("sendMessage")
+        telegram.send_text(telegram.user(1001), "/video claimed, then the outage")
+        await held.arrived.wait()  # claimed and its job made; its status message on its way
+        await relay.cut()
+        telegram.release("sendMessage")
+        await telegram.wait_for("sendMessage")
+        await bot.parts.application.update_queue.join()  # handled, and failed on the outage
+
+        await relay.restore()
+        task = await apiframe.wait_for_task()
+        await apiframe.finish(task.task_id)
+        await telegram.wait_for("sendVideo")
+        assert len(apiframe.tasks) == 1
+        assert await bot.job(2) is None, "the request made a second job"
+        assert len(telegram.calls_to("sendMessage")) == 1, "one status message, no 'sorry'"
+        assert len(telegram.webhook_deliveries) == 1  # Telegram sent it once: no resend helped
+        await bot.stop()  # before the relay goes

@@ -111,29 +111,50 @@ async def test_concurrent_requests_of_one_user_pass_the_cooldown_once(store):
     assert sum(refusal is None for refusal in refusals) == 1
 
 
-def test_repeat_guard_answers_each_user_and_kind_once_a_while():
-    clock = Clock(0.0)
-    guard = RepeatGuard(clock)
-    assert guard.first(1, "hint") and not guard.first(1, "hint")
-    assert guard.first(1, "not_allowed")  # another kind of answer
-    assert guard.first(2, "hint")  # another user
-    clock.now = REPEAT_QUIET - 0.1
-    assert not guard.first(1, "hint")
-    clock.now = REPEAT_QUIET
-    assert guard.first(1, "hint")
-    assert guard.first(3, "cooldown", quiet=2) and not guard.first(3, "cooldown", quiet=2)
+async def test_repeat_guard_answers_each_user_and_kind_once_a_while(store):
+    clock = Clock(1000.0)
+    guard = RepeatGuard(store, clock)
+    assert await guard.first(1, "hint") and not await guard.first(1, "hint")
+    assert await guard.first(1, "not_allowed")  # another kind of answer
+    assert await guard.first(2, "hint")  # another user
+    clock.now = 1000.0 + REPEAT_QUIET - 0.1
+    assert not await guard.first(1, "hint")
+    clock.now = 1000.0 + REPEAT_QUIET
+    assert await guard.first(1, "hint")
+    assert await guard.first(3, "cooldown", quiet=2)
+    assert not await guard.first(3, "cooldown", quiet=2)
     clock.now += 2
-    assert guard.first(3, "cooldown", quiet=2)
+    assert await guard.first(3, "cooldown", quiet=2)
 
 
-def test_repeat_guard_memory_follows_recent_answers():
-    clock = Clock(0.0)
-    guard = RepeatGuard(clock)
-    for user in range(10_001):
-        guard.first(user, "hint")
-    clock.now = REPEAT_QUIET + 1
-    guard.first(-1, "hint")
-    assert len(guard._quiet_until) == 1
+async def test_replicas_answer_a_flood_once_between_them(store):
+    """Each replica has its own guard; the quiet times they share are in the store."""
+    clock = Clock(1000.0)
+    guards = [RepeatGuard(store, clock) for _ in range(3)]
+    answers = await asyncio.gather(*(guard.first(1, "hint") for guard in guards * 3))
+    assert sum(answers) == 1
+
+
+async def test_the_cooldown_holds_across_replicas(store):
+    """Three replicas (three gatekeepers on one store) get the same user's request at once:
+    one passes, the others are told to wait."""
+    clock = Clock(500.0)
+    gates = [Gatekeeper(store, AccessPolicy(cooldown=5), clock) for _ in range(3)]
+    refusals = await asyncio.gather(*(gate.refuse_new_job(1) for gate in gates))
+    assert sum(refusal is None for refusal in refusals) == 1
+    assert sum(refusal is not None and refusal.answer for refusal in refusals) == 1
+    clock.now += 5
+    assert await gates[1].refuse_new_job(1) is None
+
+
+async def test_quiet_times_are_forgotten_once_over(store):
+    clock = Clock(1000.0)
+    await RepeatGuard(store, clock).first(1, "hint", quiet=5)
+    await store.purge_expired(1004.0, questions_before=0)
+    assert not await RepeatGuard(store, clock).first(1, "hint", quiet=5)
+    await store.purge_expired(1006.0, questions_before=0)
+    clock.now = 1001.0  # still in the old quiet time, but its row is gone
+    assert await RepeatGuard(store, clock).first(1, "hint", quiet=5)
 
 
 async def test_stats_group_by_day_provider_state(store):
