@@ -304,4 +304,14 @@ async def makevid(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIter
         yield fake
 
 
-TEST_SECRETS = (APIFRAME_KEY, AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET)
+#: A PostgreSQL password (the test server trusts local users, so any password is accepted).
+DATABASE_PASSWORD = "p@ss/w#rd+0123456789"
+
+TEST_SECRETS = (
+    APIFRAME_KEY,
+    AIMLAPI_KEY,
+    KLING_ACCESS,
+    KLING_SECRET,
+    WEBHOOK_SECRET,
+    DATABASE_PASSWORD,
+)
