@@ -212,6 +212,7 @@ async def test_forged_buttons_never_edit_a_message_or_leak_a_prompt(
     assert "a fox in the group" in text_of(details)
 
     forged = [
+        (bob, "jobs:1001:1"),  # the Back button this message shows, but Alice's list
         (bob, "jobs:1002:1"),
         (bob, f"job:1002:{secret}:1"),
         (bob, f"job:1002:{elsewhere}:1"),
