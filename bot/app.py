@@ -186,7 +186,11 @@ async def assemble(
         delivery=Delivery(application.bot, Downloader(http, downloads)),
         status=status,
         leases=Leases(
-            store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch
+            store,
+            owner=settings.replica_id,
+            seconds=settings.lease_seconds,
+            watch=watch,
+            sleep=overrides.lease_sleep,
         ),
         background=background,
         metrics=metrics,
