@@ -309,6 +309,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/e2e/test_providers.py::test_failover_from_empty_balance_delivers_one_video",),
         "an empty balance ends the job instead of moving it on",
     ),
+    Mutant(
+        "outage-never-retried",
+        "rate limited or down: retried with backoff",
+        "bot/submission.py",
+        "                lambda e: isinstance(e, ProviderError) and e.retryable and not e.maybe_accepted\n",
+        "                lambda e: False\n",
+        (
+            "tests/e2e/test_failover_and_check.py::test_outage_is_retried_with_backoff_before_failover",
+            "tests/e2e/test_http_semantics.py::test_not_processed_is_retried_then_failed_over",
+        ),
+        "no submit error is ever retried",
+    ),
     # --- garbage or unknown status ----------------------------------------------------------
     Mutant(
         "unknown-status-fails-job",
