@@ -501,3 +501,36 @@ async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
     recorder.held["status"].set()
     await asyncio.gather(*tasks)
     assert recorder.finished == ["status", "video", "progress", "done"]
+
+
+async def test_shutdown_lets_the_waiting_messages_go_at_their_pace() -> None:
+    """Messages still queued when the bot stops (its last status edits) keep the chat's pace:
+    one in flight at a time, in order, rather than a burst that Telegram answers with 429."""
+    limiter = PacingRateLimiter(Limits(chat_interval=0.01), drain=10.0)
+    entered, release = asyncio.Event(), asyncio.Event()
+    in_flight, peak, order = 0, 0, []
+
+    async def send(n: int) -> bool:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if n == 1:
+            entered.set()
+            await release.wait()  # the first is in flight; the other two wait behind it
+        order.append(n)
+        in_flight -= 1
+        return True
+
+    sends = [
+        asyncio.create_task(
+            limiter.process_request(send, (n,), {}, "sendMessage", {"chat_id": 7}, None)
+        )
+        for n in (1, 2, 3)
+    ]
+    await entered.wait()
+    stopping = asyncio.create_task(limiter.shutdown())
+    await asyncio.wait({stopping}, timeout=0.05)  # an old shutdown would release all by now
+    release.set()
+    assert await asyncio.gather(*sends) == [True, True, True]
+    await stopping
+    assert order == [1, 2, 3] and peak == 1
