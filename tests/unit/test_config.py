@@ -89,6 +89,7 @@ def test_invalid_values_name_the_variable(overrides, variable, words):
 
 def test_bad_configuration_exits_2_with_one_line_and_no_traceback(tmp_path):
     env = {"PATH": os.environ["PATH"], "TELEGRAM_BOT_TOKEN": TOKEN, "PORT": "x"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this checkout's code
     command = [sys.executable, "-m", "bot"]
     result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2
