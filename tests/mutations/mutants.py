@@ -688,6 +688,40 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         "a group's lists show the user's private videos",
     ),
+    # --- button presses answered -----------------------------------------------------------
+    Mutant(
+        "again-answered-after-the-job",
+        "a pressed button is answered in time",
+        "handlers/jobs.py",
+        "            await query.answer()  # now: making the job (a photo to fetch) may take a while\n"
+        "            await self._intake.again(repeated, requester)\n",
+        "            await self._intake.again(repeated, requester)\n"
+        "            await query.answer()\n",
+        (
+            "tests/e2e/test_buttons_and_progress.py::test_again_makes_a_new_job_with_the_same_request",
+        ),
+        "'Again' is answered only once the new job is made",
+    ),
+    Mutant(
+        "unknown-button-unanswered",
+        "a pressed button is answered in time",
+        "handlers/__init__.py",
+        "        await query.answer(messages(lang_of(query.from_user)).button_stale)\n",
+        "        pass\n",
+        (
+            "tests/e2e/test_buttons_and_progress.py::test_forged_buttons_never_edit_a_message_or_leak_a_prompt",
+        ),
+        "a button the bot does not know is never answered",
+    ),
+    Mutant(
+        "page-press-unanswered",
+        "a pressed button is answered in time",
+        "handlers/jobs.py",
+        "        await query.answer()\n        await _edit(message, screen)\n",
+        "        await _edit(message, screen)\n",
+        ("tests/e2e/test_buttons_and_progress.py::test_jobs_pages_and_details",),
+        "paging through /jobs leaves the press unanswered (the client spins)",
+    ),
     # --- another member answers a photo question --------------------------------------------
     Mutant(
         "anyone-answers-photo-question",
