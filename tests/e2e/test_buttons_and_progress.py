@@ -83,11 +83,13 @@ async def test_again_makes_a_new_job_with_the_same_request(telegram, make_settin
     )  # read from the sandbox clip's header
     message = video.response["result"]
     held = telegram.hold("sendMessage")  # the new job's status message waits...
-    query = telegram.press_button(alice, message, "again:1")
-    answered = await telegram.wait_for("answerCallbackQuery")  # ...the press is answered first
-    assert answered.params["callback_query_id"] == query["id"]
-    await held.arrived.wait()
-    telegram.release("sendMessage")
+    try:
+        query = telegram.press_button(alice, message, "again:1")
+        answered = await telegram.wait_for("answerCallbackQuery")  # ...the press goes first
+        assert answered.params["callback_query_id"] == query["id"]
+        await held.arrived.wait()
+    finally:
+        telegram.release("sendMessage")  # a held request would keep the fake from stopping
     second = await telegram.wait_for("sendMessage", lambda c: "Video #2" in text_of(c))
     assert second.params["reply_parameters"]["message_id"] == message["message_id"]
     await telegram.wait_for_count("sendVideo", 2)
