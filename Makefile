@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --quiet
 LOCK := pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe
 
-.PHONY: run test lint bench lock
+.PHONY: run test lint bench lock mutate
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
@@ -45,6 +45,13 @@ test: lint
 # `make bench BENCH=--smoke` for the few-seconds versions. See bench/README.md.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench $(BENCH)
+
+# The mutation check of README's Guarantees table: each mutant in tests/mutations/mutants.py
+# breaks one line of the code behind a promise, in a scratch copy, and the tests named for it
+# must fail. Several minutes, so not part of `make test`; needs TEST_POSTGRES_URL. Run some
+# with `make mutate MUTATE="quota lease"` (ids containing a word), `MUTATE=--jobs=2` on more cores.
+mutate: $(VENV)/.dev
+	$(BIN)/python -m tests.mutations.run $(MUTATE)
 
 # After changing dependencies in pyproject.toml: pin them again, with hashes.
 lock: $(VENV)/.dev

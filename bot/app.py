@@ -203,7 +203,11 @@ async def assemble(
         ),
         status=status,
         leases=Leases(
-            store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch
+            store,
+            owner=settings.replica_id,
+            seconds=settings.lease_seconds,
+            watch=watch,
+            sleep=overrides.lease_sleep,
         ),
         background=background,
         metrics=metrics,

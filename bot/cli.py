@@ -63,9 +63,15 @@ def main(argv: list[str] | None = None, *, overrides: Overrides = SHIPPED) -> in
     return 0
 
 
+def configure_logging(settings: Settings) -> None:
+    """The process's logging: its level and format, every configured secret masked. The test
+    suite sets its logging up with this very function, so its leak check covers this wiring."""
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
+
+
 def setup_observability(settings: Settings) -> None:
     """Logging to stderr and, with `SENTRY_DSN`, errors to Sentry: both masked alike."""
-    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
+    configure_logging(settings)
     dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None
     setup_error_reports(dsn, SecretFilter(settings.secrets()).mask)
 

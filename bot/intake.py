@@ -185,8 +185,9 @@ class Intake:
         )
         return None
 
-    async def again(self, job_id: int, user_id: int, requester: Requester) -> str | None:
-        """The same request as a new job; returns why not (for the button's answer) or None."""
+    async def repeatable(self, job_id: int, user_id: int, requester: Requester) -> Job | str:
+        """The job an "Again" press may repeat, or why not (for the button's answer). Quick (one
+        read), so the press is answered before the new job is made (`again`)."""
         job = await self._store.get_job(job_id)
         lang = str(job.params.get(LANG) or "en") if job else "en"
         if job is None:
@@ -196,17 +197,21 @@ class Intake:
         # Never repost a prompt in another group; the owner's private chat is theirs.
         if requester.chat_id not in (job.requester.chat_id, user_id):
             return messages(lang).button_stale
+        return job
+
+    async def again(self, job: Job, requester: Requester) -> None:
+        """The same request as `job` (see `repeatable`) as a new job; refusals are answered
+        in the chat like any request's."""
         provider = job.params.get(PROVIDER)
         await self.request_video(
             requester,
             job.prompt,
             job.input_file_ids,
             job.params,
-            lang=lang,
+            lang=str(job.params.get(LANG) or "en"),
             preferred_provider=provider if isinstance(provider, str) else None,
             kind=job.kind,
         )
-        return None
 
     async def request_video(
         self,

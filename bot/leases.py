@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.background import alongside
 from bot.jobs import Job
@@ -23,13 +23,16 @@ class Leases:
         owner: str,
         seconds: float,
         watch: StoreWatch | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """`owner`: this replica's id in the rows; `seconds`: a lease lapses unless renewed
-        within this. `watch`: tells a database outage from a bug when releasing fails."""
+        within this. `watch`: tells a database outage from a bug when releasing fails.
+        `sleep`: waits between two renewals (a seam for tests, which drive it themselves)."""
         self.owner = owner
         self.seconds = seconds
         self._store = store
         self._watch = watch
+        self._sleep = sleep
 
     async def claim(self, job_id: int) -> Job | None:
         """Lease the job to this replica (renewing its own lease); None if another holds it."""
@@ -46,7 +49,7 @@ class Leases:
 
         async def renew() -> None:
             while True:
-                await asyncio.sleep(self.seconds / 3)
+                await self._sleep(self.seconds / 3)
                 try:
                     if await self.claim(job_id) is None:
                         log.warning("job %s: lease lost (finished or taken over)", job_id)

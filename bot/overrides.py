@@ -7,7 +7,8 @@ offer them. Each default is the shipped behaviour, kept where that behaviour liv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram.ext import BaseRateLimiter
@@ -32,6 +33,7 @@ class Overrides:
     alert_submit_outage: float = SUBMIT_OUTAGE  # seconds of failed submits before an alert
     alert_balance_interval: float = BALANCE_INTERVAL  # seconds between two balance checks
     inline_page: int = INLINE_PAGE  # videos per inline answer
+    lease_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # between lease renewals
 
     def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
         """This run's limiter, or None for the shipped one."""

@@ -210,6 +210,10 @@ class Schedule:
     def in_flight(self) -> int:
         return self._in_flight
 
+    def idle(self) -> bool:
+        """Nothing waiting and nothing in flight, in any chat."""
+        return self._in_flight == 0 and not any(chat.waiting() for chat in self._chats.values())
+
     def queued(self, chat_key: ChatKey, priority: Priority | None = None) -> int:
         """Messages waiting for their turn in the chat (of one priority, if given)."""
         chat = self._chats.get(chat_key)
@@ -431,15 +435,20 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         *,
         max_retries: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        drain: float = 5.0,
     ) -> None:
+        """`drain`: seconds the messages still waiting at shutdown keep their pace (the last
+        status edits of a stop); whatever is left then goes at once."""
         self._limits = limits or Limits()
         self._max_retries = max_retries
         self._clock = clock
+        self._drain = drain
         self._schedule = Schedule(self._limits)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._shared: SharedBudget | None = None
         self._shared_failing = False
+        self._idle: asyncio.Event | None = None  # set once drained, while shutting down
 
     @property
     def schedule(self) -> Schedule:
@@ -502,7 +511,12 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         """Nothing to set up: the single timer is armed on demand."""
 
     async def shutdown(self) -> None:
-        """Let every waiting message go rather than leave its sender hanging."""
+        """Let the waiting messages go at their pace for up to `drain` seconds (a burst now
+        would provoke 429s), then every one left at once rather than leave its sender hanging."""
+        if not self._schedule.idle():
+            self._idle = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self._drain)
         if self._timer is not None:
             self._timer.cancel()
             self._timer, self._timer_at = None, math.inf
@@ -542,6 +556,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         finally:
             self._schedule.done(ticket, self._clock())
             self._dispatch()
+            if self._idle is not None and self._schedule.idle():
+                self._idle.set()
 
     async def _unpaced(
         self,

@@ -87,8 +87,12 @@ class JobHandlers:
             await _edit(message, Screen(answer))
         elif verb == AGAIN:
             requester = requester_of(message, query.from_user)
-            refusal = await self._intake.again(numbers[0], user_id, requester)
-            await query.answer(refusal, show_alert=refusal is not None)
+            repeated = await self._intake.repeatable(numbers[0], user_id, requester)
+            if isinstance(repeated, str):
+                await query.answer(repeated, show_alert=True)
+                return
+            await query.answer()  # now: making the job (a photo to fetch) may take a while
+            await self._intake.again(repeated, requester)
         elif verb == EXTEND:
             requester = requester_of(message, query.from_user)
             refusal = await self._intake.extend(numbers[0], user_id, requester)

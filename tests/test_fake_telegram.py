@@ -512,6 +512,8 @@ async def test_hold_can_hold_one_chat_only(
 async def test_fail_next_429_raises_retry_after(
     tg: FakeTelegram, bot: Bot, alice: dict[str, Any]
 ) -> None:
+    now = [1000.0]
+    tg.clock = lambda: now[0]
     tg.fail_next(
         "sendmessage",
         error_code=429,
@@ -526,6 +528,11 @@ async def test_fail_next_429_raises_retry_after(
         "description": "Too Many Requests: retry after 7",
         "parameters": {"retry_after": 7},
     }
+    now[0] += 6.5  # as Telegram: the chat is held to its retry_after
+    with pytest.raises(RetryAfter, match="1 seconds"):
+        await bot.send_message(UID, "hi")
+    assert tg.rate_limited_responses == 1  # a bot that did not wait (injected 429s not counted)
+    now[0] += 0.5
     assert (await bot.send_message(UID, "hi")).text == "hi"
 
 

@@ -124,12 +124,23 @@ class RunningBot:
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
+async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API, as strict as Telegram: its flood limits enforced (in the fast bot's
+    time, or in real time for a test marked `telegram_limits`), a 429's `retry_after` too,
+    and press answers due within Telegram's deadline. At the end, the bot must not have
+    provoked a 429 (only injected ones are allowed) nor left a pressed button unanswered."""
     fake = FakeTelegram()
+    if request.node.get_closest_marker("telegram_limits") is None:
+        enforce_fast_limits(fake)
+    else:
+        fake.enforce_rate_limits = True
     await fake.start()
     yield fake
     await fake.stop()
     assert_no_secret_sent(fake)
+    assert fake.rate_limited_responses == 0, "the bot provoked a 429 from Telegram"
+    unanswered = [query["data"] for query in fake.unanswered_callback_queries()]
+    assert unanswered == [], f"buttons pressed and never answered: {unanswered}"
 
 
 def assert_no_secret_sent(fake: FakeTelegram) -> None:
@@ -304,4 +315,14 @@ async def makevid(telegram: FakeTelegram, media_origins: list[str]) -> AsyncIter
         yield fake
 
 
-TEST_SECRETS = (APIFRAME_KEY, AIMLAPI_KEY, KLING_ACCESS, KLING_SECRET, WEBHOOK_SECRET)
+#: A PostgreSQL password (the test server trusts local users, so any password is accepted).
+DATABASE_PASSWORD = "p@ss/w#rd+0123456789"
+
+TEST_SECRETS = (
+    APIFRAME_KEY,
+    AIMLAPI_KEY,
+    KLING_ACCESS,
+    KLING_SECRET,
+    WEBHOOK_SECRET,
+    DATABASE_PASSWORD,
+)

@@ -82,7 +82,14 @@ async def test_again_makes_a_new_job_with_the_same_request(telegram, make_settin
         2,
     )  # read from the sandbox clip's header
     message = video.response["result"]
-    telegram.press_button(alice, message, "again:1")
+    held = telegram.hold("sendMessage")  # the new job's status message waits...
+    try:
+        query = telegram.press_button(alice, message, "again:1")
+        answered = await telegram.wait_for("answerCallbackQuery")  # ...the press goes first
+        assert answered.params["callback_query_id"] == query["id"]
+        await held.arrived.wait()
+    finally:
+        telegram.release("sendMessage")  # a held request would keep the fake from stopping
     second = await telegram.wait_for("sendMessage", lambda c: "Video #2" in text_of(c))
     assert second.params["reply_parameters"]["message_id"] == message["message_id"]
     await telegram.wait_for_count("sendVideo", 2)
@@ -212,6 +219,7 @@ async def test_forged_buttons_never_edit_a_message_or_leak_a_prompt(
     assert "a fox in the group" in text_of(details)
 
     forged = [
+        (bob, "jobs:1001:1"),  # the Back button this message shows, but Alice's list
         (bob, "jobs:1002:1"),
         (bob, f"job:1002:{secret}:1"),
         (bob, f"job:1002:{elsewhere}:1"),

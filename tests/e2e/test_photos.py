@@ -36,17 +36,24 @@ async def test_photo_with_caption_animates_it(telegram, apiframe, public_setting
 
 
 async def test_media_link_expires(telegram, apiframe, public_settings, start_bot):
-    await start_bot(public_settings(media_link_ttl=0.2))
+    """The link lasts `MEDIA_LINK_TTL` from when it was made, and not a moment past it. No
+    wall clock: the link's expiry is read from the store and moved to the edge of "now"."""
+    bot = await start_bot(public_settings(media_link_ttl=600))
+    made_after = time.time()
     telegram.send_photo(telegram.user(1001), jpeg(), caption="zoom in")
     task = await apiframe.wait_for_task()
+    made_before = time.time()
     assert task.fetched_image is not None
+    token = task.request["image_url"].rsplit("/", 1)[1]
+    db = bot.parts.store._db
+    expires = await db.fetchval("SELECT expires_at FROM media_links WHERE token = ?", token)
+    assert made_after + 600 <= expires <= made_before + 600
     async with httpx.AsyncClient() as client:
-        # Wait for expiry by asking until the link is gone (bounded by the test timeout).
-        for _ in range(200):
-            response = await client.get(task.request["image_url"])
-            if response.status_code == 404:
-                break
-        assert response.status_code == 404
+        await db.execute("UPDATE media_links SET expires_at = ?", time.time() + 60)
+        assert (await client.get(task.request["image_url"])).status_code == 200  # a minute left
+        await db.execute("UPDATE media_links SET expires_at = ?", time.time())
+        response = await client.get(task.request["image_url"])
+        assert response.status_code == 404  # expired just now
         unknown = task.request["image_url"].rsplit("/", 1)[0] + "/not-a-token"
         assert (await client.get(unknown)).status_code == 404
 

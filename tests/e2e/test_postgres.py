@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import JobState
 from bot.store import PostgresStore
-from tests.e2e.conftest import ask_for_video
+from tests.e2e.conftest import DATABASE_PASSWORD, ask_for_video
 from tests.stores import postgres_schema
 
 
@@ -32,7 +32,7 @@ async def test_database_password_apart_from_the_url(telegram, make_settings, sta
     unescaped it would point the bot at another host; it is masked like every secret. (The
     test server trusts local users, so it accepts any password: what is checked here is that
     the URL stays whole and the bot runs on it.)"""
-    password = "p@ss/w#rd+0123456789"
+    password = DATABASE_PASSWORD
     async with postgres_schema() as (url, schema):
         separator = "&" if "?" in url else "?"
         settings = make_settings(

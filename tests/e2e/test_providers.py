@@ -108,6 +108,8 @@ async def test_failover_from_empty_balance_delivers_one_video(
     await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
     assert len(telegram.calls_to("sendVideo")) == 1
     assert aimlapi.tasks == {}
+    # Asked once: waiting does not refill a balance, so an empty one is not retried.
+    assert [r.method for r in aimlapi.requests if r.path.endswith("/generation")] == ["POST"]
     job = await bot.job(1)
     assert job.provider == "apiframe" and job.state is JobState.DELIVERED
 

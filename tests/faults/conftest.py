@@ -4,6 +4,7 @@ from tests.e2e.conftest import (  # noqa: F401 - fixtures
     aimlapi,
     apiframe,
     apiframe_settings,
+    kling,
     make_settings,
     media_origins,
     overrides,

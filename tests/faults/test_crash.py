@@ -43,7 +43,7 @@ def bot_env(
         "DATABASE_URL": f"sqlite:///{database}",
         "POLL_INTERVAL": "0.05",
         "STATUS_EDIT_INTERVAL": "0",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # what an operator runs at: its lines are scanned for secrets
         **credentials,
     }
 

@@ -189,6 +189,9 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         for name, port in zip(names, ports, strict=True)
     ]
     victim, survivors = replicas[1], [replicas[0], replicas[2]]
+    # Each replica paces its own messages (README, "Running several replicas"): two of them
+    # answering one chat within Telegram's second is allowed for, not what this test is about.
+    telegram.enforce_rate_limits = False
     users = [telegram.user(10_000 + n, f"User {n}") for n in range(JOBS)]
 
     async def send_jobs(first: int, count: int) -> list[FakeTask]:
@@ -287,7 +290,9 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
     assert all(polls_by_replica[name] for name in names), "every replica did its share"
     assert orphaned, "the killed replica held no jobs: the takeover went untested"
     assert orphaned <= {t for poll in taken_over for t in poll.task_ids}
-    assert takeover_delay is not None and takeover_delay >= 0
+    # Taken over only after the kill: no other replica touched a task the victim held while
+    # it lived (its lease kept them off), and each was taken over in the end.
+    assert taken_over and all(poll.started > killed_at for poll in taken_over)
     assert balancer.skipped > 0
 
 

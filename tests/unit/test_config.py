@@ -3,12 +3,16 @@
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel, SecretStr
 
-from bot.config import ConfigError, load_settings
-from bot.providers import build_providers
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import SecretFilter
+from bot.providers import REGISTRY, build_providers
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 
@@ -87,6 +91,7 @@ def test_invalid_values_name_the_variable(overrides, variable, words):
 
 def test_bad_configuration_exits_2_with_one_line_and_no_traceback(tmp_path):
     env = {"PATH": os.environ["PATH"], "TELEGRAM_BOT_TOKEN": TOKEN, "PORT": "x"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this checkout's code
     command = [sys.executable, "-m", "bot"]
     result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2
@@ -196,3 +201,58 @@ def test_video_downloads_are_strict_unless_origins_are_trusted():
             load_settings(telegram_bot_token=TOKEN, video_trusted_origins=bad)
         assert caught.value.variable == "VIDEO_TRUSTED_ORIGINS"
         assert "must be origins like" in str(caught.value)
+
+
+# --- which settings are secrets: derived from the model, never listed by hand ---------------
+
+
+def _is_secret(annotation: object) -> bool:
+    """Whether a field's type is (or may be) a `SecretStr`."""
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+
+
+_SECRET_WORDS = ("key", "secret", "token", "password")
+
+
+def _settings_models() -> list[tuple[str, type[BaseModel]]]:
+    """The bot's settings and every provider's, each with the prefix its keywords take."""
+    return [("", Settings)] + [
+        (spec.settings.prefix().lower(), spec.settings) for spec in REGISTRY.values()
+    ]
+
+
+def test_every_field_named_like_a_secret_is_a_secret():
+    """A new `*_KEY`, `*_SECRET`, `*_TOKEN` or `*_PASSWORD` setting must be a `SecretStr`,
+    which is what masking, `repr` and the leak checks go by."""
+    for prefix, model in _settings_models():
+        for name, field in model.model_fields.items():
+            if any(word in name for word in _SECRET_WORDS):
+                assert _is_secret(field.annotation), f"{prefix}{name} is not a SecretStr"
+
+
+def test_every_secret_the_settings_models_declare_is_masked():
+    """Each secret field of the bot's settings and of every provider's, set to its own value
+    (every provider named, so each is really loaded): every value is in what the logs mask,
+    and a log line carrying them all comes out with none."""
+    values: dict[str, Any] = {}
+    for prefix, model in _settings_models():
+        for name, field in model.model_fields.items():
+            if _is_secret(field.annotation) and name != "telegram_bot_token":
+                values[f"{prefix}{name}"] = f"{prefix}{name}-value-0123456789".replace("_", "-")
+    values["sentry_dsn"] = "https://sentry-key-0123456789@sentry.example.org/1"  # its shape
+    assert {"kling_secret_key", "kling_access_key", "apiframe_api_key", "webhook_secret"} <= set(
+        values
+    )
+    token = "123456:token-secret-half-0123456789"
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=token,
+        video_providers=",".join(name for name in REGISTRY if name != "sandbox"),
+        public_url="https://bot.example.org",
+        **values,
+    )
+    expected = [*values.values(), token, token.split(":", 1)[1]]
+    masked = settings.secrets()
+    assert [value for value in expected if value not in masked] == []
+    line = SecretFilter(masked).mask(" ".join(expected))
+    assert [value for value in expected if value in line] == []

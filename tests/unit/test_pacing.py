@@ -379,9 +379,17 @@ class Recorder:
         self.finished: list[str] = []
         self.floods: dict[str, int] = {}
         self.held: dict[str, asyncio.Event] = {}
+        self._started = asyncio.Condition()
+
+    async def until_started(self, count: int) -> None:
+        """Until `count` calls have started (an event, not a number of loop turns)."""
+        async with self._started, asyncio.timeout(10):
+            await self._started.wait_for(lambda: len(self.started) >= count)
 
     async def __call__(self, name: str) -> bool:
         self.started.append(name)
+        async with self._started:
+            self._started.notify_all()
         if name in self.held:
             await self.held[name].wait()
         if self.floods.get(name, 0) > 0:
@@ -412,8 +420,7 @@ async def test_limiter_keeps_each_chats_order_and_runs_chats_side_by_side() -> N
         call(limiter, recorder, name, "sendMessage", chat)
         for name, chat in (("a1", 1), ("a2", 1), ("b1", 2), ("a3", 1))
     ]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await recorder.until_started(2)
     assert recorder.started == ["a1", "b1"]  # a2 waits for a1's answer; b1 does not
     recorder.held["a1"].set()
     await asyncio.gather(*tasks)
@@ -476,7 +483,7 @@ async def test_cancelled_sender_frees_its_place() -> None:
     first = call(limiter, recorder, "first", "sendMessage", 1)
     second = call(limiter, recorder, "second", "sendMessage", 1)
     third = call(limiter, recorder, "third", "sendMessage", 1)
-    await asyncio.sleep(0)
+    await recorder.until_started(1)  # the first is in flight, the other two queued behind it
     second.cancel()
     recorder.held["first"].set()
     await asyncio.gather(first, third)
@@ -488,7 +495,7 @@ async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
     limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
     recorder.held["status"] = asyncio.Event()
     tasks = [call(limiter, recorder, "status", "sendMessage", 1)]
-    await asyncio.sleep(0)
+    await recorder.until_started(1)  # the status message is in flight (held)
     tasks += [
         call(limiter, recorder, name, endpoint, 1)
         for name, endpoint in (
@@ -501,3 +508,36 @@ async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
     recorder.held["status"].set()
     await asyncio.gather(*tasks)
     assert recorder.finished == ["status", "video", "progress", "done"]
+
+
+async def test_shutdown_lets_the_waiting_messages_go_at_their_pace() -> None:
+    """Messages still queued when the bot stops (its last status edits) keep the chat's pace:
+    one in flight at a time, in order, rather than a burst that Telegram answers with 429."""
+    limiter = PacingRateLimiter(Limits(chat_interval=0.01), drain=10.0)
+    entered, release = asyncio.Event(), asyncio.Event()
+    in_flight, peak, order = 0, 0, []
+
+    async def send(n: int) -> bool:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if n == 1:
+            entered.set()
+            await release.wait()  # the first is in flight; the other two wait behind it
+        order.append(n)
+        in_flight -= 1
+        return True
+
+    sends = [
+        asyncio.create_task(
+            limiter.process_request(send, (n,), {}, "sendMessage", {"chat_id": 7}, None)
+        )
+        for n in (1, 2, 3)
+    ]
+    await entered.wait()
+    stopping = asyncio.create_task(limiter.shutdown())
+    await asyncio.wait({stopping}, timeout=0.05)  # an old shutdown would release all by now
+    release.set()
+    assert await asyncio.gather(*sends) == [True, True, True]
+    await stopping
+    assert order == [1, 2, 3] and peak == 1

@@ -12,7 +12,7 @@ from bot.i18n import Reason
 from bot.jobs import JobKind, JobState, NewJob, Quota, Requester
 from bot.store import PostgresStore, SqliteStore, migrations
 from bot.store.driver import numbered
-from tests.stores import postgres_schema
+from tests.stores import open_store, postgres_schema, postgres_url
 
 
 def new_job(user_id=1, prompt="a fox"):
@@ -411,6 +411,45 @@ async def test_concurrent_requests_never_overshoot_the_quota(store):
     assert await store.count_open_jobs(1) == 3
 
 
+async def test_a_users_second_request_waits_for_the_first_to_commit_on_postgres(tmp_path):
+    """Deterministic, not a race that may or may not happen: the first request's transaction
+    is held open right after its insert (its row not yet visible to anyone), and the second
+    request of the same user is started. It must wait for the first (blocked in PostgreSQL by
+    it) and then count its row; without that, it counts no open job and makes a second."""
+    async with open_store("postgres", tmp_path) as pg:
+        quota = Quota(max_open=1, max_recent=100, since=0.0)
+        inserted, release = asyncio.Event(), asyncio.Event()
+        first_pid: list[int] = []
+        insert = pg._insert_job
+
+        async def insert_then_hold(db, new, q):
+            job = await insert(db, new, q)
+            if not first_pid:
+                first_pid.append(await db.fetchval("SELECT pg_backend_pid()"))
+                inserted.set()
+                await release.wait()
+            return job
+
+        pg._insert_job = insert_then_hold
+        first = asyncio.create_task(pg.create_job_within(new_job(), quota))
+        await inserted.wait()
+        second = asyncio.create_task(pg.create_job_within(new_job(), quota))
+        admin = await asyncpg.connect(postgres_url())
+        try:
+            async with asyncio.timeout(10):
+                while not second.done() and not await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    first_pid[0],
+                ):
+                    await asyncio.wait({second}, timeout=0.01)  # until it waits, or is done
+        finally:
+            await admin.close()
+        release.set()
+        created = await asyncio.gather(first, second)
+        assert [job is not None for job in created] == [True, False]
+        assert await pg.count_open_jobs(1) == 1
+
+
 # --- cancelled jobs a provider may still be making ----------------------------------------
 
 
@@ -506,6 +545,18 @@ async def test_concurrent_claims_split_the_jobs(store):
     assert sorted(ids) == [job.id for job in jobs]  # every job once, none twice
     for owner, batch in zip(owners, claimed, strict=True):
         assert all(job.lease_owner == owner for job in batch)
+
+
+async def test_a_poll_lease_lapses_after_its_length_and_not_before(store):
+    """The database's clock is moved on by moving the lease back: a dead replica's job is
+    taken over once its 60 s lapsed, and not while any of them is left."""
+    job = await submitted_job(store)
+    assert len(await store.claim_jobs_to_poll("dead", 60)) == 1
+    await store._db.execute("UPDATE jobs SET lease_until = lease_until - 30 WHERE id = ?", job.id)
+    assert await store.claim_jobs_to_poll("alive", 60) == []  # 30 s of it left
+    await store._db.execute("UPDATE jobs SET lease_until = lease_until - 31 WHERE id = ?", job.id)
+    taken = await store.claim_jobs_to_poll("alive", 60)  # lapsed a second ago
+    assert [(j.id, j.lease_owner) for j in taken] == [(job.id, "alive")]
 
 
 async def test_expired_lease_is_claimable(store):

@@ -25,9 +25,11 @@ async def test_an_outage_is_logged_once_and_waiting_work_runs_when_it_ends(caplo
     assert not await watch.failed(), "an error with the database up is no outage"
     store.up = False
     ran: list[str] = []
+    done = asyncio.Event()
 
     async def work() -> None:
         ran.append("after")
+        done.set()
 
     with caplog.at_level(logging.INFO, logger="bot.store.watch"):
         assert all(await asyncio.gather(*(watch.failed() for _ in range(5))))
@@ -35,7 +37,8 @@ async def test_an_outage_is_logged_once_and_waiting_work_runs_when_it_ends(caplo
         watch.after_outage(work())
         store.up = True
         await watch.back()
-        await asyncio.sleep(0)  # let the waiting work take its turn
+        async with asyncio.timeout(10):
+            await done.wait()  # the waiting work ran once the database was back
     assert not watch.down and ran == ["after"]
     lines = [r.getMessage() for r in caplog.records]
     assert sum("database unreachable" in line for line in lines) == 1, lines

@@ -200,7 +200,10 @@ class FakeTelegram(PaymentsMixin, InlineMixin, UsersMixin, MessagesMixin, Method
             if method not in self._handlers:
                 raise ApiError(404, "Not Found")
             if fault := self._faults.next_fault(method):
-                raise ApiError.from_body(fault.body)
+                error = ApiError.from_body(fault.body)
+                if error.retry_after is not None:
+                    self._retry_after_served(params, error.retry_after)
+                raise error
             if decode_error:
                 raise decode_error
             body = ok(await self._handlers[method](params, files))

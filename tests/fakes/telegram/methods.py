@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from typing import Any
 
 from tests.fakes.telegram.api import (
@@ -16,6 +17,12 @@ from tests.fakes.telegram.api import (
     bad_request,
 )
 from tests.fakes.telegram.state import TelegramState
+
+#: Seconds within which a button press must be answered (real time, whatever the rate limits
+#: clock). Telegram does not document it; bots report "query is too old" after about ten
+#: seconds, and the client shows a spinner until then. A bot that answers after its work
+#: (an upload, a download) runs into it.
+CALLBACK_ANSWER_DEADLINE = 10.0
 
 _GIFT_TYPES = (
     "unlimited_gifts",
@@ -103,6 +110,8 @@ class MethodsMixin(TelegramState):
         query_id = str(params.get("callback_query_id") or "")
         if query_id not in self._queries or query_id in self.callback_answers:
             raise ApiError(400, QUERY_TOO_OLD)
+        if time.monotonic() - self._pressed_at[query_id] > CALLBACK_ANSWER_DEADLINE:
+            raise ApiError(400, QUERY_TOO_OLD)  # the client gave up waiting
         if len(str(params.get("text") or "")) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = copy.deepcopy(params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from tests.fakes.telegram.api import (
     WebhookDelivery,
     bad_request,
     public,
+    too_many_requests,
 )
 from tests.fakes.telegram.limits import RateLimiter
 
@@ -95,6 +97,8 @@ class TelegramState:
         self._inline_queries: dict[str, JSON] = {}
         # (query, offset, user id or None when not personal) -> (expires, answer)
         self._inline_cache: dict[tuple[str, str, int | None], tuple[float, JSON]] = {}
+        self._pressed_at: dict[str, float] = {}  # query id: when it was pressed (real time)
+        self._paused_until: dict[object, float] = {}  # chat id: the end of a 429's retry_after
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         # (field, language_code) -> text; "" is every language without its own
         self._descriptions: dict[tuple[str, str], str] = {}
@@ -154,7 +158,13 @@ class TelegramState:
         return chat
 
     def _throttle(self, chat_id: int) -> None:
-        """Telegram's flood limits, when `enforce_rate_limits` is on (see `limits`)."""
+        """Telegram's flood limits, when `enforce_rate_limits` is on (see `limits`); and, always,
+        a 429's `retry_after`: a chat told to wait is answered 429 again until it has."""
+        now = self.clock()
+        paused_until = self._paused_until.get(chat_id, -math.inf)
+        if now < paused_until:
+            self.rate_limited_responses += 1
+            raise too_many_requests(max(1, math.ceil(paused_until - now)))
         if not self.enforce_rate_limits:
             return
         try:
@@ -162,6 +172,16 @@ class TelegramState:
         except ApiError:
             self.rate_limited_responses += 1
             raise
+
+    def _retry_after_served(self, params: JSON, retry_after: int) -> None:
+        """A 429 with `retry_after` was answered for the chat in `params`: it must wait."""
+        chat_id = params.get("chat_id")
+        if chat_id is not None:
+            self._paused_until[chat_id] = self.clock() + retry_after
+
+    def unanswered_callback_queries(self) -> list[JSON]:
+        """Buttons pressed that the bot never answered (Telegram's client spins meanwhile)."""
+        return [q for q_id, q in self._queries.items() if q_id not in self.callback_answers]
 
     def stricter_chat_limit(self, chat_id: int, interval: float) -> None:
         """Let the chat take one message per ``interval`` seconds instead of one a second, when

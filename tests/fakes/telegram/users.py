@@ -8,6 +8,7 @@ import copy
 import hashlib
 import io
 import re
+import time
 
 from PIL import Image
 
@@ -153,6 +154,7 @@ class UsersMixin(FilesMixin, UpdatesMixin):
             "data": data,
         }
         self._queries[query_id] = query
+        self._pressed_at[query_id] = time.monotonic()
         self._enqueue("callback_query", query)
         return copy.deepcopy(query)
 
