@@ -177,8 +177,14 @@ async def assemble(
         ),
     )
     background = Background(watch)
+    limiter = application.bot.rate_limiter
     status = ChatStatus(
-        application.bot, background, metrics, status_edit_interval=settings.status_edit_interval
+        application.bot,
+        background,
+        metrics,
+        status_edit_interval=settings.status_edit_interval,
+        busy=limiter.busy if isinstance(limiter, PacingRateLimiter) else None,
+        give_way=overrides.status_gives_way,
     )
     lifecycle = JobLifecycle(
         store=store,

@@ -4,19 +4,29 @@ Status edits are sent in the background, one at a time per job, newest wins: the
 (it waits behind the chat's videos, see `bot.pacing`) never holds up the poll loop or a
 delivery, and a status superseded while it waited is never sent. Progress-only edits are
 sent at most every `status_edit_interval` seconds.
+
+Under load, statuses the job will move past anyway give way (issue 16: every call saved is a
+video sent sooner): a progress edit, or the first "generating" one, is left out whenever the
+pacer says the chat, its group or Telegram's overall budget is busy (`PacingRateLimiter.busy`,
+asked here and nowhere else), and "ready, sending the video" is never sent on its own, since
+the delivery starts at once and its own edit ("done", or the failure) replaces it. So a job
+in a busy chat costs three calls: the status message, the video (a reply to the request) and
+one final edit; a quiet chat still sees live progress. Notes (a provider change) and final
+states always go.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
 from bot import texts
 from bot.background import Background
-from bot.jobs import Job, Requester
+from bot.jobs import Job, JobState, Requester
 from bot.keyboards import status_keyboard
 from bot.metrics import Metrics
 
@@ -31,8 +41,14 @@ class ChatStatus:
         metrics: Metrics,
         *,
         status_edit_interval: float = 3.0,
+        busy: Callable[[int], bool] | None = None,
+        give_way: bool = True,
     ) -> None:
+        """`busy(chat_id)`: the pacer's view of a chat (None: never busy). `give_way=False`
+        sends every status as the bot did before issue 16 (a benchmark's baseline)."""
         self._bot = bot
+        self._busy = busy
+        self._give_way = give_way
         self._background = background
         self._metrics = metrics
         self._interval = status_edit_interval
@@ -58,7 +74,7 @@ class ChatStatus:
     def show(self, job: Job, *, force: bool, note: str | None = None) -> None:
         """Edit the job's status message to show `job` (with `note` under it), in the
         background; without `force`, skipped if the last edit was within the interval."""
-        if job.status_message_id is None:
+        if job.status_message_id is None or self._gives_way(job, note):
             return
         now = time.monotonic()
         last = self._last_edit.get(job.id)
@@ -81,9 +97,20 @@ class ChatStatus:
         """Send the job's newest wanted status until none is left."""
         try:
             while (wanted := self._wanted.pop(job_id, None)) is not None:
-                await self._edit_message(*wanted)
+                if not self._gives_way(*wanted):  # the chat may have got busy meanwhile
+                    await self._edit_message(*wanted)
         finally:  # no await since the last look: a status wanted from now on starts a new editor
             self._editing.discard(job_id)
+
+    def _gives_way(self, job: Job, note: str | None) -> bool:
+        """Whether this status is left out: one the job moves past anyway, while busy."""
+        if not self._give_way or note is not None:
+            return False
+        if job.state is JobState.SUCCEEDED:
+            return True  # the delivery has started; its own edit follows
+        if not job.is_generating:
+            return False  # done, failed, cancelled: the status the message keeps
+        return self._busy is not None and self._busy(job.requester.chat_id)
 
     async def _edit_message(self, job: Job, note: str | None) -> None:
         assert job.status_message_id is not None

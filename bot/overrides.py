@@ -30,6 +30,7 @@ class Overrides:
     alert_repeat: float = REPEAT  # seconds between two admin alerts about a lasting condition
     alert_submit_outage: float = SUBMIT_OUTAGE  # seconds of failed submits before an alert
     alert_balance_interval: float = BALANCE_INTERVAL  # seconds between two balance checks
+    status_gives_way: bool = True  # False: every status edit sent, as before issue 16 (bench)
 
     def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
         """This run's limiter, or None for the shipped one."""

@@ -77,7 +77,7 @@ async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
         return sum(1 for r in apiframe.requests if r.path in ("/fetch", "/fetch-many"))
 
     target = polls() + cycles
-    await apiframe.wait_for("/fetch", lambda _: polls() >= target)
+    await apiframe.wait(lambda: True if polls() >= target else None, 10.0, "polls")
 
 
 class RunningBot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import JobState
-from tests.e2e.conftest import enforce_fast_limits
+from tests.e2e.conftest import ask_for_video, enforce_fast_limits, polls_later
 
 
 @pytest.mark.telegram_limits
@@ -85,3 +85,102 @@ async def test_after_a_429_the_chat_slows_down_and_provokes_no_second(
     statuses = [c.http_status for c in telegram.calls_to("sendMessage")]
     assert statuses == [429, 200, 200, 200]  # the injected 429, and no other
     assert telegram.rate_limited_responses == 0
+
+
+PACED = ("sendMessage", "sendVideo", "editMessageText")
+
+
+def paced_in(telegram, chat_id: int, since: int = 0) -> list[str]:
+    """The message calls (what Telegram's limits count) the bot made in one chat."""
+    return [
+        c.method
+        for c in telegram.calls[since:]
+        if c.method in PACED and str(c.params.get("chat_id")) == str(chat_id)
+    ]
+
+
+def done_in(chat_id: int):
+    return lambda c: str(c.params["chat_id"]) == str(chat_id) and "Done" in str(c.params["text"])
+
+
+async def test_a_busy_chat_gets_three_calls_per_job_while_a_quiet_chat_sees_progress(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    enforce_fast_limits(telegram)
+    await start_bot(apiframe_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    bobs = await ask_for_video(telegram, apiframe, "/video a quiet lake", bob)
+    for n in range(10):
+        telegram.send_text(alice, f"/video fox number {n}")
+    alices = [await apiframe.wait_for_task() for _ in range(10)]
+
+    # Alice's first video is held at Telegram: her chat is busy for as long as it uploads.
+    held = telegram.hold("sendVideo", chat_id=1001)
+    try:
+        await apiframe.finish(alices[0].task_id)
+        await held.arrived.wait()
+        for percentage in (40, 80):
+            for task in [bobs, *alices[1:]]:
+                await apiframe.set_processing(task.task_id, percentage)
+            # Bob's chat is quiet: he sees every step.
+            await telegram.wait_for(
+                "editMessageText", lambda c, p=percentage: f"{p}%" in c.params["text"]
+            )
+            await polls_later(apiframe)
+        for task in [bobs, *alices[1:]]:
+            await apiframe.finish(task.task_id)
+        await telegram.wait_for("editMessageText", done_in(1002))
+    finally:
+        telegram.release("sendVideo")
+
+    await telegram.wait_for_count("editMessageText", 10, done_in(1001))
+    # Alice: per job her status message, the video and one final edit; no progress, no "ready".
+    assert sorted(paced_in(telegram, 1001)) == sorted(PACED * 10)
+    # Bob: the status message, 40 %, 80 %, the video and "done".
+    assert paced_in(telegram, 1002) == [
+        "sendMessage",
+        "editMessageText",
+        "editMessageText",
+        "sendVideo",
+        "editMessageText",
+    ]
+    assert telegram.rate_limited_responses == 0
+
+
+async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_without_a_429(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    enforce_fast_limits(telegram)  # the group's 20 a minute too, in a hundredth of the time
+    bot = await start_bot(apiframe_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    group = telegram.group(-100777, "Video fans")
+    for n in range(20):
+        telegram.send_text(alice, f"/video fox number {n}")
+        telegram.send_text(bob, f"/video@kling_test_bot owl number {n}", chat=group)
+    tasks = [await apiframe.wait_for_task() for _ in range(40)]
+
+    # Each chat's first video is held at Telegram, so all 40 finish while every chat is busy.
+    telegram.hold("sendVideo")
+    try:
+        for task in tasks:
+            await apiframe.finish(task.task_id)
+        # Each delivery shows "sending video" after waiting a second: all forty are queued.
+        await telegram.wait_for_count(
+            "sendChatAction", 40, lambda c: c.params["action"] == "upload_video"
+        )
+        released_at = len(telegram.calls)
+    finally:
+        telegram.release("sendVideo")
+
+    await telegram.wait_for_count("editMessageText", 20, done_in(1001), timeout=20)
+    await telegram.wait_for_count("editMessageText", 20, done_in(-100777), timeout=20)
+    for chat_id in (1001, -100777):
+        # The videos first, then one edit per status message; nothing else was sent.
+        assert (
+            paced_in(telegram, chat_id, released_at)
+            == ["sendVideo"] * 20 + ["editMessageText"] * 20
+        )
+        assert sorted(paced_in(telegram, chat_id)) == sorted(PACED * 20)  # 3 calls per job
+    assert telegram.rate_limited_responses == 0
+    for job_id in range(1, 41):
+        assert (await bot.job(job_id)).state is JobState.DELIVERED
