@@ -209,10 +209,10 @@ class Schedule:
 
     def busy(self, chat_key: ChatKey, now: float) -> bool:
         """Whether a message that could be left out (a progress edit) should be, because it
-        would take a turn something else needs: the chat has a message waiting or in flight, is
-        paused or slowed down by a 429, or would have to wait for its next second; its group
-        has used half its window; or half the overall window is taken. A quiet chat of a
-        quiet bot is not busy, so its progress edits go."""
+        would take a turn something else needs: the chat has a message waiting or in flight, or
+        is paused or slowed down by a 429; its group has used half its window; or half the
+        overall window is taken. A quiet chat of a quiet bot is not busy, so its progress edits
+        go (one that has to wait for the chat's next second still goes after any video)."""
         limits = self.limits
         while self._sent and self._sent[0] <= now - limits.overall_period:
             self._sent.popleft()
@@ -224,8 +224,6 @@ class Schedule:
         if chat.busy or chat.waiting() or chat.paused_until > now:
             return True
         if self._interval(chat, now) > limits.chat_interval:  # slowed down after a 429
-            return True
-        if chat.tat - (limits.chat_burst - 1) * limits.chat_interval > now:
             return True
         if chat.sent is None:
             return False
