@@ -1,7 +1,8 @@
 """Wiring and the runner: builds every part from `Settings` and runs them until told to stop.
 
 Long polling is the runner's choice here, made in one place; the web server runs beside it
-when `PUBLIC_URL` is set.
+when `PUBLIC_URL` is set. `bot.web` (Starlette, uvicorn) is imported only when a server
+starts (webhook mode, or `METRICS_LISTEN`), so a long-polling bot never loads it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -46,13 +46,9 @@ from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
-from bot.web import (
-    EmbeddedServer,
-    WebDeps,
-    create_metrics_app,
-    create_web_app,
-    header_timeout_protocol,
-)
+
+if TYPE_CHECKING:
+    from bot.web import EmbeddedServer
 
 log = logging.getLogger(__name__)
 
@@ -360,9 +356,11 @@ async def set_webhook(parts: BotParts) -> None:
 async def start_web_server(
     parts: BotParts, accepting: Callable[[], bool]
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    from bot import web  # Starlette and uvicorn only when a server runs
+
     settings = parts.settings
-    app = create_web_app(
-        WebDeps(
+    app = web.create_web_app(
+        web.WebDeps(
             store=parts.store,
             application=parts.application,
             providers=parts.providers,
@@ -375,7 +373,7 @@ async def start_web_server(
             watch=parts.watch,
         )
     )
-    return await _serve(app, settings.listen_host, settings.port, settings, "web server")
+    return await web.serve(app, settings.listen_host, settings.port, settings, "web server")
 
 
 async def start_metrics_server(
@@ -383,38 +381,10 @@ async def start_metrics_server(
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """`/metrics` and `/healthz` on their own listener (127.0.0.1 by default): never on the
     public port."""
-    app = create_metrics_app(parts.metrics, parts.store, running)
-    return await _serve(app, address[0], address[1], parts.settings, "metrics")
+    from bot import web  # Starlette and uvicorn only when a server runs
 
-
-async def _serve(
-    app: Any, host: str, port: int, settings: Settings, name: str
-) -> tuple[EmbeddedServer, asyncio.Task[None]]:
-    """uvicorn in our loop, hardened: bounded connections, and a connection that has not
-    sent a whole request head within `HTTP_HEADER_TIMEOUT` (or sits idle) is closed. Its
-    loggers propagate to ours (`log_config=None`), so their lines are masked like ours."""
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http=header_timeout_protocol(settings.http_header_timeout),
-        limit_concurrency=settings.http_max_connections,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,  # a request head; Telegram's are < 1 KB
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    server = EmbeddedServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # uvicorn offers no event for this
-        if task.done():
-            task.result()
-            raise RuntimeError(f"{name} could not listen on {host}:{port}")
-        await asyncio.sleep(0.01)
-    log.info("%s listening on %s:%s", name, host, port)
-    return server, task
+    app = web.create_metrics_app(parts.metrics, parts.store, running)
+    return await web.serve(app, address[0], address[1], parts.settings, "metrics")
 
 
 def warn_about_limits(settings: Settings, providers: dict[str, VideoProvider]) -> None:

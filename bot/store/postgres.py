@@ -9,12 +9,50 @@ waiting on each other; a row another replica claimed meanwhile is re-checked and
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from bot.jobs import Job, NewJob, Quota
 from bot.store import migrations
 from bot.store.base import SqlStore
-from bot.store.driver import Driver, PostgresDriver
+from bot.store.driver import Driver, Row, numbered
+
+
+class PostgresDriver:
+    """asyncpg: on the pool, or (inside `transaction`) on the one connection it holds."""
+
+    def __init__(self, target: asyncpg.Pool | PoolConnectionProxy) -> None:
+        self._target = target
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        status = await self._target.execute(numbered(sql), *args)  # e.g. "UPDATE 3"
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._target.fetch(numbered(sql), *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._target.fetchrow(numbered(sql), *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._target.fetchval(numbered(sql), *args)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresDriver]:
+        """A driver on one pooled connection, in a transaction committed on a clean exit."""
+        assert isinstance(self._target, asyncpg.Pool), "transactions do not nest"
+        async with self._target.acquire() as connection, connection.transaction():
+            yield PostgresDriver(connection)
+
+    async def close(self) -> None:
+        assert isinstance(self._target, asyncpg.Pool)
+        await self._target.close()
+
 
 _MIGRATION_LOCK = 7_263_114  # pg_advisory_xact_lock key: "one replica migrates at a time"
 _QUOTA_LOCK = 7_263_115  # with a user id hash: "one request of this user counts at a time"

@@ -8,12 +8,39 @@ plain `UPDATE ... WHERE id IN (...)`, and leases only matter across a restart.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bot.store import migrations
 from bot.store.base import SqlStore
-from bot.store.driver import SqliteDriver
+from bot.store.driver import Row
+
+
+class SqliteDriver:
+    """One aiosqlite connection in autocommit mode: each statement runs alone, atomically."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._db.execute(sql, args) as cursor:
+            return cursor.rowcount
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        async with self._db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return row[0] if row is not None else None
+
+    async def close(self) -> None:
+        await self._db.close()
 
 
 class SqliteStore(SqlStore):
