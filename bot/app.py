@@ -173,19 +173,27 @@ async def assemble(
         ),
     )
     background = Background(watch)
+    # The pacer's view of each chat and of Telegram's budget: what gives way under load. The
+    # benchmark's baseline (`status_gives_way=False`) sends everything, as before issue 16.
     limiter = application.bot.rate_limiter
+    paced = isinstance(limiter, PacingRateLimiter) and overrides.status_gives_way
+    busy = limiter.busy if paced else None
     status = ChatStatus(
         application.bot,
         background,
         metrics,
         status_edit_interval=settings.status_edit_interval,
-        busy=limiter.busy if isinstance(limiter, PacingRateLimiter) else None,
+        busy=busy,
         give_way=overrides.status_gives_way,
     )
     lifecycle = JobLifecycle(
         store=store,
         submitter=submitter,
-        delivery=Delivery(application.bot, Downloader(http, downloads)),
+        delivery=Delivery(
+            application.bot,
+            Downloader(http, downloads),
+            busy=busy,
+        ),
         status=status,
         leases=Leases(
             store, owner=settings.replica_id, seconds=settings.lease_seconds, watch=watch

@@ -5,14 +5,16 @@ Status edits are sent in the background, one at a time per job, newest wins: the
 delivery, and a status superseded while it waited is never sent. Progress-only edits are
 sent at most every `status_edit_interval` seconds.
 
-Under load, statuses the job will move past anyway give way (issue 16: every call saved is a
-video sent sooner): a progress edit, or the first "generating" one, is left out whenever the
-pacer says the chat, its group or Telegram's overall budget is busy (`PacingRateLimiter.busy`,
-asked here and nowhere else), and "ready, sending the video" is never sent on its own, since
-the delivery starts at once and its own edit ("done", or the failure) replaces it. So a job
-in a busy chat costs three calls: the status message, the video (a reply to the request) and
-one final edit; a quiet chat still sees live progress. Notes (a provider change) and final
-states always go.
+Under load, statuses give way (issue 16: every message saved is a video sent sooner): a
+progress edit, or the first "generating" one, is left out whenever the pacer says the chat,
+its group or Telegram's overall budget is busy (`PacingRateLimiter.busy`); "ready, sending the
+video" is never sent on its own, since the delivery starts at once and its own edit ("done",
+or the failure) replaces it; and once the video is delivered into a busy chat the status
+message is deleted rather than edited to "done" (the video, a reply to the request, says it
+all, and a deletion is not a message Telegram's limits count). So a job in a busy chat costs
+two messages and three calls: the status message, the video and the deletion; a quiet chat
+still sees live progress and "done". Notes (a provider change), failures and cancellations
+are always shown.
 """
 
 from __future__ import annotations
@@ -97,8 +99,12 @@ class ChatStatus:
         """Send the job's newest wanted status until none is left."""
         try:
             while (wanted := self._wanted.pop(job_id, None)) is not None:
-                if not self._gives_way(*wanted):  # the chat may have got busy meanwhile
-                    await self._edit_message(*wanted)
+                job, note = wanted
+                if self._gives_way(job, note):  # the chat may have got busy meanwhile
+                    continue
+                if self._clears(job, note) and await self._delete_message(job):
+                    continue
+                await self._edit_message(job, note)
         finally:  # no await since the last look: a status wanted from now on starts a new editor
             self._editing.discard(job_id)
 
@@ -111,6 +117,28 @@ class ChatStatus:
         if not job.is_generating:
             return False  # done, failed, cancelled: the status the message keeps
         return self._busy is not None and self._busy(job.requester.chat_id)
+
+    def _clears(self, job: Job, note: str | None) -> bool:
+        """Whether the status message of a delivered job is deleted instead of edited: the
+        video is in the chat, and the chat or Telegram's budget is busy."""
+        return (
+            self._give_way
+            and note is None
+            and job.state is JobState.DELIVERED
+            and self._busy is not None
+            and self._busy(job.requester.chat_id)
+        )
+
+    async def _delete_message(self, job: Job) -> bool:
+        """Delete the job's status message; False if Telegram would not (it is then edited)."""
+        assert job.status_message_id is not None
+        try:
+            await self._bot.delete_message(job.requester.chat_id, job.status_message_id)
+        except TelegramError as exc:  # too old to delete, or already gone: edit it instead
+            self._metrics.telegram_errors.labels(kind=type(exc).__name__).inc()
+            log.debug("job %s: status message not deleted: %s", job.id, exc)
+            return False
+        return True
 
     async def _edit_message(self, job: Job, note: str | None) -> None:
         assert job.status_message_id is not None

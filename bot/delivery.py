@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import IO
 
 import httpx
@@ -54,10 +54,20 @@ class DeliveryError(Exception):
 class Delivery:
     """Sends videos with one Telegram bot and one guarded downloader."""
 
-    def __init__(self, bot: Bot, downloader: Downloader, *, upload_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        downloader: Downloader,
+        *,
+        upload_timeout: float = 600.0,
+        busy: Callable[[], bool] | None = None,
+    ) -> None:
+        """`busy()`: whether Telegram's overall budget is busy (the pacer's view), when the
+        "sending video…" action gives way."""
         self._bot = bot
         self._downloader = downloader
         self._upload_timeout = upload_timeout
+        self._busy = busy
 
     def link_refusal(self, provider: str, url: str) -> Reason | None:
         """Why a video link reported by `provider` will not be used (None: it will). Checked
@@ -174,13 +184,17 @@ class Delivery:
         """Show "sending video…" (or "sending file…") in the chat while the delivery takes.
 
         Only once it has taken a moment: most videos go by URL in well under a second, and the
-        action would then cost a Bot API call for nobody to see.
+        action would then cost a Bot API call for nobody to see. Nor while Telegram's overall
+        budget is busy: the delivery then waits for its turn, and the video itself follows.
         """
         action = ChatAction.UPLOAD_DOCUMENT if job.params.get(AS_FILE) else ChatAction.UPLOAD_VIDEO
 
         async def keep_showing() -> None:
             await asyncio.sleep(_CHAT_ACTION_AFTER)
             while True:
+                if self._busy is not None and self._busy():
+                    await asyncio.sleep(_CHAT_ACTION_EVERY)
+                    continue
                 with contextlib.suppress(TelegramError):
                     await self._bot.send_chat_action(
                         job.requester.chat_id,

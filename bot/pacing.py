@@ -29,7 +29,8 @@ longer while slowed down), so memory follows the chats active recently, not ever
 seen. One timer serves the whole limiter.
 
 `busy` tells the rest of the bot when a message it could leave out (a progress edit) would
-take a turn that a video, a status message or a final edit needs (see `bot.chat_status`).
+take a turn that a video, a status message or a final edit needs (see `bot.chat_status`), or
+when Telegram's overall budget is busy (`bot.delivery` then leaves out "sending video").
 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
@@ -207,18 +208,19 @@ class Schedule:
         chat = self._chats.get(chat_key)
         return self.limits.chat_interval if chat is None else self._interval(chat, now)
 
-    def busy(self, chat_key: ChatKey, now: float) -> bool:
+    def busy(self, chat_key: ChatKey | None, now: float) -> bool:
         """Whether a message that could be left out (a progress edit) should be, because it
         would take a turn something else needs: the chat has a message waiting or in flight, or
         is paused or slowed down by a 429; its group has used half its window; or half the
         overall window is taken. A quiet chat of a quiet bot is not busy, so its progress edits
-        go (one that has to wait for the chat's next second still goes after any video)."""
+        go (one that has to wait for the chat's next second still goes after any video).
+        Without a chat, only the overall budget is asked about."""
         limits = self.limits
         while self._sent and self._sent[0] <= now - limits.overall_period:
             self._sent.popleft()
         if 2 * (self._in_flight + len(self._sent)) >= limits.overall_limit:
             return True
-        chat = self._chats.get(chat_key)
+        chat = self._chats.get(chat_key) if chat_key is not None else None
         if chat is None:
             return False
         if chat.busy or chat.waiting() or chat.paused_until > now:
@@ -435,11 +437,12 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     def schedule(self) -> Schedule:
         return self._schedule
 
-    def busy(self, chat_id: ChatKey) -> bool:
+    def busy(self, chat_id: ChatKey | None = None) -> bool:
         """Whether a message to `chat_id` that could be left out should be (see
-        `Schedule.busy`): the one question `bot.chat_status` asks before a progress edit."""
-        key = chat_key("sendMessage", {"chat_id": chat_id})
-        return key is not None and self._schedule.busy(key, self._clock())
+        `Schedule.busy`; None: whether Telegram's overall budget is busy). What
+        `bot.chat_status` asks before a status edit, and `bot.delivery` before "sending video"."""
+        key = chat_key("sendMessage", {"chat_id": chat_id}) if chat_id is not None else None
+        return self._schedule.busy(key, self._clock())
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""

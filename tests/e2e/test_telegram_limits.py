@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.jobs import JobState
@@ -52,7 +54,8 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
     finally:
         telegram.release("editMessageText")  # a held request would keep the fake from stopping
 
-    await telegram.wait_for_count("editMessageText", 10, lambda c: "Done" in str(c.params["text"]))
+    await all_finished(telegram, 1001, 10)
+    assert_one_final_per_status_message(telegram, 1001, 10)  # edited to "done", or deleted
     paced = [
         c.method
         for c in telegram.calls[released_at:]
@@ -90,17 +93,44 @@ async def test_after_a_429_the_chat_slows_down_and_provokes_no_second(
 PACED = ("sendMessage", "sendVideo", "editMessageText")
 
 
+def in_chat(call, chat_id: int) -> bool:
+    return str(call.params.get("chat_id")) == str(chat_id)
+
+
 def paced_in(telegram, chat_id: int, since: int = 0) -> list[str]:
     """The message calls (what Telegram's limits count) the bot made in one chat."""
+    return [c.method for c in telegram.calls[since:] if c.method in PACED and in_chat(c, chat_id)]
+
+
+def finals_in(telegram, chat_id: int) -> list[Any]:
+    """How status messages in the chat ended: edited to "Done", or deleted (busy chat)."""
     return [
-        c.method
-        for c in telegram.calls[since:]
-        if c.method in PACED and str(c.params.get("chat_id")) == str(chat_id)
+        c
+        for c in telegram.calls
+        if in_chat(c, chat_id)
+        and c.ok
+        and (
+            c.method == "deleteMessage"
+            or (c.method == "editMessageText" and "Done" in str(c.params["text"]))
+        )
     ]
 
 
-def done_in(chat_id: int):
-    return lambda c: str(c.params["chat_id"]) == str(chat_id) and "Done" in str(c.params["text"])
+async def all_finished(telegram, chat_id: int, jobs: int) -> None:
+    await telegram.wait_for_count(
+        "sendVideo", jobs, lambda c: in_chat(c, chat_id) and c.ok, timeout=20
+    )
+    await telegram.wait_until(lambda: len(finals_in(telegram, chat_id)) >= jobs, 20, "finals")
+
+
+def assert_one_final_per_status_message(telegram, chat_id: int, jobs: int) -> None:
+    statuses = {
+        c.response["result"]["message_id"]
+        for c in telegram.calls
+        if c.method == "sendMessage" and in_chat(c, chat_id) and c.ok
+    }
+    finals = [c.params["message_id"] for c in finals_in(telegram, chat_id)]
+    assert len(statuses) == jobs and sorted(finals) == sorted(statuses)
 
 
 async def test_a_busy_chat_gets_three_calls_per_job_while_a_quiet_chat_sees_progress(
@@ -129,13 +159,19 @@ async def test_a_busy_chat_gets_three_calls_per_job_while_a_quiet_chat_sees_prog
             await polls_later(apiframe)
         for task in [bobs, *alices[1:]]:
             await apiframe.finish(task.task_id)
-        await telegram.wait_for("editMessageText", done_in(1002))
+        await telegram.wait_for(
+            "editMessageText", lambda c: in_chat(c, 1002) and "Done" in c.params["text"]
+        )
     finally:
         telegram.release("sendVideo")
 
-    await telegram.wait_for_count("editMessageText", 10, done_in(1001))
-    # Alice: per job her status message, the video and one final edit; no progress, no "ready".
-    assert sorted(paced_in(telegram, 1001)) == sorted(PACED * 10)
+    await all_finished(telegram, 1001, 10)
+    # Alice: per job her status message, the video, and the status message edited once to
+    # "done" or deleted; no progress, no "ready".
+    paced = paced_in(telegram, 1001)
+    assert paced.count("sendMessage") == 10 and paced.count("sendVideo") == 10
+    assert len(paced) + len(telegram.calls_to("deleteMessage")) == 30
+    assert_one_final_per_status_message(telegram, 1001, 10)
     # Bob: the status message, 40 %, 80 %, the video and "done".
     assert paced_in(telegram, 1002) == [
         "sendMessage",
@@ -172,15 +208,15 @@ async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_witho
     finally:
         telegram.release("sendVideo")
 
-    await telegram.wait_for_count("editMessageText", 20, done_in(1001), timeout=20)
-    await telegram.wait_for_count("editMessageText", 20, done_in(-100777), timeout=20)
     for chat_id in (1001, -100777):
-        # The videos first, then one edit per status message; nothing else was sent.
-        assert (
-            paced_in(telegram, chat_id, released_at)
-            == ["sendVideo"] * 20 + ["editMessageText"] * 20
-        )
-        assert sorted(paced_in(telegram, chat_id)) == sorted(PACED * 20)  # 3 calls per job
+        await all_finished(telegram, chat_id, 20)
+        # The videos first; then only the final edits of status messages not deleted.
+        paced = paced_in(telegram, chat_id, released_at)
+        assert paced[:20] == ["sendVideo"] * 20
+        assert set(paced[20:]) <= {"editMessageText"}
+        assert_one_final_per_status_message(telegram, chat_id, 20)
+        # Per job: the status message, the video, and one edit or deletion.
+        assert len(paced_in(telegram, chat_id)) <= 3 * 20
     assert telegram.rate_limited_responses == 0
     for job_id in range(1, 41):
         assert (await bot.job(job_id)).state is JobState.DELIVERED

@@ -56,11 +56,11 @@ async def test_progress_gives_way_while_the_chat_is_busy_final_states_and_notes_
     status.show(replace(RUNNING, progress=None), force=True)  # "generating": left out too
     status.show(replace(RUNNING, state=JobState.QUEUED), force=True, note="moved to kling")
     await settle()
-    status.show(replace(RUNNING, state=JobState.DELIVERED, progress=100), force=True)
+    status.show(replace(RUNNING, state=JobState.CANCELLED), force=True)
     await settle()
     texts = [call.params["text"] for call in request.calls("editMessageText")]
     assert len(texts) == 2
-    assert "moved to kling" in texts[0] and "Done" in texts[1]
+    assert "moved to kling" in texts[0] and "Cancelled" in texts[1]
     busy_chats.clear()  # quiet again: progress shows
     status.show(replace(RUNNING, progress=70), force=False)
     await settle()
@@ -131,3 +131,26 @@ async def test_failure_notice_goes_in_the_background_and_a_blocked_chat_is_only_
     await settle()
     [notice] = request.calls("sendMessage")
     assert notice.params["chat_id"] == 1
+
+
+async def test_a_delivered_jobs_status_message_is_deleted_in_a_busy_chat_edited_in_a_quiet_one():
+    async def refuse_deletes(call: Sent):
+        if call.method == "deleteMessage" and call.params["message_id"] == 57:
+            return 400, "Bad Request: message can't be deleted"
+        return None
+
+    bot, request = offline_bot(refuse_deletes)
+    busy = {"now": True}
+    status = ChatStatus(bot, Background(), Metrics(), busy=lambda chat_id: busy["now"])
+    delivered = replace(RUNNING, state=JobState.DELIVERED, progress=100)
+    status.show(delivered, force=True)  # busy: the video says it all
+    status.show(replace(delivered, id=2, status_message_id=57), force=True)  # cannot delete
+    await settle()
+    busy["now"] = False
+    status.show(replace(delivered, id=3, status_message_id=58), force=True)  # quiet: "done"
+    await settle()
+    [deleted, _refused] = request.calls("deleteMessage")
+    assert deleted.params["message_id"] == 55
+    edits = request.calls("editMessageText")
+    assert [e.params["message_id"] for e in edits] == [57, 58]
+    assert all("Done" in e.params["text"] for e in edits)
