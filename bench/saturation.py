@@ -46,6 +46,8 @@ class Run:
     span: float  # first request -> last job done
     calls: int  # every Bot API call but getUpdates, in that span
     messages: int  # the calls Telegram's limits count (sends and edits), accepted or not
+    deletions: int
+    actions: int  # sendChatAction
     progress_edits: int  # edits showing a percentage
     limited: int  # 429 answers
     delivered: int
@@ -137,6 +139,8 @@ async def run(command: tuple[str, ...], size: Size, provider: Provider, bound: f
             span=ended - started,
             calls=len(made),
             messages=sum(1 for c in made if c.method in h.MESSAGE_METHODS),
+            deletions=sum(1 for c in made if c.method == "deleteMessage"),
+            actions=sum(1 for c in made if c.method == "sendChatAction"),
             progress_edits=sum(1 for c in made if _progress_edit(c)),
             limited=telegram.rate_limited_responses,
             delivered=delivered,
@@ -151,6 +155,8 @@ def _column(r: Run, bound: float) -> list[object]:
         f"{r.jobs_per_s:.2f}",
         f"{r.calls / r.jobs:.2f}",
         f"{r.messages / r.jobs:.2f}",
+        f"{r.deletions / r.jobs:.2f}",
+        f"{r.actions / r.jobs:.2f}",
         f"{r.progress_edits / r.jobs:.2f}",
         r.limited,
         delivered,
@@ -162,6 +168,8 @@ LABELS = [
     "jobs per second",
     "Bot API calls per job",
     "of which messages (sends and edits)",
+    "of which status messages deleted",
+    "of which 'sending video' actions",
     "progress edits per job",
     "429 answers",
     "jobs delivered",

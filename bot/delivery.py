@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
 _CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
-_CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showing
+# Seconds of delivery before the action is worth showing: longer than a video by URL takes,
+# plus the second it may wait for the chat's turn after a progress edit (a quiet chat's
+# delivery then costs no action).
+_CHAT_ACTION_AFTER = 2.0
 
 
 class DeliveryError(Exception):

@@ -46,7 +46,7 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
         await held.arrived.wait()
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # Each delivery shows "sending video" after waiting a second: all ten videos are queued.
+        # Each delivery shows "sending video" after waiting two seconds: all ten are queued.
         await telegram.wait_for_count(
             "sendChatAction", 10, lambda c: c.params["action"] == "upload_video"
         )
@@ -200,9 +200,10 @@ async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_witho
     try:
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # Each delivery shows "sending video" after waiting a second: all forty are queued.
+        # Each delivery shows "sending video" after waiting two seconds: the sixteen that run
+        # at once (`CONCURRENT_DELIVERIES`) are queued; the others start as those finish.
         await telegram.wait_for_count(
-            "sendChatAction", 40, lambda c: c.params["action"] == "upload_video"
+            "sendChatAction", 16, lambda c: c.params["action"] == "upload_video"
         )
         released_at = len(telegram.calls)
     finally:
