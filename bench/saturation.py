@@ -207,7 +207,7 @@ async def main(args: argparse.Namespace) -> None:
     per_job = busy_now.calls / busy_now.jobs
     h.print_ratios(
         [
-            f"saturated calls per job {per_job:.2f} (target <= 3: {h.verdict(per_job <= 3)})",
+            f"saturated calls per job {per_job:.3f} (target <= 3: {h.verdict(per_job <= 3)})",
             f"jobs/s shipped/before {ratio:.2f} (target >= 1.8: {h.verdict(ratio >= 1.8)})",
             f"429 answers {busy_now.limited} (target 0: {h.verdict(busy_now.limited == 0)})",
             f"idle calls per job {idle_now.calls / idle_now.jobs:.2f}"
