@@ -33,7 +33,7 @@ import pytest
 
 from bot.jobs import JobState
 from bot.store import PostgresStore
-from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port
+from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port, wait_settled
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy
 from tests.faults.processes import BotProcess
@@ -160,9 +160,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
 
     async def delivered(count: int) -> None:
         await telegram.wait_for_count("sendVideo", count, timeout=WAIT)
-        await telegram.wait_for_count(
-            "editMessageText", count, lambda c: "Done" in c.params["text"], timeout=WAIT
-        )
+        await wait_settled(telegram, count, timeout=WAIT)
 
     try:
         for replica in replicas:
