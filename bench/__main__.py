@@ -12,7 +12,7 @@ import sys
 import time
 
 #: In the order of the issue; each is `bench/<name>.py`.
-BENCHMARKS = ("throughput", "burst", "inflight", "relay", "callback", "startup")
+BENCHMARKS = ("throughput", "burst", "saturation", "inflight", "relay", "callback", "startup")
 
 
 def main() -> int:

@@ -11,6 +11,10 @@ flight at a time, but nothing waits.
 `--limiter aio` (bench 2's baseline): the limiter the bot had before `bot.pacing`,
 `AIORateLimiter(max_retries=3)`, to show what the pacing changes under Telegram's limits.
 
+`--status always` (bench 2's saturation baseline): every status edit is sent, as before
+issue 16 (`Overrides.status_gives_way=False`): progress edits do not give way when the pacer
+says a chat or Telegram's budget is busy, and "ready, sending the video" is an edit of its own.
+
 There is no setting for the limiter (see bench/README.md): the launcher passes the variant to
 the bot's own entry point (`bot.cli.main(overrides=...)`, down to `build_application`).
 """
@@ -44,9 +48,12 @@ VARIANTS: dict[str, Any] = {"unpaced": UnpacedRateLimiter, "aio": previous_rate_
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--limiter", choices=sorted(VARIANTS), required=True)
+    parser.add_argument("--limiter", choices=sorted(VARIANTS), help="default: the shipped one")
+    parser.add_argument("--status", choices=("gives-way", "always"), default="gives-way")
     args = parser.parse_args()
-    return run_bot([], overrides=Overrides(rate_limiter=VARIANTS[args.limiter]))
+    limiter = VARIANTS[args.limiter] if args.limiter else None
+    gives_way = args.status == "gives-way"
+    return run_bot([], overrides=Overrides(rate_limiter=limiter, status_gives_way=gives_way))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ of the way (CALLBACK_POLL_INTERVAL=3600) so only callbacks report. Then the fake
 finishes the tasks one at a time, at most 8 a second (three messages each stays under
 Telegram's 30 a second, so the pacing never holds one job back for another), and each job is
 timed from just before the callback is POSTed to the bot to when the bot's sendVideo for that
-chat reached the fake Telegram. For the bot, the table also shows when its "finished" edit of
-the status message reached the fake Telegram: the bot sends that edit before it starts the
-delivery, so it is part of every job's latency.
+chat reached the fake Telegram. (Before issue 16 the bot edited the status message to
+"ready, sending" first; now the video is the first thing the chat gets, and the status message
+is settled after it.)
 
 The baseline, in the same run, is `bench.callback_relay`: a bare Starlette app whose callback
 route calls python-telegram-bot's `Bot.send_video`, with nothing else on the way.
@@ -36,7 +36,6 @@ _TAKE = re.compile(r"take (\d+)$")
 @dataclass
 class Timing:
     video: float  # callback sent -> sendVideo reached the fake Telegram
-    edit: float | None  # callback sent -> the first status edit reached it (the bot only)
 
 
 def video_in(chat_id: int) -> Callable[[Call], bool]:
@@ -59,12 +58,7 @@ async def finish_one_by_one(
         except AssertionError:
             process.check()
             raise
-        edits = [
-            c.at
-            for c in telegram.calls_to("editMessageText")
-            if c.params.get("chat_id") == chat_id and c.at >= started
-        ]
-        timings.append(Timing(call.at - started, min(edits) - started if edits else None))
+        timings.append(Timing(call.at - started))
         await asyncio.sleep(max(0.0, started + SPACING - time.monotonic()))
     return timings
 
@@ -155,17 +149,10 @@ async def main(args: argparse.Namespace) -> None:
     relay = [t.video for t in await relay_latencies(count)]
     timings = await bot_latencies(count)
     bot = [t.video for t in timings]
-    edits = [t.edit for t in timings if t.edit is not None]
     rows = [
         [f"callback -> sendVideo, {q}", b, r]
         for q, b, r in zip(QUANTILES, summary(bot), summary(relay), strict=True)
     ]
-    if edits:  # the part of the latency before the delivery starts: median and p99
-        rows += [
-            [f"callback -> status edit, {q}", e, "-"]
-            for q, e in zip(QUANTILES, summary(edits), strict=True)
-            if q in ("median", "p99")
-        ]
     h.print_table(
         f"5. Callback to video: {count} jobs in webhook mode, each timed from the provider's "
         "'finished' callback",

@@ -6,9 +6,10 @@ and uploads that (`bot.delivery`). The video is served by this benchmark in 256 
 it knows when the last byte left; the fake Telegram tells when the upload arrived and when it
 was answered. Per delivery that gives the transfer time (download plus upload) and the gap
 between them: the bot's own work and its wait for the chat's turn, since the shipped bot
-paces the upload behind the "finished" edit and the refused by-URL attempt (one message a
-second per chat). Memory: the bot's peak RSS above its idle RSS, read as VmHWM after resetting
-it (/proc/<pid>/clear_refs) and as the highest VmRSS sampled every 5 ms, whichever is higher.
+paces the upload behind the refused by-URL attempt (one message a second per chat; before
+issue 16 also behind a "ready, sending" edit). Memory: the bot's peak RSS above its idle
+RSS, read as VmHWM after resetting it (/proc/<pid>/clear_refs) and as the highest VmRSS
+sampled every 5 ms, whichever is higher.
 
 The baseline, in the same run, is `bench.relay_copy`: the same download and upload of the same
 bytes from the same server with nothing but httpx.

@@ -1,7 +1,8 @@
 """Wiring and the runner: builds every part from `Settings` and runs them until told to stop.
 
 Long polling is the runner's choice here, made in one place; the web server runs beside it
-when `PUBLIC_URL` is set.
+when `PUBLIC_URL` is set. `bot.web` (Starlette, uvicorn) is imported only when a server
+starts (webhook mode, or `METRICS_LISTEN`), so a long-polling bot never loads it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -46,17 +46,13 @@ from bot.providers import build_providers
 from bot.providers.base import VideoProvider
 from bot.replicas import Replicas, stable_replica_id
 from bot.sharing import Sharing
-from bot.store import JobStore, PostgresStore, StoreWatch, open_store
+from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
-from bot.web import (
-    EmbeddedServer,
-    WebDeps,
-    create_metrics_app,
-    create_web_app,
-    header_timeout_protocol,
-)
+
+if TYPE_CHECKING:
+    from bot.web import EmbeddedServer
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +147,7 @@ async def assemble(
     )
     application = build_application(settings, rate_limiter=overrides.new_rate_limiter())
     limiter = application.bot.rate_limiter
-    shared_pacing = isinstance(store, PostgresStore) and isinstance(limiter, PacingRateLimiter)
+    shared_pacing = store.SHARED and isinstance(limiter, PacingRateLimiter)
     if shared_pacing:
         limiter.share(store)  # replicas pace together: Telegram's limits are per bot
     gatekeeper = Gatekeeper(
@@ -188,18 +184,28 @@ async def assemble(
         ),
     )
     background = Background(watch)
+    # The pacer's view of each chat and of Telegram's budget: what gives way under load. The
+    # benchmark's baseline (`status_gives_way=False`) sends everything, as before issue 16.
+    limiter = application.bot.rate_limiter
+    paced = isinstance(limiter, PacingRateLimiter) and overrides.status_gives_way
+    busy = limiter.busy if paced else None
     status = ChatStatus(
         application.bot,
         background,
         metrics,
         status_edit_interval=settings.status_edit_interval,
         outlooks=Outlooks(store, submitter.capabilities()),
+        busy=busy,
+        give_way=overrides.status_gives_way,
     )
     lifecycle = JobLifecycle(
         store=store,
         submitter=submitter,
         delivery=Delivery(
-            application.bot, Downloader(http, downloads), extendable=submitter.extendable
+            application.bot,
+            Downloader(http, downloads),
+            busy=busy,
+            extendable=submitter.extendable,
         ),
         status=status,
         leases=Leases(
@@ -304,7 +310,7 @@ async def _claim_identity(settings: Settings, store: JobStore) -> None:
     """Settle this replica's id on a shared database, and hold its identity lock (see
     `bot.replicas`): a default `REPLICA_ID` becomes the first free `<hostname>-<n>`, so a
     bot killed and started again takes its unfinished jobs back at once."""
-    if not isinstance(store, PostgresStore):
+    if not store.SHARED:
         return  # one process per SQLite file: its leases are released at start
     stable = None
     if "replica_id" not in settings.model_fields_set:
@@ -428,9 +434,11 @@ async def set_webhook(parts: BotParts) -> None:
 async def start_web_server(
     parts: BotParts, accepting: Callable[[], bool]
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    from bot import web  # Starlette and uvicorn only when a server runs
+
     settings = parts.settings
-    app = create_web_app(
-        WebDeps(
+    app = web.create_web_app(
+        web.WebDeps(
             store=parts.store,
             application=parts.application,
             providers=parts.providers,
@@ -444,7 +452,7 @@ async def start_web_server(
             replica_id=settings.replica_id,
         )
     )
-    return await _serve(app, settings.listen_host, settings.port, settings, "web server")
+    return await web.serve(app, settings.listen_host, settings.port, settings, "web server")
 
 
 async def start_metrics_server(
@@ -452,38 +460,10 @@ async def start_metrics_server(
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """`/metrics` and `/healthz` on their own listener (127.0.0.1 by default): never on the
     public port."""
-    app = create_metrics_app(parts.metrics, parts.store, running, parts.settings.lease_seconds)
-    return await _serve(app, address[0], address[1], parts.settings, "metrics")
+    from bot import web  # Starlette and uvicorn only when a server runs
 
-
-async def _serve(
-    app: Any, host: str, port: int, settings: Settings, name: str
-) -> tuple[EmbeddedServer, asyncio.Task[None]]:
-    """uvicorn in our loop, hardened: bounded connections, and a connection that has not
-    sent a whole request head within `HTTP_HEADER_TIMEOUT` (or sits idle) is closed. Its
-    loggers propagate to ours (`log_config=None`), so their lines are masked like ours."""
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http=header_timeout_protocol(settings.http_header_timeout),
-        limit_concurrency=settings.http_max_connections,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,  # a request head; Telegram's are < 1 KB
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    server = EmbeddedServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # uvicorn offers no event for this
-        if task.done():
-            task.result()
-            raise RuntimeError(f"{name} could not listen on {host}:{port}")
-        await asyncio.sleep(0.01)
-    log.info("%s listening on %s:%s", name, host, port)
-    return server, task
+    app = web.create_metrics_app(parts.metrics, parts.store, running, parts.settings.lease_seconds)
+    return await web.serve(app, address[0], address[1], parts.settings, "metrics")
 
 
 def warn_about_limits(settings: Settings, providers: dict[str, VideoProvider]) -> None:

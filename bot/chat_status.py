@@ -4,19 +4,31 @@ Status edits are sent in the background, one at a time per job, newest wins: the
 (it waits behind the chat's videos, see `bot.pacing`) never holds up the poll loop or a
 delivery, and a status superseded while it waited is never sent. Progress-only edits are
 sent at most every `status_edit_interval` seconds.
+
+Under load, statuses give way (issue 16: every message saved is a video sent sooner): a
+progress edit, or the first "generating" one, is left out whenever the pacer says the chat,
+its group or Telegram's overall budget is busy (`PacingRateLimiter.busy`); "ready, sending the
+video" is never sent on its own, since the delivery starts at once and its own edit ("done",
+or the failure) replaces it; and once the video is delivered into a busy chat the status
+message is deleted rather than edited to "done" (the video, a reply to the request, says it
+all, and a deletion is not a message Telegram's limits count). So a job in a busy chat costs
+two messages and three calls: the status message, the video and the deletion; a quiet chat
+still sees live progress and "done". Notes (a provider change), failures and cancellations
+are always shown.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
 from bot import texts
 from bot.background import Background
-from bot.jobs import Job, Requester
+from bot.jobs import Job, JobState, Requester
 from bot.keyboards import status_keyboard
 from bot.metrics import Metrics
 from bot.outlook import Outlooks
@@ -33,11 +45,17 @@ class ChatStatus:
         *,
         status_edit_interval: float = 3.0,
         outlooks: Outlooks | None = None,
+        busy: Callable[[int], bool] | None = None,
+        give_way: bool = True,
     ) -> None:
         """`outlooks`: how long videos usually take and the user's place in line, for the
-        status message; None leaves both out."""
+        status message; None leaves both out. `busy(chat_id)`: the pacer's view of a chat
+        (None: never busy). `give_way=False` sends every status as the bot did before issue
+        16 (a benchmark's baseline)."""
         self._outlooks = outlooks
         self._bot = bot
+        self._busy = busy
+        self._give_way = give_way
         self._background = background
         self._metrics = metrics
         self._interval = status_edit_interval
@@ -78,7 +96,7 @@ class ChatStatus:
     def show(self, job: Job, *, force: bool, note: str | None = None) -> None:
         """Edit the job's status message to show `job` (with `note` under it), in the
         background; without `force`, skipped if the last edit was within the interval."""
-        if job.status_message_id is None:
+        if job.status_message_id is None or self._gives_way(job, note):
             return
         now = time.monotonic()
         last = self._last_edit.get(job.id)
@@ -101,9 +119,46 @@ class ChatStatus:
         """Send the job's newest wanted status until none is left."""
         try:
             while (wanted := self._wanted.pop(job_id, None)) is not None:
-                await self._edit_message(*wanted)
+                job, note = wanted
+                if self._gives_way(job, note):  # the chat may have got busy meanwhile
+                    continue
+                if self._clears(job, note) and await self._delete_message(job):
+                    continue
+                await self._edit_message(job, note)
         finally:  # no await since the last look: a status wanted from now on starts a new editor
             self._editing.discard(job_id)
+
+    def _gives_way(self, job: Job, note: str | None) -> bool:
+        """Whether this status is left out: one the job moves past anyway, while busy."""
+        if not self._give_way or note is not None:
+            return False
+        if job.state is JobState.SUCCEEDED:
+            return True  # the delivery has started; its own edit follows
+        if not job.is_generating:
+            return False  # done, failed, cancelled: the status the message keeps
+        return self._busy is not None and self._busy(job.requester.chat_id)
+
+    def _clears(self, job: Job, note: str | None) -> bool:
+        """Whether the status message of a delivered job is deleted instead of edited: the
+        video is in the chat, and the chat or Telegram's budget is busy."""
+        return (
+            self._give_way
+            and note is None
+            and job.state is JobState.DELIVERED
+            and self._busy is not None
+            and self._busy(job.requester.chat_id)
+        )
+
+    async def _delete_message(self, job: Job) -> bool:
+        """Delete the job's status message; False if Telegram would not (it is then edited)."""
+        assert job.status_message_id is not None
+        try:
+            await self._bot.delete_message(job.requester.chat_id, job.status_message_id)
+        except TelegramError as exc:  # too old to delete, or already gone: edit it instead
+            self._metrics.telegram_errors.labels(kind=type(exc).__name__).inc()
+            log.debug("job %s: status message not deleted: %s", job.id, exc)
+            return False
+        return True
 
     async def _edit_message(self, job: Job, note: str | None) -> None:
         assert job.status_message_id is not None

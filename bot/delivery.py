@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
 _CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
-_CHAT_ACTION_AFTER = 1.0  # seconds of delivery before the action is worth showing
+# Seconds of delivery before the action is worth showing: longer than a video by URL takes,
+# plus the second it may wait for the chat's turn after a progress edit (a quiet chat's
+# delivery then costs no action).
+_CHAT_ACTION_AFTER = 2.0
 
 
 class DeliveryError(Exception):
@@ -61,14 +64,17 @@ class Delivery:
         downloader: Downloader,
         *,
         upload_timeout: float = 600.0,
+        busy: Callable[[], bool] | None = None,
         extendable: Callable[[Job], bool] | None = None,
     ) -> None:
-        """`extendable`: whether a job's video gets an Extend button (its provider makes
-        videos longer); None: never."""
+        """`busy()`: whether Telegram's overall budget is busy (the pacer's view), when the
+        "sending video…" action gives way. `extendable`: whether a job's video gets an Extend
+        button (its provider makes videos longer); None: never."""
         self._extendable = extendable or (lambda job: False)
         self._bot = bot
         self._downloader = downloader
         self._upload_timeout = upload_timeout
+        self._busy = busy
 
     def link_refusal(self, provider: str, url: str) -> Reason | None:
         """Why a video link reported by `provider` will not be used (None: it will). Checked
@@ -193,13 +199,17 @@ class Delivery:
         """Show "sending video…" (or "sending file…") in the chat while the delivery takes.
 
         Only once it has taken a moment: most videos go by URL in well under a second, and the
-        action would then cost a Bot API call for nobody to see.
+        action would then cost a Bot API call for nobody to see. Nor while Telegram's overall
+        budget is busy: the delivery then waits for its turn, and the video itself follows.
         """
         action = ChatAction.UPLOAD_DOCUMENT if job.params.get(AS_FILE) else ChatAction.UPLOAD_VIDEO
 
         async def keep_showing() -> None:
             await asyncio.sleep(_CHAT_ACTION_AFTER)
             while True:
+                if self._busy is not None and self._busy():
+                    await asyncio.sleep(_CHAT_ACTION_EVERY)
+                    continue
                 with contextlib.suppress(TelegramError):
                     await self._bot.send_chat_action(
                         job.requester.chat_id,

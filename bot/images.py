@@ -3,7 +3,9 @@
 Providers take JPEG or PNG of at least 300x300 pixels and at most 10 MB. A photo that breaks
 a rule it cannot be adapted to is refused with words naming the rule; other formats Pillow
 can read (WebP, HEIC as iPhones send it as a file, GIF, BMP, ...) are converted to JPEG, a
-documented adaptation. `pillow-heif` teaches Pillow to read HEIC/HEIF.
+documented adaptation. `pillow-heif` teaches Pillow to read HEIC/HEIF. Both are imported with
+the first image (`_pillow`), not at start: 9 MB and 30 ms a bot that is never sent a photo
+does not pay (see bench/README.md).
 
 Decompression bombs: a few KB of WebP or PNG can declare 13000x13000 pixels, gigabytes once
 decoded. Pillow's `Image.open` reads only the header, so the pixel count is checked against
@@ -14,18 +16,18 @@ decoded. Pillow's `Image.open` reads only the header, so the pixel count is chec
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-from PIL import Image, UnidentifiedImageError
-from pillow_heif import register_heif_opener
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Messages, Reason
 from bot.providers.base import MB, Capabilities
 
-register_heif_opener()
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_PIXELS = 40_000_000
 """Largest image taken, in pixels (e.g. 8000x5000): decoding one costs about 120 MB, and any
@@ -74,13 +76,25 @@ async def prepare(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
     return await asyncio.get_running_loop().run_in_executor(_CONVERSIONS, prepare_image, data, caps)
 
 
+@functools.cache
+def _pillow() -> ModuleType:
+    """`PIL.Image`, able to read HEIC/HEIF: imported once, with the first image."""
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    return Image
+
+
 def prepare_image(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
     """The bytes and MIME type to send, or `ImageRejected` naming what to change.
 
-    Blocking (it may decode and encode): async code calls `prepare`.
+    Blocking (it may decode and encode, and the first call imports Pillow): async code calls
+    `prepare`.
     """
+    pil = _pillow()
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with pil.open(io.BytesIO(data)) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:  # read from the header: nothing decoded yet
                 raise ImageRejected("image_too_many_pixels", limit=MAX_PIXELS // 1_000_000)
@@ -91,10 +105,10 @@ def prepare_image(data: bytes, caps: Capabilities) -> tuple[bytes, str]:
                 )
             if mime not in caps.image_types:
                 data, mime = _to_jpeg(image), "image/jpeg"
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (pil.DecompressionBombError, pil.DecompressionBombWarning) as exc:
         # Pillow's own guard (over 179 MP; its warning too, where warnings are errors).
         raise ImageRejected("image_too_many_pixels", limit=MAX_PIXELS // 1_000_000) from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except (pil.UnidentifiedImageError, OSError) as exc:
         raise ImageRejected("image_unreadable") from exc
     if len(data) > caps.image_max_bytes:
         raise ImageRejected("image_too_big", limit=caps.image_max_bytes // (1024 * 1024))

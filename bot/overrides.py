@@ -34,6 +34,7 @@ class Overrides:
     alert_balance_interval: float = BALANCE_INTERVAL  # seconds between two balance checks
     inline_page: int = INLINE_PAGE  # videos per inline answer
     lease_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # between lease renewals
+    status_gives_way: bool = True  # False: every status edit sent, as before issue 16 (bench)
 
     def new_rate_limiter(self) -> BaseRateLimiter | None:  # type: ignore[type-arg]
         """This run's limiter, or None for the shipped one."""

@@ -28,6 +28,10 @@ soon as it no longer constrains anything (a second for a private chat, a minute 
 longer while slowed down), so memory follows the chats active recently, not every chat ever
 seen. One timer serves the whole limiter.
 
+`busy` tells the rest of the bot when a message it could leave out (a progress edit) would
+take a turn that a video, a status message or a final edit needs (see `bot.chat_status`), or
+when Telegram's overall budget is busy (`bot.delivery` then leaves out "sending video").
+
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
 
@@ -225,6 +229,30 @@ class Schedule:
         """The chat's current interval between two messages (longer after a 429)."""
         chat = self._chats.get(chat_key)
         return self.limits.chat_interval if chat is None else self._interval(chat, now)
+
+    def busy(self, chat_key: ChatKey | None, now: float) -> bool:
+        """Whether a message that could be left out (a progress edit) should be, because it
+        would take a turn something else needs: the chat has a message waiting or in flight, or
+        is paused or slowed down by a 429; its group has used half its window; or half the
+        overall window is taken. A quiet chat of a quiet bot is not busy, so its progress edits
+        go (one that has to wait for the chat's next second still goes after any video).
+        Without a chat, only the overall budget is asked about."""
+        limits = self.limits
+        while self._sent and self._sent[0] <= now - limits.overall_period:
+            self._sent.popleft()
+        if 2 * (self._in_flight + len(self._sent)) >= limits.overall_limit:
+            return True
+        chat = self._chats.get(chat_key) if chat_key is not None else None
+        if chat is None:
+            return False
+        if chat.busy or chat.waiting() or chat.paused_until > now:
+            return True
+        if self._interval(chat, now) > limits.chat_interval:  # slowed down after a 429
+            return True
+        if chat.sent is None:
+            return False
+        recent = sum(1 for at in chat.sent if at > now - limits.group_period)
+        return 2 * recent >= limits.group_limit
 
     def enqueue(
         self, chat_key: ChatKey, now: float, priority: Priority = Priority.CONTENT
@@ -506,6 +534,13 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
         with contextlib.suppress(Exception):  # else the hold spaces the next message
             await self._shared.sent(f"chat:{key}", interval, reserved)
+
+    def busy(self, chat_id: ChatKey | None = None) -> bool:
+        """Whether a message to `chat_id` that could be left out should be (see
+        `Schedule.busy`; None: whether Telegram's overall budget is busy). What
+        `bot.chat_status` asks before a status edit, and `bot.delivery` before "sending video"."""
+        key = chat_key("sendMessage", {"chat_id": chat_id}) if chat_id is not None else None
+        return self._schedule.busy(key, self._clock())
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""

@@ -49,6 +49,7 @@ from telegram import Update
 from telegram.ext import Application
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.config import Settings
 from bot.jobs import FINISHED, Job, ProviderCallback
 from bot.metrics import Metrics
 from bot.providers.base import TaskUpdate, VideoProvider
@@ -361,3 +362,33 @@ class HeaderTimeoutH11(H11Protocol):
 def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutH11]:
     """`HeaderTimeoutH11` with its own timeout, as uvicorn's `http=` protocol class."""
     return type("HeaderTimeoutH11", (HeaderTimeoutH11,), {"header_timeout": seconds})
+
+
+async def serve(
+    app: Any, host: str, port: int, settings: Settings, name: str
+) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    """uvicorn in our loop, hardened: bounded connections, and a connection that has not
+    sent a whole request head within `HTTP_HEADER_TIMEOUT` (or sits idle) is closed. Its
+    loggers propagate to ours (`log_config=None`), so their lines are masked like ours."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=header_timeout_protocol(settings.http_header_timeout),
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,  # a request head; Telegram's are < 1 KB
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = EmbeddedServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # uvicorn offers no event for this
+        if task.done():
+            task.result()
+            raise RuntimeError(f"{name} could not listen on {host}:{port}")
+        await asyncio.sleep(0.01)
+    log.info("%s listening on %s:%s", name, host, port)
+    return server, task

@@ -131,6 +131,9 @@ class SqlStore(abc.ABC):
     #: Whether a create-within-limits needs a transaction with `_lock_user` even for a free
     #: job (PostgreSQL, where replicas' statements interleave; SQLite runs one at a time).
     QUOTA_NEEDS_LOCK: ClassVar[bool] = False
+    #: Whether several processes (replicas) may use this database at once: they then pace
+    #: together and each holds an identity lock (PostgreSQL; a SQLite file is one process's).
+    SHARED: ClassVar[bool] = False
 
     def __init__(self, db: Driver) -> None:
         self._db = db

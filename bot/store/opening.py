@@ -10,7 +10,6 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-import asyncpg
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -20,21 +19,10 @@ from tenacity import (
     wait_random,
 )
 
-from bot.store.postgres import PostgresStore
 from bot.store.protocol import JobStore
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-
-#: Errors that mean "not there (yet)", worth waiting out: refused, unresolvable or timed-out
-#: connections, a server still starting up or out of connection slots, a dropped connection.
-_NOT_THERE = (
-    OSError,  # ConnectionRefusedError, socket.gaierror, TimeoutError
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-)
 
 
 class DatabaseUnavailable(Exception):
@@ -51,6 +39,21 @@ async def open_store(
     """
     if not database_url.startswith(("postgresql://", "postgres://")):
         return await SqliteStore.open(database_url.removeprefix("sqlite:///"))
+    # Only here, for PostgreSQL: a bot on SQLite never loads asyncpg.
+    import asyncpg
+
+    from bot.store.postgres import PostgresStore
+
+    # Errors that mean "not there (yet)", worth waiting out: refused, unresolvable or
+    # timed-out connections, a server still starting up or out of connection slots, a
+    # dropped connection.
+    not_there = (
+        OSError,  # ConnectionRefusedError, socket.gaierror, TimeoutError
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+    )
     where = describe(database_url)
 
     def log_attempt(state: RetryCallState) -> None:
@@ -67,7 +70,7 @@ async def open_store(
     attempt = 0
     try:
         async for attempt_state in AsyncRetrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, _NOT_THERE)),
+            retry=retry_if_exception(lambda exc: isinstance(exc, not_there)),
             stop=stop_before_delay(wait),
             wait=wait_exponential(multiplier=0.5, max=10) + wait_random(0, 0.5),
             before_sleep=log_attempt,
@@ -76,7 +79,7 @@ async def open_store(
             with attempt_state:
                 attempt = attempt_state.retry_state.attempt_number
                 return await PostgresStore.open(database_url, password=password)
-    except _NOT_THERE as exc:
+    except not_there as exc:
         raise DatabaseUnavailable(
             f"database {where} not reachable after {attempt} attempts in"
             f" {time.monotonic() - started:.0f} s (DATABASE_WAIT={wait:g}): {_reason(exc)}"

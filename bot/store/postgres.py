@@ -11,14 +11,48 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.store import migrations
 from bot.store.base import SqlStore
-from bot.store.driver import Driver, PostgresDriver
+from bot.store.driver import Driver, Row, numbered
+
+
+class PostgresDriver:
+    """asyncpg: on the pool, or (inside `transaction`) on the one connection it holds."""
+
+    def __init__(self, target: asyncpg.Pool | PoolConnectionProxy) -> None:
+        self._target = target
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        status = await self._target.execute(numbered(sql), *args)  # e.g. "UPDATE 3"
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._target.fetch(numbered(sql), *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._target.fetchrow(numbered(sql), *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._target.fetchval(numbered(sql), *args)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresDriver]:
+        """A driver on one pooled connection, in a transaction committed on a clean exit."""
+        assert isinstance(self._target, asyncpg.Pool), "transactions do not nest"
+        async with self._target.acquire() as connection, connection.transaction():
+            yield PostgresDriver(connection)
+
+    async def close(self) -> None:
+        assert isinstance(self._target, asyncpg.Pool)
+        await self._target.close()
+
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +70,7 @@ class PostgresStore(SqlStore):
     DAY = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     STOPPING = "stopping"
     QUOTA_NEEDS_LOCK = True
+    SHARED = True
 
     _db: PostgresDriver
 

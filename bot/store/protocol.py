@@ -7,7 +7,7 @@ pass in a small offline double instead of a database (`Submitter` takes a `Submi
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from bot.i18n import Reason
 from bot.jobs import Job, JobState, NewJob, Quota
@@ -109,6 +109,9 @@ class JobStore(Pings, SubmitStore, PreferenceStore, OutlookStore, Protocol):
     guarded by `bot.jobs.can_transition`, so concurrent or repeated reports cannot race past
     each other. Leases (`claim_*`) name the replica submitting, polling or delivering a job.
     """
+
+    #: Whether several processes (replicas) may use this database at once.
+    SHARED: ClassVar[bool]
 
     async def close(self) -> None: ...
 

@@ -7,13 +7,73 @@ plain `UPDATE ... WHERE id IN (...)`, and leases only matter across a restart.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bot.store import migrations
 from bot.store.base import SqlStore
-from bot.store.driver import SqliteDriver
+from bot.store.driver import Driver, Row
+
+
+class SqliteDriver:
+    """One aiosqlite connection in autocommit mode: each statement runs alone, atomically.
+
+    A transaction holds the connection for its whole length (`_turn`): other coroutines'
+    statements wait for it instead of slipping into it (and being rolled back with it).
+    """
+
+    def __init__(
+        self, db: aiosqlite.Connection, turn: asyncio.Lock | None = None, *, inside: bool = False
+    ) -> None:
+        self._db = db
+        self._turn = turn if turn is not None else asyncio.Lock()
+        self._inside = inside
+
+    @contextlib.asynccontextmanager
+    async def _alone(self) -> AsyncIterator[None]:
+        if self._inside:  # the transaction already holds the connection
+            yield
+            return
+        async with self._turn:
+            yield
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
+            return cursor.rowcount
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        async with self._alone(), self._db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Driver]:
+        """BEGIN IMMEDIATE ... COMMIT on the one connection, which no other statement uses
+        meanwhile."""
+        assert not self._inside, "transactions do not nest"
+        async with self._turn:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteDriver(self._db, self._turn, inside=True)
+            except BaseException:
+                await asyncio.shield(self._db.execute("ROLLBACK"))
+                raise
+            await self._db.execute("COMMIT")
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return row[0] if row is not None else None
+
+    async def close(self) -> None:
+        await self._db.close()
 
 
 class SqliteStore(SqlStore):

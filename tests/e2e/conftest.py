@@ -77,7 +77,25 @@ async def polls_later(apiframe: FakeApiframe, cycles: int = 2) -> None:
         return sum(1 for r in apiframe.requests if r.path in ("/fetch", "/fetch-many"))
 
     target = polls() + cycles
-    await apiframe.wait_for("/fetch", lambda _: polls() >= target)
+    await apiframe.wait(lambda: True if polls() >= target else None, 10.0, "polls")
+
+
+def settled(call: Any) -> bool:
+    """A status message's last change: edited to "Done", or deleted (what the bot does in a
+    busy chat, see `bot.chat_status`)."""
+    if call.http_status != 200:
+        return False
+    done = call.method == "editMessageText" and "Done" in str(call.params.get("text"))
+    return done or call.method == "deleteMessage"
+
+
+async def wait_settled(telegram: FakeTelegram, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Until `count` status messages have been settled (edited to "Done" or deleted)."""
+    await telegram.wait_until(
+        lambda: sum(1 for c in telegram.calls if settled(c)) >= count,
+        timeout,
+        f"{count} status messages edited to Done or deleted",
+    )
 
 
 class RunningBot:

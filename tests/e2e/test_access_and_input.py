@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot.i18n import EN
 from bot.jobs import JobState
-from tests.e2e.conftest import jpeg
+from tests.e2e.conftest import jpeg, wait_settled
 
 ADMIN = 9001
 
@@ -120,7 +120,7 @@ async def test_admins_are_exempt_from_limits(telegram, make_settings, start_bot)
     admin = telegram.user(ADMIN)
     telegram.send_text(admin, "/video a fox")
     telegram.send_text(admin, "/video a cat")
-    await telegram.wait_for_count("editMessageText", 2, lambda c: "Done" in text_of(c))
+    await wait_settled(telegram, 2)
     assert (await bot.job(2)).state is JobState.DELIVERED
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.jobs import JobState
+from tests.e2e.conftest import wait_settled
 from tests.fakes.telegram import FakeTelegram
 
 ADMIN = 9001
@@ -46,7 +47,7 @@ async def test_a_provider_failing_every_submit_raises_one_alert_then_recovers(
     task = await apiframe.wait_for_task()
     await telegram.wait_for("sendMessage", to(ADMIN, "apiframe", "accepts videos again"))
     await apiframe.finish(task.task_id)
-    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    await wait_settled(telegram, 1)  # "Done", or deleted if the chat was still busy
     assert (await bot.job(4)).state is JobState.DELIVERED
     assert len(alerts_to(telegram, ADMIN)) == 2  # one alert for three failed jobs, one recovery
     assert alerts_to(telegram, ALICE) == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.jobs import JobState
-from tests.e2e.conftest import enforce_fast_limits
+from tests.e2e.conftest import ask_for_video, enforce_fast_limits, polls_later
 
 
 @pytest.mark.telegram_limits
@@ -44,7 +46,7 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
         await held.arrived.wait()
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # Each delivery shows "sending video" after waiting a second: all ten videos are queued.
+        # Each delivery shows "sending video" after waiting two seconds: all ten are queued.
         await telegram.wait_for_count(
             "sendChatAction", 10, lambda c: c.params["action"] == "upload_video"
         )
@@ -52,7 +54,8 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
     finally:
         telegram.release("editMessageText")  # a held request would keep the fake from stopping
 
-    await telegram.wait_for_count("editMessageText", 10, lambda c: "Done" in str(c.params["text"]))
+    await all_finished(telegram, 1001, 10)
+    assert_one_final_per_status_message(telegram, 1001, 10)  # edited to "done", or deleted
     paced = [
         c.method
         for c in telegram.calls[released_at:]
@@ -85,3 +88,136 @@ async def test_after_a_429_the_chat_slows_down_and_provokes_no_second(
     statuses = [c.http_status for c in telegram.calls_to("sendMessage")]
     assert statuses == [429, 200, 200, 200]  # the injected 429, and no other
     assert telegram.rate_limited_responses == 0
+
+
+PACED = ("sendMessage", "sendVideo", "editMessageText")
+
+
+def in_chat(call, chat_id: int) -> bool:
+    return str(call.params.get("chat_id")) == str(chat_id)
+
+
+def paced_in(telegram, chat_id: int, since: int = 0) -> list[str]:
+    """The message calls (what Telegram's limits count) the bot made in one chat."""
+    return [c.method for c in telegram.calls[since:] if c.method in PACED and in_chat(c, chat_id)]
+
+
+def finals_in(telegram, chat_id: int) -> list[Any]:
+    """How status messages in the chat ended: edited to "Done", or deleted (busy chat)."""
+    return [
+        c
+        for c in telegram.calls
+        if in_chat(c, chat_id)
+        and c.ok
+        and (
+            c.method == "deleteMessage"
+            or (c.method == "editMessageText" and "Done" in str(c.params["text"]))
+        )
+    ]
+
+
+async def all_finished(telegram, chat_id: int, jobs: int) -> None:
+    await telegram.wait_for_count(
+        "sendVideo", jobs, lambda c: in_chat(c, chat_id) and c.ok, timeout=20
+    )
+    await telegram.wait_until(lambda: len(finals_in(telegram, chat_id)) >= jobs, 20, "finals")
+
+
+def assert_one_final_per_status_message(telegram, chat_id: int, jobs: int) -> None:
+    statuses = {
+        c.response["result"]["message_id"]
+        for c in telegram.calls
+        if c.method == "sendMessage" and in_chat(c, chat_id) and c.ok
+    }
+    finals = [c.params["message_id"] for c in finals_in(telegram, chat_id)]
+    assert len(statuses) == jobs and sorted(finals) == sorted(statuses)
+
+
+async def test_a_busy_chat_gets_three_calls_per_job_while_a_quiet_chat_sees_progress(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    enforce_fast_limits(telegram)
+    await start_bot(apiframe_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    bobs = await ask_for_video(telegram, apiframe, "/video a quiet lake", bob)
+    for n in range(10):
+        telegram.send_text(alice, f"/video fox number {n}")
+    alices = [await apiframe.wait_for_task() for _ in range(10)]
+
+    # Alice's first video is held at Telegram: her chat is busy for as long as it uploads.
+    held = telegram.hold("sendVideo", chat_id=1001)
+    try:
+        await apiframe.finish(alices[0].task_id)
+        await held.arrived.wait()
+        for percentage in (40, 80):
+            for task in [bobs, *alices[1:]]:
+                await apiframe.set_processing(task.task_id, percentage)
+            # Bob's chat is quiet: he sees every step.
+            await telegram.wait_for(
+                "editMessageText", lambda c, p=percentage: f"{p}%" in c.params["text"]
+            )
+            await polls_later(apiframe)
+        for task in [bobs, *alices[1:]]:
+            await apiframe.finish(task.task_id)
+        await telegram.wait_for(
+            "editMessageText", lambda c: in_chat(c, 1002) and "Done" in c.params["text"]
+        )
+    finally:
+        telegram.release("sendVideo")
+
+    await all_finished(telegram, 1001, 10)
+    # Alice: per job her status message, the video, and the status message edited once to
+    # "done" or deleted; no progress, no "ready".
+    paced = paced_in(telegram, 1001)
+    assert paced.count("sendMessage") == 10 and paced.count("sendVideo") == 10
+    assert len(paced) + len(telegram.calls_to("deleteMessage")) == 30
+    assert_one_final_per_status_message(telegram, 1001, 10)
+    # Bob: the status message, 40 %, 80 %, the video and "done".
+    assert paced_in(telegram, 1002) == [
+        "sendMessage",
+        "editMessageText",
+        "editMessageText",
+        "sendVideo",
+        "editMessageText",
+    ]
+    assert telegram.rate_limited_responses == 0
+
+
+async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_without_a_429(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    enforce_fast_limits(telegram)  # the group's 20 a minute too, in a hundredth of the time
+    bot = await start_bot(apiframe_settings())
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    group = telegram.group(-100777, "Video fans")
+    for n in range(20):
+        telegram.send_text(alice, f"/video fox number {n}")
+        telegram.send_text(bob, f"/video@kling_test_bot owl number {n}", chat=group)
+    tasks = [await apiframe.wait_for_task() for _ in range(40)]
+
+    # Each chat's first video is held at Telegram, so all 40 finish while every chat is busy.
+    telegram.hold("sendVideo")
+    try:
+        for task in tasks:
+            await apiframe.finish(task.task_id)
+        # Each delivery shows "sending video" after waiting two seconds: the sixteen that run
+        # at once (`CONCURRENT_DELIVERIES`) are queued; the others start as those finish.
+        await telegram.wait_for_count(
+            "sendChatAction", 16, lambda c: c.params["action"] == "upload_video"
+        )
+        released_at = len(telegram.calls)
+    finally:
+        telegram.release("sendVideo")
+
+    for chat_id in (1001, -100777):
+        await all_finished(telegram, chat_id, 20)
+        # The videos first; then only the final edits of status messages not deleted.
+        paced = paced_in(telegram, chat_id, released_at)
+        assert paced[:20] == ["sendVideo"] * 20
+        assert set(paced[20:]) <= {"editMessageText"}
+        assert_one_final_per_status_message(telegram, chat_id, 20)
+        # Per job: the status message, the video, and one edit or deletion.
+        assert len(paced_in(telegram, chat_id)) <= 3 * 20
+    assert telegram.rate_limited_responses == 0
+    for job_id in range(1, 41):
+        assert (await bot.job(job_id)).state is JobState.DELIVERED

@@ -39,7 +39,7 @@ import pytest
 
 from bot.jobs import JobState
 from bot.store import PostgresStore
-from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port, jpeg
+from tests.e2e.conftest import APIFRAME_KEY, WEBHOOK_SECRET, free_port, jpeg, wait_settled
 from tests.fakes.apiframe import FakeTask
 from tests.fakes.proxy import Exchange, ReverseProxy
 from tests.faults.processes import BotProcess
@@ -209,9 +209,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
 
     async def delivered(count: int) -> None:
         await telegram.wait_for_count("sendVideo", count, timeout=WAIT)
-        await telegram.wait_for_count(
-            "editMessageText", count, lambda c: "Done" in c.params["text"], timeout=WAIT
-        )
+        await wait_settled(telegram, count, timeout=WAIT)
 
     try:
         for replica in replicas:
@@ -518,9 +516,7 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
         finished_at = time.monotonic()
         await asyncio.gather(*(apiframe.finish(task) for task in list(apiframe.tasks)))
         await telegram.wait_for_count("sendVideo", PACED_JOBS, timeout=2 * WAIT)
-        await telegram.wait_for_count(
-            "editMessageText", PACED_JOBS, lambda c: "Done" in c.params["text"], timeout=WAIT
-        )
+        await wait_settled(telegram, PACED_JOBS, timeout=WAIT)  # "Done", or deleted when busy
         for replica in replicas:
             await replica.stop()
     except BaseException:
@@ -552,9 +548,11 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
     print(f"\nthree replicas under Telegram's limits: {json.dumps(figures)}")
     assert telegram.rate_limited_responses == 0
     assert sum(videos.values()) == PACED_JOBS and set(videos.values()) == {2}
-    # Not a timing promise (the figure above is the measurement, about 27 a second here):
-    # a guard against sharing that throttles the replicas far below the limit they share.
-    assert busy_rate > 15
+    # Not a timing promise (the figure above is the measurement): a guard against sharing
+    # that throttles the replicas far below the limit they share. Once the jobs finish, each
+    # sends only its video (the busy chats' status messages are deleted, which Telegram does
+    # not count), about 14 a second here: the two videos of each chat a chat interval apart.
+    assert busy_rate > 8
 
 
 BEFORE_OUTAGE, DURING_OUTAGE = 30, 10

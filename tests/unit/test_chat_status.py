@@ -38,11 +38,42 @@ async def test_progress_edits_wait_for_the_interval_state_changes_do_not():
     status.show(RUNNING, force=False)
     status.show(replace(RUNNING, progress=20), force=False)  # within the interval: skipped
     await settle()
-    status.show(replace(RUNNING, state=JobState.SUCCEEDED, progress=100), force=True)
+    status.show(replace(RUNNING, state=JobState.DELIVERED, progress=100), force=True)
     await settle()
     edits = request.calls("editMessageText")
     assert len(edits) == 2
     assert edits[0].params["message_id"] == 55
+
+
+async def test_progress_gives_way_while_the_chat_is_busy_final_states_and_notes_do_not():
+    bot, request = offline_bot()
+    busy_chats: set[int] = set()
+    status = ChatStatus(
+        bot, Background(), Metrics(), status_edit_interval=0, busy=busy_chats.__contains__
+    )
+    busy_chats.add(RUNNING.requester.chat_id)
+    status.show(RUNNING, force=False)  # progress in a busy chat: left out
+    status.show(replace(RUNNING, progress=None), force=True)  # "generating": left out too
+    status.show(replace(RUNNING, state=JobState.QUEUED), force=True, note="moved to kling")
+    await settle()
+    status.show(replace(RUNNING, state=JobState.CANCELLED), force=True)
+    await settle()
+    texts = [call.params["text"] for call in request.calls("editMessageText")]
+    assert len(texts) == 2
+    assert "moved to kling" in texts[0] and "Cancelled" in texts[1]
+    busy_chats.clear()  # quiet again: progress shows
+    status.show(replace(RUNNING, progress=70), force=False)
+    await settle()
+    assert "70%" in request.calls("editMessageText")[-1].params["text"]
+
+
+async def test_ready_to_send_is_never_an_edit_of_its_own_unless_told_not_to_give_way():
+    for give_way, expected in ((True, 0), (False, 1)):
+        bot, request = offline_bot()
+        status = ChatStatus(bot, Background(), Metrics(), give_way=give_way)
+        status.show(replace(RUNNING, state=JobState.SUCCEEDED, progress=100), force=True)
+        await settle()
+        assert len(request.calls("editMessageText")) == expected
 
 
 async def test_a_job_without_a_status_message_is_not_edited():
@@ -100,3 +131,26 @@ async def test_failure_notice_goes_in_the_background_and_a_blocked_chat_is_only_
     await settle()
     [notice] = request.calls("sendMessage")
     assert notice.params["chat_id"] == 1
+
+
+async def test_a_delivered_jobs_status_message_is_deleted_in_a_busy_chat_edited_in_a_quiet_one():
+    async def refuse_deletes(call: Sent):
+        if call.method == "deleteMessage" and call.params["message_id"] == 57:
+            return 400, "Bad Request: message can't be deleted"
+        return None
+
+    bot, request = offline_bot(refuse_deletes)
+    busy = {"now": True}
+    status = ChatStatus(bot, Background(), Metrics(), busy=lambda chat_id: busy["now"])
+    delivered = replace(RUNNING, state=JobState.DELIVERED, progress=100)
+    status.show(delivered, force=True)  # busy: the video says it all
+    status.show(replace(delivered, id=2, status_message_id=57), force=True)  # cannot delete
+    await settle()
+    busy["now"] = False
+    status.show(replace(delivered, id=3, status_message_id=58), force=True)  # quiet: "done"
+    await settle()
+    [deleted, _refused] = request.calls("deleteMessage")
+    assert deleted.params["message_id"] == 55
+    edits = request.calls("editMessageText")
+    assert [e.params["message_id"] for e in edits] == [57, 58]
+    assert all("Done" in e.params["text"] for e in edits)

@@ -541,3 +541,77 @@ async def test_shutdown_lets_the_waiting_messages_go_at_their_pace() -> None:
     assert await asyncio.gather(*sends) == [True, True, True]
     await stopping
     assert order == [1, 2, 3] and peak == 1
+
+
+# --- busy: when a message that could be left out should be ----------------------------------
+
+
+def test_a_chat_is_busy_while_it_has_a_message_waiting_or_in_flight() -> None:
+    schedule = Schedule()
+    assert not schedule.busy(1, 0.0)  # never seen: quiet
+    first = schedule.enqueue(1, 0.0)
+    second = schedule.enqueue(1, 0.0)
+    [granted], _ = schedule.grant(0.0)
+    assert granted is first and schedule.busy(1, 0.0)  # one in flight, one waiting
+    assert not schedule.busy(2, 0.0)  # another chat is not held up by this one
+    schedule.done(first, 0.1)
+    assert schedule.busy(1, 0.5)  # the second waits for the chat's next second
+    [granted], _ = schedule.grant(1.1)
+    schedule.done(second, 1.2)
+    # Nothing waiting: an edit now waits for the chat's next second, but takes no turn
+    # something else needs (a video would still go first).
+    assert not schedule.busy(1, 1.5)
+
+
+def test_a_chat_slowed_down_or_paused_by_a_429_is_busy_until_it_recovers() -> None:
+    schedule = Schedule(Limits(slowdown_decay=10.0))
+    ticket = schedule.enqueue(1, 0.0)
+    schedule.grant(0.0)
+    schedule.retry(ticket, 0.0, after=3.0)
+    [again], _ = schedule.grant(3.0)
+    schedule.done(again, 3.0)
+    assert schedule.busy(1, 6.0)  # past its pause and its second, but still slowed down
+    assert not schedule.busy(1, 10.5)  # the slowdown halved back to none
+
+
+def test_a_group_is_busy_once_half_its_minute_is_used() -> None:
+    schedule = Schedule()
+    for n in range(10):
+        now = float(n * 2)
+        schedule.enqueue(-100, now)
+        send_all(schedule, now)
+        assert schedule.busy(-100, now + 1.5) is (n == 9)  # 10 of 20 in the window: busy
+    assert not schedule.busy(-100, 61.0)  # the first ones left the window
+
+
+def test_every_chat_is_busy_while_half_the_overall_second_is_taken() -> None:
+    schedule = Schedule()
+    for chat in range(14):
+        schedule.enqueue(chat, 0.0)
+    send_all(schedule, 0.0)
+    assert not schedule.busy(999, 0.0)  # 14 of 30: room to spare
+    schedule.enqueue(14, 0.0)
+    send_all(schedule, 0.0)
+    assert schedule.busy(999, 0.0)  # 15 of 30: progress edits give way everywhere
+    assert not schedule.busy(999, 1.01)
+
+
+async def test_the_limiter_answers_busy_for_the_chat_id_a_call_names() -> None:
+    limiter = PacingRateLimiter(clock=Clock())
+    assert not limiter.busy(42)
+    sent, release = asyncio.Event(), asyncio.Event()
+
+    async def held() -> bool:
+        sent.set()
+        await release.wait()
+        return True
+
+    sending = asyncio.create_task(
+        limiter.process_request(held, (), {}, "sendMessage", {"chat_id": 42}, None)
+    )
+    await sent.wait()
+    assert limiter.busy(42) and limiter.busy("42")  # the chat id as int or as text
+    assert not limiter.busy(43)
+    release.set()
+    assert await sending
+    assert not limiter.busy(42)

@@ -140,6 +140,15 @@ class FakeTelegram(PaymentsMixin, InlineMixin, UsersMixin, MessagesMixin, Method
             lambda: f"{count} matching {name} call(s), got {len(matching())}",
         )
 
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - a test deadline, not an I/O timeout
+        what: str = "a condition on the recorded calls",
+    ) -> None:
+        """Until `condition()` holds, re-checked after each answered call."""
+        await self._until(lambda: True if condition() else None, timeout, lambda: what)
+
     def messages(self, chat_id: int) -> list[JSON]:
         """Every message in the chat, users' and the bot's, in order, edits applied."""
         chat = self._messages.get(chat_id, {})
