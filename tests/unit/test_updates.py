@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import defaultdict
 from typing import Any
 
 from telegram import Chat, Message, Update, User
@@ -21,20 +22,30 @@ def update(update_id: int, chat_id: int) -> Update:
 
 
 class Work:
-    """Coroutines that record when they start and finish, and can be held open."""
+    """Coroutines that record when they start and finish, and can be held open; a test
+    awaits those moments (`reached`) rather than counting loop turns."""
 
     def __init__(self) -> None:
         self.started: list[str] = []
         self.finished: list[str] = []
         self.gates: dict[str, asyncio.Event] = {}
+        self._moments: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
     async def run(self, name: str, fail: bool = False) -> None:
         self.started.append(name)
+        self._moments[f"started {name}"].set()
         if name in self.gates:
             await self.gates[name].wait()
         if fail:
             raise RuntimeError(name)
         self.finished.append(name)
+        self._moments[f"finished {name}"].set()
+
+    async def reached(self, *moments: str) -> None:
+        """Until each of `moments` ("started a1", "finished b1") has happened."""
+        async with asyncio.timeout(5):
+            for moment in moments:
+                await self._moments[moment].wait()
 
     def hold(self, name: str) -> asyncio.Event:
         self.gates[name] = asyncio.Event()
@@ -45,11 +56,6 @@ def process(processor: ChatOrderedProcessor, item: Any, work: Any) -> asyncio.Ta
     return asyncio.create_task(processor.process_update(item, work))
 
 
-async def settle() -> None:
-    for _ in range(10):
-        await asyncio.sleep(0)
-
-
 async def test_one_chat_in_order_other_chats_side_by_side() -> None:
     processor, work = ChatOrderedProcessor(), Work()
     gate = work.hold("a1")
@@ -57,7 +63,7 @@ async def test_one_chat_in_order_other_chats_side_by_side() -> None:
         process(processor, update(i, chat), work.run(name))
         for i, (name, chat) in enumerate((("a1", 1), ("a2", 1), ("b1", 2), ("a3", 1)))
     ]
-    await settle()
+    await work.reached("started a1", "finished b1")  # chat 2 went past chat 1's held update
     assert work.started == ["a1", "b1"] and work.finished == ["b1"]
     gate.set()
     await asyncio.gather(*tasks)
@@ -84,7 +90,7 @@ async def test_a_failing_update_does_not_stop_its_lane() -> None:
         process(processor, update(1, 1), work.run("a1", fail=True)),
         process(processor, update(2, 1), work.run("a2")),
     ]
-    await settle()
+    await work.reached("started a1")
     gate.set()
     await asyncio.gather(*tasks)
     assert work.finished == ["a2"]
@@ -94,7 +100,7 @@ async def test_a_cancelled_lane_closes_what_it_had_not_run() -> None:
     processor, work = ChatOrderedProcessor(), Work()
     work.hold("a1")
     first = process(processor, update(1, 1), work.run("a1"))
-    await settle()
+    await work.reached("started a1")
     waiting = work.run("a2")
     await process(processor, update(2, 1), waiting)  # handed to the lane, returns at once
     first.cancel()
