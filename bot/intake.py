@@ -25,7 +25,7 @@ from bot.jobs import Job, JobKind, JobState, NewJob, Requester
 from bot.keyboards import Screen, buy_keyboard, effect_keyboard, status_keyboard
 from bot.lifecycle import JobLifecycle
 from bot.options import OptionError, OptionSpace, parse_request
-from bot.preferences import LANG, PROVIDER, effective
+from bot.preferences import LANG, PROVIDER, Preferences, effective
 from bot.providers import REGISTRY
 from bot.providers.base import MB
 from bot.store import JobStore, PreferenceStore
@@ -74,12 +74,7 @@ class Intake:
         except OptionError as exc:
             await self._status.reply(requester, texts.bad_option(exc, lang))
             return None
-        prefs = await effective(
-            self._preferences,
-            user_id=requester.user_id,
-            chat_id=requester.chat_id,
-            private=_is_private(requester),
-        )
+        prefs = await self._preferences_of(requester)
         params = {**prefs.job_params(), **parsed.params}
         refs = bool(params.pop("refs", False))
         kind = None
@@ -138,12 +133,7 @@ class Intake:
         if name not in self.effects() or len(image_file_ids) != PHOTOS[name]:
             await self._status.reply(requester, self.effect_how(written, lang))
             return None
-        prefs = await effective(
-            self._preferences,
-            user_id=requester.user_id,
-            chat_id=requester.chat_id,
-            private=_is_private(requester),
-        )
+        prefs = await self._preferences_of(requester)
         params: dict[str, Any] = {"effect": name}
         if prefs.as_file:
             params["as_file"] = True
@@ -211,6 +201,16 @@ class Intake:
             lang=str(job.params.get(LANG) or "en"),
             preferred_provider=provider if isinstance(provider, str) else None,
             kind=job.kind,
+        )
+
+    async def _preferences_of(self, requester: Requester) -> Preferences:
+        """The settings that apply to this request: the group's choices over the user's own
+        (see `bot.preferences.effective`)."""
+        return await effective(
+            self._preferences,
+            user_id=requester.user_id,
+            chat_id=requester.chat_id,
+            private=_is_private(requester),
         )
 
     async def request_video(

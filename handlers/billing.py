@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Collection, Mapping
+from typing import NamedTuple
 
 from telegram import LabeledPrice, Message, Update
 from telegram.error import TelegramError
@@ -26,6 +27,13 @@ BALANCE_ENTRIES = 5
 PAYSUPPORT_LIMIT = 1000  # characters of a /paysupport message forwarded to the admins
 
 
+class _CreditCommand(NamedTuple):
+    message: Message
+    user_id: int
+    lang: str
+    texts: Mapping[str, str]
+
+
 class BillingHandlers:
     def __init__(
         self,
@@ -39,23 +47,32 @@ class BillingHandlers:
         self._gate = gatekeeper
         self._admins = tuple(admin_user_ids)
 
-    # --- buying ------------------------------------------------------------------------------
-
-    async def buy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """`/buy` (and `/start buy`): the packs as buttons, in a private chat."""
+    async def _credit_command(self, update: Update) -> _CreditCommand | None:
+        """A user's credit command, or None when there is nothing to answer or billing is
+        off (then said in the chat)."""
         message = update.effective_message
         if message is None or message.from_user is None:
-            return
+            return None
         lang = lang_of(message.from_user)
         m = messages(lang).credits
         if not self._billing.enabled:
             await message.reply_text(m["billing_off"])
+            return None
+        return _CreditCommand(message, message.from_user.id, lang, m)
+
+    # --- buying ------------------------------------------------------------------------------
+
+    async def buy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/buy` (and `/start buy`): the packs as buttons, in a private chat."""
+        asked = await self._credit_command(update)
+        if asked is None:
             return
+        message, user_id, lang, m = asked
         if not is_private(message):
             link = f"https://t.me/{context.bot.username}?start=buy"
             await message.reply_text(m["buy_in_private"].format(link=link))
             return
-        have = await self._billing.prepare(message.from_user.id)
+        have = await self._billing.prepare(user_id)
         packs = [(pack.credits, pack.stars) for pack in self._billing.packs]
         await message.reply_text(
             m["buy_title"].format(available=have.available),
@@ -145,17 +162,13 @@ class BillingHandlers:
 
     async def balance(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/balance`: available, reserved, and the latest ledger entries."""
-        message = update.effective_message
-        if message is None or message.from_user is None:
+        asked = await self._credit_command(update)
+        if asked is None:
             return
-        lang = lang_of(message.from_user)
-        m = messages(lang).credits
-        if not self._billing.enabled:
-            await message.reply_text(m["billing_off"])
-            return
-        have = await self._billing.prepare(message.from_user.id)
+        message, user_id, _, m = asked
+        have = await self._billing.prepare(user_id)
         lines = [m["balance"].format(available=have.available, reserved=have.reserved)]
-        entries = await self._store.credit_entries(message.from_user.id, BALANCE_ENTRIES)
+        entries = await self._store.credit_entries(user_id, BALANCE_ENTRIES)
         if entries:
             lines += ["", m["balance_latest"]]
             for entry in entries:
