@@ -7,7 +7,6 @@ a 403 a `Forbidden`) exactly as in production.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from typing import Any
 
 from telegram import Bot
 from telegram.request import BaseRequest, RequestData
+
+from tests.fakes.recording import Signal
 
 TOKEN = "123456:offline"
 
@@ -39,6 +40,7 @@ class OfflineRequest(BaseRequest):
         self.sent: list[Sent] = []
         self._fail = fail
         self._next_id = 100
+        self._changed = Signal()
 
     @property
     def read_timeout(self) -> float | None:
@@ -53,6 +55,16 @@ class OfflineRequest(BaseRequest):
     def calls(self, method: str) -> list[Sent]:
         return [call for call in self.sent if call.method == method]
 
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        what: str,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a test deadline, not an I/O timeout
+    ) -> None:
+        """Until `condition()` holds, re-checked after each call arrives (an event, not a
+        number of loop turns); AssertionError naming `what` after `timeout` seconds."""
+        await self._changed.until(lambda: True if condition() else None, timeout, what)
+
     async def do_request(
         self,
         url: str,
@@ -66,6 +78,7 @@ class OfflineRequest(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         call = Sent(url.rsplit("/", 1)[-1], params)
         self.sent.append(call)
+        self._changed.notify()
         failure = await self._fail(call) if self._fail is not None else None
         if failure is not None:
             status, description = failure
@@ -81,9 +94,3 @@ def offline_bot(fail: Failure | None = None) -> tuple[Bot, OfflineRequest]:
     """A bot whose every call is answered by the returned `OfflineRequest`."""
     request = OfflineRequest(fail)
     return Bot(TOKEN, request=request), request
-
-
-async def settle() -> None:
-    """Let background tasks started so far run their course."""
-    for _ in range(20):
-        await asyncio.sleep(0)

@@ -7,6 +7,7 @@ moments and never measure real time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,19 +23,27 @@ from bot.pacing import (
     priority,
     retry_seconds,
 )
+from tests.fakes.recording import Signal
 
 # RetryAfter's constructor reads its own deprecated int-or-timedelta property.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
 class Clock:
-    """Time that only moves when the test says so."""
+    """Time that only moves when the test says so. The limiter reads it at every change to
+    its schedule (a message queued, granted, answered), so `until` can wait for a state of
+    the schedule: it re-checks after each read, an event rather than a number of loop turns."""
 
     def __init__(self) -> None:
         self.now = 0.0
+        self._read = Signal()
 
     def __call__(self) -> float:
+        self._read.notify()
         return self.now
+
+    async def until(self, condition: Callable[[], bool], what: str) -> None:
+        await self._read.until(lambda: True if condition() else None, 10.0, what)
 
 
 def send_all(schedule: Schedule, now: float) -> list[Ticket]:
@@ -492,7 +501,8 @@ async def test_cancelled_sender_frees_its_place() -> None:
 
 
 async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
-    limiter, recorder = PacingRateLimiter(FAST, clock=Clock()), Recorder()
+    clock = Clock()
+    limiter, recorder = PacingRateLimiter(FAST, clock=clock), Recorder()
     recorder.held["status"] = asyncio.Event()
     tasks = [call(limiter, recorder, "status", "sendMessage", 1)]
     await recorder.until_started(1)  # the status message is in flight (held)
@@ -504,7 +514,7 @@ async def test_limiter_sends_a_waiting_video_before_waiting_edits() -> None:
             ("done", "editMessageText"),
         )
     ]
-    await asyncio.sleep(0)
+    await clock.until(lambda: limiter.schedule.queued(1) == 3, "three calls queued behind it")
     recorder.held["status"].set()
     await asyncio.gather(*tasks)
     assert recorder.finished == ["status", "video", "progress", "done"]

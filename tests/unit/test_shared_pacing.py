@@ -23,6 +23,7 @@ class Budget:
         self.failing = failing
         self.reserved: list[list[tuple[str, float]]] = []
         self.answered: list[tuple[str, float, float]] = []
+        self.reserving = asyncio.Event()  # a message has asked for its shared moment
 
     async def reserve_send(
         self, spacings: Sequence[tuple[str, float]]
@@ -30,6 +31,7 @@ class Budget:
         if self.failing:
             raise OSError("database unreachable")
         self.reserved.append(list(spacings))
+        self.reserving.set()
         return self.wait, {key: 100.0 + spacing for key, spacing in spacings}
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
@@ -69,10 +71,11 @@ async def test_a_message_reserves_its_chat_and_group_turn_and_hands_the_chat_bac
 
 async def test_a_message_waits_for_its_reserved_moment() -> None:
     limiter, recorder = PacingRateLimiter(Limits(), clock=Clock()), Recorder()
-    limiter.share(Budget(wait=0.2))
+    budget = Budget(wait=0.2)
+    limiter.share(budget)
     task = call(limiter, recorder, "later", "sendMessage", 5)
-    for _ in range(5):
-        await asyncio.sleep(0)
+    async with asyncio.timeout(10):
+        await budget.reserving.wait()  # answered "wait 0.2 s": the limiter goes on from here
     assert recorder.started == []  # its turn in this replica came; the shared one has not
     await task
     assert recorder.finished == ["later"]
