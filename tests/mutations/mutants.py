@@ -1157,14 +1157,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "outage-update-accepted",
         "PostgreSQL restarts: updates not lost",
-        "bot/web.py",
-        "        if deps.watch is not None and deps.watch.down:\n",
-        "        if False:\n",
+        "bot/app.py",
+        "        watch.after_outage(context.application.update_queue.put(update))\n",
+        "        watch.after_outage(asyncio.sleep(0))\n",
         (
-            f"{OUTAGE}::test_database_outage_in_webhook_mode_loses_no_job_and_no_update",
             f"{OUTAGE}::test_update_that_failed_on_a_database_outage_is_handled_once_it_is_back",
+            f"{OUTAGE}::test_database_outage_in_webhook_mode_loses_no_job_and_no_update",
         ),
-        "an update is taken (and lost) while the database is down",
+        "an update whose handling the outage cut off is dropped, not handled once it is back",
     ),
     # --- PostgreSQL goes away after the job row ---------------------------------------------
     Mutant(
@@ -1217,7 +1217,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "connection-limit-off",
         "slowloris: over HTTP_MAX_CONNECTIONS, 503",
-        "bot/app.py",
+        "bot/web.py",
         "        limit_concurrency=settings.http_max_connections,\n",
         "        limit_concurrency=None,\n",
         (f"{HARDENING}::test_connections_over_the_limit_get_503_until_some_close",),
