@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.jobs import JobState
-from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, forbidden, free_port, serving
+from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, forbidden, free_port, jpeg, serving
 from tests.e2e.test_settings import text_of
 from tests.fakes.apiframe2 import FakeApiframe2, signature
 from tests.fakes.telegram import FakeTelegram
@@ -166,5 +166,36 @@ async def test_sound_on_a_silent_model_is_refused_without_a_request(
     telegram.send_text(telegram.user(1001), "/video --sound a storm")
     answer = text_of(await telegram.wait_for("sendMessage"))
     assert answer == "I can't make that video: this provider makes sound only with kling-v2-6 pro."
+    assert await bot.job(1) is None
+    assert apiframe2.requests == []
+
+
+async def test_a_photo_reaches_it_as_a_media_link_of_ours(telegram, apiframe2, public, start_bot):
+    made = public()
+    await start_bot(made)
+    photo = jpeg(800, 600, "teal")
+    telegram.send_photo(telegram.user(1001), photo, caption="--model 2.1 --mode pro it turns")
+    job = await apiframe2.wait_for_task()
+    start_image = job.request["klingParams"]["start_image"]
+    assert start_image.startswith(f"{made.public_url}/media/")
+    assert job.request == {
+        "model": "kling-2.1",
+        "prompt": "it turns",
+        "klingParams": {"mode": "pro", "start_image": start_image},
+        "webhookUrl": job.request["webhookUrl"],
+        "webhookEvents": ["progress", "completed", "failed"],
+    }
+    assert job.fetched_images["start_image"] == (photo, "image/jpeg")
+    await apiframe2.finish(job.job_id)
+    await telegram.wait_for("sendVideo")
+
+
+async def test_a_photo_without_public_url_is_refused_before_any_request(
+    telegram, apiframe2, settings, start_bot
+):
+    bot = await start_bot(settings())
+    telegram.send_photo(telegram.user(1001), jpeg(), caption="it turns")
+    answer = text_of(await telegram.wait_for("sendMessage"))
+    assert "needs the bot to have a public web address" in answer
     assert await bot.job(1) is None
     assert apiframe2.requests == []
