@@ -5,7 +5,9 @@ Routes:
   handed to the Application's queue.
 - `POST /callbacks/<provider>/<job token>`: provider callbacks; the unguessable per-job token
   authenticates them (Kling signs nothing), and providers that echo a secret header (APIFRAME's
-  `x-webhook-secret`) must also send the job's own callback secret, which no URL contains.
+  `x-webhook-secret`) must also send the job's own callback secret, which no URL contains;
+  providers that sign their callbacks (APIFRAME v2's HMAC, `SignsCallbacks`) must sign the
+  raw body, checked before it is parsed.
   They ride the same update queue as a `ProviderCallback`, so one pipeline handles both. A
   callback naming a task for a job whose submit answer was lost (or is still on its way)
   tells the bot the task id: it is adopted.
@@ -52,7 +54,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.config import Settings
 from bot.jobs import FINISHED, Job, ProviderCallback
 from bot.metrics import Metrics
-from bot.providers.base import TaskUpdate, VideoProvider
+from bot.providers.base import SignsCallbacks, TaskUpdate, VideoProvider
 from bot.store import JobStore, Pings, StoreWatch
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object, refusing anything but a small `application/json` body
     whose top level is an object (Telegram updates and provider callbacks all are): a list,
     a string or nesting too deep to parse is a `ValueError` (400), never a 500."""
+    return _json_object(await _raw_json_body(request))
+
+
+async def _raw_json_body(request: Request) -> bytes:
+    """A small `application/json` body's bytes, exactly as sent (what a signature covers)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ValueError("expected application/json")
     body = bytearray()
@@ -92,6 +99,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
                 raise _TooLarge
     except ClientDisconnect:  # cut off mid-body: nothing to read, nobody to answer
         raise ValueError("the client went away before sending the whole body") from None
+    return bytes(body)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """`body` parsed, when its top level is an object; else `ValueError`."""
     try:
         data = json.loads(body)
     except RecursionError:
@@ -212,9 +224,19 @@ def create_web_app(deps: WebDeps) -> Starlette:
             metrics.callbacks.labels(provider=name, outcome="forbidden").inc()
             return PlainTextResponse("Forbidden", status_code=403)
         try:
-            body = await _json_body(request)
+            raw = await _raw_json_body(request)
         except _TooLarge:
             return PlainTextResponse("Payload Too Large", status_code=413)
+        except ValueError:
+            return PlainTextResponse("Bad Request", status_code=400)
+        # A signing provider (APIFRAME v2) signs the bytes as sent: checked before parsing.
+        if isinstance(provider, SignsCallbacks) and not provider.callback_signed(
+            request.headers, raw
+        ):
+            metrics.callbacks.labels(provider=name, outcome="forbidden").inc()
+            return PlainTextResponse("Forbidden", status_code=403)
+        try:
+            body = _json_object(raw)
         except ValueError:
             return PlainTextResponse("Bad Request", status_code=400)
         update = provider.parse_callback(body)

@@ -75,6 +75,7 @@ class Messages:
     feature_nowhere: str  # {reason} {able} {option}: providers (of any bot) documenting it
     no_video_sent: str
     pro_needs_model: str  # {model}
+    option_needs_model: str  # {option}, {models}
     telegram_refused: str  # {message}: Telegram's own words
     telegram_error: str  # {message}
     video_link_status: str  # {status}

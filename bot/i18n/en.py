@@ -170,6 +170,7 @@ EN = Messages(
     ),
     no_video_sent="the provider sent no video",
     pro_needs_model="pro mode needs the model {model} here",
+    option_needs_model="{option} works here only with {models}",
     telegram_refused="Telegram refused: {message}",
     telegram_error="Telegram error: {message}",
     video_link_status="the video link answered HTTP {status}",

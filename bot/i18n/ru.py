@@ -172,6 +172,7 @@ RU = Messages(
     ),
     no_video_sent="видеосервис не прислал видео",
     pro_needs_model="режим pro здесь работает только с моделью {model}",
+    option_needs_model="{option} здесь работает только с {models}",
     telegram_refused="Telegram отказал: {message}",
     telegram_error="ошибка Telegram: {message}",
     video_link_status="ссылка на видео ответила HTTP {status}",

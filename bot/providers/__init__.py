@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.providers import aimlapi, apiframe, apilaplas, kling, makevid, sandbox
+from bot.providers import aimlapi, apiframe, apiframe2, apilaplas, kling, makevid, sandbox
 from bot.providers.base import VideoProvider
 from bot.providers.spec import Common, ProviderSettings, ProviderSpec
 
@@ -20,6 +20,7 @@ REGISTRY: Mapping[str, ProviderSpec[Any]] = {
     for spec in (
         sandbox.SPEC,
         apiframe.SPEC,
+        apiframe2.SPEC,
         makevid.SPEC,
         aimlapi.SPEC,
         apilaplas.SPEC,

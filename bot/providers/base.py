@@ -489,3 +489,16 @@ class FindsTasks(Protocol):
         """The task made for `job_id`, as an update (its task id ours to poll); None when the
         provider has none. Raises `ProviderError` when it cannot tell."""
         ...
+
+
+@runtime_checkable
+class SignsCallbacks(Protocol):
+    """A provider whose callbacks carry a signature over the raw body (APIFRAME v2's HMAC).
+
+    Optional: the web server checks it on the bytes as received, before parsing or trusting
+    anything in them; a callback it refuses is answered 403 and changes nothing.
+    """
+
+    def callback_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True only if `headers` carry a valid signature of exactly `body`."""
+        ...

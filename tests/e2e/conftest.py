@@ -22,6 +22,7 @@ from bot.pacing import Limits, PacingRateLimiter
 from tests.fakes import provider as provider_fakes
 from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.apiframe import FakeApiframe
+from tests.fakes.apiframe2 import FakeApiframe2
 from tests.fakes.kling import FakeKling
 from tests.fakes.telegram import FakeTelegram
 
@@ -180,7 +181,7 @@ def media_origins() -> list[str]:
     return []
 
 
-ProviderFake = TypeVar("ProviderFake", FakeApiframe, FakeAimlapi, FakeKling)
+ProviderFake = TypeVar("ProviderFake", FakeApiframe, FakeApiframe2, FakeAimlapi, FakeKling)
 TaskT = TypeVar("TaskT")
 
 

@@ -142,6 +142,7 @@ async def test_sound_where_no_provider_makes_it_is_refused(
     answer = text_of(await telegram.wait_for("sendMessage"))
     assert answer == (
         "I can't make that video: this provider does not make videos with sound, and no video "
-        "service of this bot can. Services that can: aimlapi, kling. Send it without --sound."
+        "service of this bot can. Services that can: apiframe2, aimlapi, kling. Send it without "
+        "--sound."
     )
     assert await bot.job(1) is None and apiframe.requests == []

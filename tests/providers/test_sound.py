@@ -102,7 +102,9 @@ def test_the_fake_takes_sound_only_as_documented():
     assert validate_create({**base, "mode": "std", "sound": "on"}, "text2video", "kling")
 
 
-@pytest.mark.parametrize("name", [name for name in REGISTRY if name not in ("kling", "aimlapi")])
+@pytest.mark.parametrize(
+    "name", [name for name in REGISTRY if name not in ("kling", "aimlapi", "apiframe2")]
+)
 def test_providers_without_documented_audio_refuse_sound(name):
     caps = REGISTRY[name].capabilities
     kind = next(iter(caps.kinds))

@@ -40,7 +40,7 @@ def documented_variables() -> set[str]:
     section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     rows = (line for line in section.splitlines() if line.startswith("| `"))
     first_cells = (row.split("|")[1] for row in rows)
-    return {name for cell in first_cells for name in re.findall(r"`([A-Z_]+)`", cell)}
+    return {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", cell)}
 
 
 def test_each_spec_reads_the_variables_named_after_it():
