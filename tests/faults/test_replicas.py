@@ -189,9 +189,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         for name, port in zip(names, ports, strict=True)
     ]
     victim, survivors = replicas[1], [replicas[0], replicas[2]]
-    # Each replica paces its own messages (README, "Running several replicas"): two of them
-    # answering one chat within Telegram's second is allowed for, not what this test is about.
-    telegram.enforce_rate_limits = False
+    # Telegram's limits stay enforced: the replicas pace together (shared budget).
     users = [telegram.user(10_000 + n, f"User {n}") for n in range(JOBS)]
 
     async def send_jobs(first: int, count: int) -> list[FakeTask]:
