@@ -338,6 +338,11 @@ async def test_three_replicas_answer_like_one_bot(telegram, apiframe, database, 
             first = telegram.send_photo(user, start, caption=f"album {n}", media_group_id=f"g{n}")
             second = telegram.send_photo(user, end, media_group_id=f"g{n}")
             albums.append((first["message_id"], second["message_id"]))
+        # The albums pushed first, so the update whose answer is lost is the request below.
+        last_part = telegram.pending_updates[-1]["update_id"]
+        await telegram.wait_for_webhook_delivery(
+            lambda d: d.update_id == last_part and d.status == 200, timeout=WAIT
+        )
         balancer.lose_answers("/telegram")  # the next update is handled, its 200 lost
         telegram.send_text(twice, "/video sent once, delivered twice")
         telegram.send_text(hasty, "/video first")
@@ -380,7 +385,9 @@ async def test_three_replicas_answer_like_one_bot(telegram, apiframe, database, 
         backend_of[(user["id"], first)] != backend_of[(user["id"], second)]
         for user, (first, second) in zip(album_users, albums, strict=True)
     )
-    lost_id = json.loads(balancer.lost[0].body)["update_id"]
+    lost = json.loads(balancer.lost[0].body)
+    assert lost["message"]["from"]["id"] == twice["id"], "the lost answer is the request's"
+    lost_id = lost["update_id"]
     deliveries_of_twice = [d for d in telegram.webhook_deliveries if d.update_id == lost_id]
     backends_of_twice = {
         e.backend

@@ -1461,6 +1461,15 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{SHARED}::test_an_update_is_claimed_by_one_replica",),
         "another replica's claim of an update succeeds, the claimer's own does not",
     ),
+    Mutant(
+        "update-claim-ignored",
+        "replicas: an update handled once",
+        "bot/web.py",
+        "            if not claimed or not seen.add(update.update_id):\n",
+        "            if not seen.add(update.update_id):\n",
+        (f"{REPLICAS}::test_three_replicas_answer_like_one_bot",),
+        "a replica handles an update another replica claimed",
+    ),
     # --- replicas: albums --------------------------------------------------------------------
     Mutant(
         "album-taken-twice",
