@@ -53,6 +53,9 @@ class ReverseProxy:
         self.skipped = 0  # requests a dead backend refused before another took them
         self.lost: list[Exchange] = []  # requests whose answer was dropped
         self._to_lose: dict[str, int] = {}
+        # path: the backend whose answer was just lost; the next request to the path (the
+        # sender's retry) goes to another one, as a balancer that saw a timeout would send it
+        self._lost_at: dict[str, str] = {}
         self._turns = itertools.cycle(range(len(self.backends)))
         self._on_exchange = on_exchange
         self._client: httpx.AsyncClient | None = None
@@ -64,7 +67,8 @@ class ReverseProxy:
         return self._server.url
 
     def lose_answers(self, path: str, count: int = 1) -> None:
-        """Drop the backends' answers to the next `count` requests to `path` (a 504 instead)."""
+        """Drop the backends' answers to the next `count` requests to `path` (a 504 instead);
+        the request after each loss goes to another backend than the one that lost it."""
         self._to_lose[path] = self._to_lose.get(path, 0) + count
 
     async def start(self) -> str:
@@ -87,8 +91,11 @@ class ReverseProxy:
         body = await request.body()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        for _ in self.backends:
+        avoid = self._lost_at.pop(request.url.path, None)
+        for _ in range(len(self.backends) + (avoid is not None)):
             backend = self.backends[next(self._turns)]
+            if backend == avoid:
+                continue
             try:
                 answer = await self._client.request(
                     request.method, backend + target, content=body, headers=headers
@@ -117,6 +124,8 @@ class ReverseProxy:
             if self._to_lose.get(request.url.path, 0) > 0:
                 self._to_lose[request.url.path] -= 1
                 self.lost.append(exchange)
+                if len(self.backends) > 1:
+                    self._lost_at[request.url.path] = backend
                 return PlainTextResponse("Gateway Timeout: the answer was lost", status_code=504)
             return response
         return PlainTextResponse("Bad Gateway: no backend answered", status_code=502)

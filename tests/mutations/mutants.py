@@ -37,6 +37,17 @@ HARDENING = "tests/e2e/test_web_hardening.py"
 IMAGES = "tests/e2e/test_image_files.py"
 FLOOD = "tests/e2e/test_concurrent_updates.py"
 MASKING = "tests/faults/test_log_masking.py"
+CREDITS = "tests/unit/test_credits.py"
+E2E_CREDITS = "tests/e2e/test_credits.py"
+CREDIT_CRASH = "tests/faults/test_credit_crash.py"
+SHARING = "tests/e2e/test_sharing.py"
+SHARING_UNIT = "tests/unit/test_sharing.py"
+SHARED = "tests/unit/test_shared_state.py"
+SHARED_PACING = "tests/unit/test_shared_pacing.py"
+REPLICAS = "tests/faults/test_replicas.py"
+ALBUMS = "tests/unit/test_albums_and_mp4.py"
+ACCESS_UNIT = "tests/unit/test_access.py"
+CHAT_STATUS = "tests/unit/test_chat_status.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- killed after the provider accepted a job -------------------------------------------
@@ -1222,5 +1233,414 @@ MUTANTS: tuple[Mutant, ...] = (
         "        limit_concurrency=None,\n",
         (f"{HARDENING}::test_connections_over_the_limit_get_503_until_some_close",),
         "any number of connections are taken",
+    ),
+    # --- credits: concurrent requests against a balance ------------------------------------
+    Mutant(
+        "debit-not-refused",
+        "credits: the balance covers the jobs, never below zero",
+        "bot/store/credits.py",
+        "    if changed != 1:\n        raise NotEnough(key)\n",
+        "    if False:\n        raise NotEnough(key)\n",
+        (
+            f"{CREDITS}::test_twenty_concurrent_requests_against_three_videos_make_three_jobs",
+            f"{CREDITS}::test_concurrent_requests_across_two_connections_never_overdraw",
+        ),
+        "a debit the account cannot cover is written to the ledger and the job made",
+    ),
+    Mutant(
+        "reservation-left-out",
+        "credits: the balance covers the jobs, never below zero",
+        "bot/store/base.py",
+        "                if job is not None and new.price > 0:\n",
+        "                if job is not None and new.price > 0 and False:\n",
+        (
+            f"{CREDITS}::test_twenty_concurrent_requests_against_three_videos_make_three_jobs",
+            f"{CREDITS}::test_concurrent_requests_across_two_connections_never_overdraw",
+        ),
+        "a priced job is made without reserving its price",
+    ),
+    # --- credits: charged once on delivery, released otherwise ------------------------------
+    Mutant(
+        "release-keeps-credits",
+        "credits: charged on delivery, released otherwise",
+        "bot/store/credits.py",
+        "        0 if charge else amount,\n",
+        "        0,\n",
+        (f"{CREDITS}::test_failed_or_cancelled_jobs_release_their_credits",),
+        "a failed or cancelled job's credits are never given back",
+    ),
+    Mutant(
+        "settled-twice",
+        "credits: charged on delivery, released otherwise",
+        "bot/store/credits.py",
+        '        f"settle:{job_id}",\n',
+        '        f"settle:{job_id}:{charge}",\n',
+        (f"{CREDITS}::test_concurrent_finishes_settle_once",),
+        "a job can be both charged and released",
+    ),
+    Mutant(
+        "charged-on-failure",
+        "credits: charged on delivery, released otherwise",
+        "bot/store/base.py",
+        'await credits.settle(db, int(row["id"]), charge=new_state is JobState.DELIVERED)',
+        'await credits.settle(db, int(row["id"]), charge=new_state is not JobState.CANCELLED)',
+        (
+            f"{CREDITS}::test_failed_or_cancelled_jobs_release_their_credits",
+            f"{E2E_CREDITS}::test_a_failed_video_gives_the_credits_back",
+        ),
+        "a failed video is charged",
+    ),
+    # --- credits: a payment reported twice ---------------------------------------------------
+    Mutant(
+        "payment-key-not-the-charge",
+        "credits: a payment credited once",
+        "bot/store/base.py",
+        '                f"purchase:{charge_id}",\n',
+        '                f"purchase:{charge_id}:{time.time()}",\n',
+        (f"{CREDITS}::test_a_payment_is_credited_once",),
+        "each report of a payment gets its own ledger key",
+    ),
+    Mutant(
+        "repeat-touches-account",
+        "credits: a payment credited once",
+        "bot/store/credits.py",
+        "    if not added:\n        return False\n",
+        "    if False:\n        return False\n",
+        (f"{CREDITS}::test_a_payment_is_credited_once",),
+        "an operation whose key is taken still changes the account",
+    ),
+    # --- credits: pre-checkout of a pack no longer sold ----------------------------------------
+    Mutant(
+        "gone-pack-accepted",
+        "credits: a pack no longer sold is refused at pre-checkout",
+        "bot/billing.py",
+        "        if pack is None or pack not in self.packs:\n",
+        "        if pack is None:\n",
+        (f"{E2E_CREDITS}::test_a_pre_checkout_for_a_pack_no_longer_sold_is_refused",),
+        "any well-formed payload is accepted, on sale or not",
+    ),
+    Mutant(
+        "refused-checkout-answered-ok",
+        "credits: a pack no longer sold is refused at pre-checkout",
+        "handlers/billing.py",
+        "            await query.answer(ok=False, error_message=refusal)\n",
+        "            await query.answer(ok=True)\n",
+        (f"{E2E_CREDITS}::test_a_pre_checkout_for_a_pack_no_longer_sold_is_refused",),
+        "a refusal is logged but the payment let through",
+    ),
+    # --- credits: refund of spent credits ----------------------------------------------------
+    Mutant(
+        "refund-takes-nothing-back",
+        "credits: a refund of spent credits is refused",
+        "bot/store/credits.py",
+        '        "refund",\n        -bought.credits,\n',
+        '        "refund",\n        0,\n',
+        (
+            f"{E2E_CREDITS}::test_a_refund_of_spent_credits_is_refused_with_words_and_unspent_ones_refunded",
+        ),
+        "the Stars are refunded without taking the credits back",
+    ),
+    Mutant(
+        "spent-refund-goes-ahead",
+        "credits: a refund of spent credits is refused",
+        "bot/store/base.py",
+        '            return "spent", bought, (await credits.balance(self._db, user_id)).available\n',
+        '            return "done", bought, (await credits.balance(self._db, user_id)).available\n',
+        (
+            f"{E2E_CREDITS}::test_a_refund_of_spent_credits_is_refused_with_words_and_unspent_ones_refunded",
+        ),
+        "a refund whose credits are spent goes to Telegram anyway",
+    ),
+    # --- credits: killed between reservation and submit, or delivery and charge ---------------
+    Mutant(
+        "priced-jobs-not-resumed",
+        "credits: killed mid-way, submitted or delivered and charged once",
+        "bot/store/base.py",
+        "\"WHERE state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NULL\"",
+        "\"WHERE state = 'queued' AND provider_task_id IS NULL AND reconcile_since IS NULL AND price = 0\"",
+        (
+            f"{CREDITS}::test_sigkill_after_the_reservation_leaves_a_consistent_ledger_and_a_job_to_submit",
+            f"{CREDIT_CRASH}::test_kill_between_reservation_and_submit",
+        ),
+        "a reserved job is never submitted after a restart",
+    ),
+    Mutant(
+        "delivery-not-charged",
+        "credits: killed mid-way, submitted or delivered and charged once",
+        "bot/store/base.py",
+        "        if new_state not in FINISHED or not priced:\n",
+        "        if new_state not in FINISHED or not priced or new_state is JobState.DELIVERED:\n",
+        (f"{CREDIT_CRASH}::test_kill_between_delivery_and_its_charge",),
+        "a delivery is recorded without its charge",
+    ),
+    # --- credits: the ledger is append-only ------------------------------------------------
+    Mutant(
+        "sqlite-ledger-deletable",
+        "credits: the ledger is append-only",
+        "bot/store/migrations.py",
+        "    CREATE TRIGGER credit_ledger_no_delete BEFORE DELETE ON credit_ledger\n",
+        "    CREATE TRIGGER credit_ledger_no_delete BEFORE DELETE ON credit_ledger WHEN 0\n",
+        (f"{CREDITS}::test_the_ledger_is_append_only",),
+        "SQLite lets a ledger row be deleted",
+    ),
+    Mutant(
+        "postgres-ledger-deletable",
+        "credits: the ledger is append-only",
+        "bot/store/migrations.py",
+        "    CREATE TRIGGER credit_ledger_no_change BEFORE UPDATE OR DELETE ON credit_ledger\n",
+        "    CREATE TRIGGER credit_ledger_no_change BEFORE UPDATE ON credit_ledger\n",
+        (f"{CREDITS}::test_the_ledger_is_append_only",),
+        "PostgreSQL lets a ledger row be deleted",
+    ),
+    # --- credits: the audit ----------------------------------------------------------------
+    Mutant(
+        "audit-skips-accounts",
+        "credits: the ledger audit",
+        "bot/store/credits.py",
+        "        if (available, reserved) != (ledger_available, ledger_reserved):\n",
+        "        if False:\n",
+        (f"{CREDITS}::test_the_audit_finds_a_ledger_that_disagrees",),
+        "an account changed behind the ledger's back passes the audit",
+    ),
+    Mutant(
+        "audit-open-reservation-passes",
+        "credits: the ledger audit",
+        "bot/store/credits.py",
+        "    if settled != expected:\n",
+        "    if settled and settled != expected:\n",
+        (f"{CREDITS}::test_the_audit_finds_a_ledger_that_disagrees",),
+        "a finished job with an unsettled reservation passes the audit",
+    ),
+    # --- sharing: only the owner's videos --------------------------------------------------
+    Mutant(
+        "send-again-anyones",
+        "sharing: only the owner's videos",
+        "bot/sharing.py",
+        "        if job.requester.user_id != user_id:\n            return m.video_not_yours\n",
+        "        if False:\n            return m.video_not_yours\n",
+        (
+            f"{SHARING_UNIT}::test_only_the_owners_delivered_file_can_be_sent_again",
+            f"{SHARING}::test_deep_link_sends_a_video_to_its_owner_only",
+        ),
+        "Send again or a deep link sends someone else's video",
+    ),
+    Mutant(
+        "inline-lists-everyones",
+        "sharing: only the owner's videos",
+        "bot/store/base.py",
+        "\"WHERE user_id = ? AND video_file_id IS NOT NULL AND state = 'delivered'\"",
+        "\"WHERE (user_id = ? OR TRUE) AND video_file_id IS NOT NULL AND state = 'delivered'\"",
+        (f"{SHARING}::test_inline_lists_only_the_askers_videos_filtered_and_paged",),
+        "inline mode lists everyone's videos",
+    ),
+    Mutant(
+        "inline-reference-anyones",
+        "sharing: only the owner's videos",
+        "bot/sharing.py",
+        "                and job.requester.user_id == user_id\n",
+        "",
+        (f"{SHARING}::test_inline_lists_only_the_askers_videos_filtered_and_paged",),
+        "a number typed inline finds someone else's video",
+    ),
+    # --- replicas: an update sent again -----------------------------------------------------
+    Mutant(
+        "update-claimed-by-all",
+        "replicas: an update handled once",
+        "bot/store/base.py",
+        '            " WHERE updates_seen.owner = excluded.owner RETURNING update_id",\n',
+        '            " RETURNING update_id",\n',
+        (f"{SHARED}::test_an_update_is_claimed_by_one_replica",),
+        "every replica's claim of an update succeeds",
+    ),
+    Mutant(
+        "update-claim-owner-inverted",
+        "replicas: an update handled once",
+        "bot/store/base.py",
+        '            " WHERE updates_seen.owner = excluded.owner RETURNING update_id",\n',
+        '            " WHERE updates_seen.owner <> excluded.owner RETURNING update_id",\n',
+        (f"{SHARED}::test_an_update_is_claimed_by_one_replica",),
+        "another replica's claim of an update succeeds, the claimer's own does not",
+    ),
+    Mutant(
+        "update-claim-ignored",
+        "replicas: an update handled once",
+        "bot/web.py",
+        "            if not claimed or not seen.add(update.update_id):\n",
+        "            if not seen.add(update.update_id):\n",
+        (f"{REPLICAS}::test_three_replicas_answer_like_one_bot",),
+        "a replica handles an update another replica claimed",
+    ),
+    # --- replicas: albums --------------------------------------------------------------------
+    Mutant(
+        "album-taken-twice",
+        "replicas: an album taken once",
+        "bot/store/base.py",
+        '            f" AND NOT taken AND last_part_at <= {self.NOW} - ? RETURNING chat_id",\n',
+        '            f" AND last_part_at <= {self.NOW} - ? RETURNING chat_id",\n',
+        (f"{ALBUMS}::test_an_album_split_between_replicas_is_handed_over_once",),
+        "two replicas both take a complete album",
+    ),
+    # (A late part reopening a taken album is no mutant: `take_album` checks `NOT taken`
+    # again, so the part's "fresh" answer only starts a watch that finds nothing.)
+    Mutant(
+        "album-never-marked-taken",
+        "replicas: an album taken once",
+        "bot/store/base.py",
+        '            "UPDATE albums SET taken = TRUE WHERE chat_id = ? AND media_group_id = ?"',
+        '            "UPDATE albums SET taken = taken WHERE chat_id = ? AND media_group_id = ?"',
+        (f"{ALBUMS}::test_an_album_split_between_replicas_is_handed_over_once",),
+        "the replica that takes an album never marks it taken: the others take it too",
+    ),
+    # --- replicas: cooldown and one answer between them --------------------------------------
+    Mutant(
+        "quiet-always-taken",
+        "replicas: the cooldown holds across them",
+        "bot/store/base.py",
+        '            " until = excluded.until WHERE quiet.until <= ? RETURNING until",\n',
+        '            " until = excluded.until WHERE quiet.until <= ? + 1e12 RETURNING until",\n',
+        (
+            f"{ACCESS_UNIT}::test_the_cooldown_holds_across_replicas",
+            f"{ACCESS_UNIT}::test_replicas_answer_a_flood_once_between_them",
+        ),
+        "a quiet time another replica took is taken again",
+    ),
+    Mutant(
+        "quiet-refusal-passes",
+        "replicas: the cooldown holds across them",
+        "bot/store/base.py",
+        "        return False, float(current if current is not None else now)\n",
+        "        return True, float(current if current is not None else now)\n",
+        (
+            f"{ACCESS_UNIT}::test_the_cooldown_holds_across_replicas",
+            f"{ACCESS_UNIT}::test_replicas_answer_a_flood_once_between_them",
+        ),
+        "a request inside another replica's cooldown passes",
+    ),
+    # --- replicas: the default REPLICA_ID comes back ----------------------------------------
+    Mutant(
+        "default-id-not-reused",
+        "replicas: a default REPLICA_ID resumes at once",
+        "bot/replicas.py",
+        '        name = f"{host}-{n}"\n',
+        '        name = f"{host}-{n}-{time.time()}"\n',
+        (f"{SHARED}::test_a_default_replica_id_comes_back_after_a_kill",),
+        "a restarted bot takes a new id, its old jobs wait for their leases",
+    ),
+    Mutant(
+        "default-id-lock-ignored",
+        "replicas: a default REPLICA_ID resumes at once",
+        "bot/replicas.py",
+        "        if await store.lock_identity(name):\n",
+        "        if await store.lock_identity(name) or True:\n",
+        (f"{SHARED}::test_a_default_replica_id_comes_back_after_a_kill",),
+        "a default id is taken though a live process holds it",
+    ),
+    # --- replicas: a killed replica's jobs, faster by its lock -------------------------------
+    Mutant(
+        "gone-lock-not-asked",
+        "replicas: a dead replica's jobs taken over",
+        "bot/store/base.py",
+        '            f" AND {holder_gone}) OR replica_id = ? RETURNING replica_id",\n',
+        '            f" AND FALSE) OR replica_id = ? RETURNING replica_id",\n',
+        (f"{SHARED}::test_a_killed_replicas_jobs_are_released_once_its_lock_session_ends",),
+        "a killed replica's jobs wait for its whole lease",
+    ),
+    # --- replicas: Telegram's limits between three -------------------------------------------
+    Mutant(
+        "replica-takes-whole-limit",
+        "replicas: Telegram's limits kept together",
+        "bot/pacing.py",
+        "        share = max(1, self._limits.overall_limit // max(1, count))\n",
+        "        share = self._limits.overall_limit\n",
+        (
+            f"{SHARED_PACING}::test_each_replica_takes_its_share_of_the_overall_limit",
+            f"{REPLICAS}::test_three_replicas_keep_together_to_telegrams_limits",
+        ),
+        "each replica sends at the whole overall limit",
+    ),
+    Mutant(
+        "chat-turn-unlocked",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        '                " ORDER BY key FOR UPDATE",\n',
+        '                " ORDER BY key",\n',
+        (
+            f"{SHARED_PACING}::test_replicas_reserving_one_chat_get_moments_a_spacing_apart",
+            f"{REPLICAS}::test_three_replicas_keep_together_to_telegrams_limits",
+        ),
+        "two replicas take the same turn of a chat",
+    ),
+    # --- replicas: PostgreSQL restarts under them ------------------------------------------
+    Mutant(
+        "identity-not-taken-again",
+        "replicas: a PostgreSQL restart ridden out",
+        "bot/store/postgres.py",
+        "        return await self.lock_identity(self._identity_name)\n",
+        "        return False\n",
+        (f"{REPLICAS}::test_replicas_ride_out_a_database_restart",),
+        "after a restart a replica runs without its identity lock",
+    ),
+    # (Calling replicas gone right after the restart, before their lock sessions are back, is
+    # no mutant: it only releases leases, and a delivery is claimed once besides.)
+    # (Nor is skipping `keep_identity`'s "SELECT 1": a restart closes the lock's connection,
+    # which `is_closed()` already sees.)
+    Mutant(
+        "heartbeat-outage-not-waited",
+        "replicas: a PostgreSQL restart ridden out",
+        "bot/replicas.py",
+        "                if self._watch is not None and await self._watch.failed():\n",
+        "                if False:\n",
+        (f"{REPLICAS}::test_replicas_ride_out_a_database_restart",),
+        "the heartbeat does not wait for the database: a traceback every beat of the outage",
+    ),
+    # --- busy chats: progress gives way, the status is deleted --------------------------------
+    Mutant(
+        "progress-never-gives-way",
+        "busy chats: progress gives way, status deleted",
+        "bot/chat_status.py",
+        "        return self._busy is not None and self._busy(job.requester.chat_id)\n",
+        "        return False\n",
+        (
+            f"{CHAT_STATUS}::test_progress_gives_way_while_the_chat_is_busy_final_states_and_notes_do_not",
+        ),
+        "progress edits are sent into a busy chat",
+    ),
+    Mutant(
+        "status-never-deleted",
+        "busy chats: progress gives way, status deleted",
+        "bot/chat_status.py",
+        "            and job.state is JobState.DELIVERED\n",
+        "            and job.state is JobState.CANCELLED\n",
+        (
+            f"{CHAT_STATUS}::test_a_delivered_jobs_status_message_is_deleted_in_a_busy_chat_edited_in_a_quiet_one",
+            f"{LIMITS}::test_a_busy_chat_gets_three_calls_per_job_while_a_quiet_chat_sees_progress",
+        ),
+        "a delivered job's status is edited, not deleted, in a busy chat",
+    ),
+    # --- twenty and twenty videos first ------------------------------------------------------
+    # (Giving status edits the videos' priority, or never calling a chat busy, is no mutant
+    # here: each alone is covered by the other, edits after videos or statuses deleted. Nor is
+    # the group window off: twenty videos are within a group's 20 a minute.)
+    Mutant(
+        "twenty-status-left-unsettled",
+        "twenty and twenty: videos first",
+        "bot/chat_status.py",
+        "                if self._clears(job, note) and await self._delete_message(job):\n",
+        "                if self._clears(job, note):\n",
+        (
+            f"{LIMITS}::test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_without_a_429",
+        ),
+        "a delivered job's status in a busy chat is neither deleted nor edited",
+    ),
+    Mutant(
+        "twenty-ready-edit-sent",
+        "twenty and twenty: videos first",
+        "bot/chat_status.py",
+        "        if job.state is JobState.SUCCEEDED:\n            return True  # the delivery has started; its own edit follows\n",
+        "        if job.state is JobState.SUCCEEDED:\n            return False  # the delivery has started; its own edit follows\n",
+        (
+            f"{LIMITS}::test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_without_a_429",
+        ),
+        "a 'ready, sending' edit takes a turn before each video",
     ),
 )

@@ -55,6 +55,8 @@ async def test_progress_gives_way_while_the_chat_is_busy_final_states_and_notes_
     busy_chats.add(RUNNING.requester.chat_id)
     status.show(RUNNING, force=False)  # progress in a busy chat: left out
     status.show(replace(RUNNING, progress=None), force=True)  # "generating": left out too
+    await background.idle()  # each on its own: a later status must not stand in for them
+    assert request.calls("editMessageText") == []
     status.show(replace(RUNNING, state=JobState.QUEUED), force=True, note="moved to kling")
     await background.idle()
     status.show(replace(RUNNING, state=JobState.CANCELLED), force=True)
