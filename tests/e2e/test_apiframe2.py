@@ -1,6 +1,7 @@
 """APIFRAME v2 (`apiframe2`) through the real Application: a text video delivered by polling
 and by its signed webhook, a forged or unsigned webhook refused (403) with nothing delivered,
-and `--sound` on kling-2.6."""
+`--sound` on kling-2.6, and a 12 s kling-3.0 video with sound (a 12 s request on a 5|10 s
+model refused with words and no request)."""
 
 from __future__ import annotations
 
@@ -165,7 +166,10 @@ async def test_sound_on_a_silent_model_is_refused_without_a_request(
     bot = await start_bot(settings())
     telegram.send_text(telegram.user(1001), "/video --sound a storm")
     answer = text_of(await telegram.wait_for("sendMessage"))
-    assert answer == "I can't make that video: this provider makes sound only with kling-v2-6 pro."
+    assert answer == (
+        "I can't make that video: this provider makes sound only with "
+        "kling-v2-6 pro, kling-v3 pro, kling-v3 std."
+    )
     assert await bot.job(1) is None
     assert apiframe2.requests == []
 
@@ -197,5 +201,35 @@ async def test_a_photo_without_public_url_is_refused_before_any_request(
     telegram.send_photo(telegram.user(1001), jpeg(), caption="it turns")
     answer = text_of(await telegram.wait_for("sendMessage"))
     assert "needs the bot to have a public web address" in answer
+    assert await bot.job(1) is None
+    assert apiframe2.requests == []
+
+
+async def test_a_12_s_kling_v3_video_with_sound_is_delivered(
+    telegram, apiframe2, settings, start_bot
+):
+    bot = await start_bot(settings())
+    job = await ask_for_video(telegram, apiframe2, "/video -m v3 -d 12 --sound a storm at sea")
+    assert job.request == {
+        "model": "kling-3.0",
+        "prompt": "a storm at sea",
+        "klingParams": {"mode": "standard", "duration": 12, "generate_audio": True},
+    }
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    assert "12 s" in text_of(status) and "with sound" in text_of(status)
+    await apiframe2.finish(job.job_id)
+    await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    done = await bot.job(1)
+    assert done.state is JobState.DELIVERED and done.params["duration"] == 12
+
+
+async def test_a_12_s_request_on_a_5_or_10_s_model_is_refused_without_a_request(
+    telegram, apiframe2, settings, start_bot
+):
+    bot = await start_bot(settings())
+    telegram.send_text(telegram.user(1001), "/video -m 2.6 --mode pro -d 12 a storm")
+    answer = text_of(await telegram.wait_for("sendMessage"))
+    assert answer == "I can't make that video: kling-v2-6 makes videos of 5, 10 seconds only."
     assert await bot.job(1) is None
     assert apiframe2.requests == []
