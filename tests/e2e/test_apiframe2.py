@@ -16,7 +16,7 @@ import pytest
 from bot.config import Settings
 from bot.jobs import JobState
 from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, forbidden, free_port, jpeg, serving
-from tests.e2e.test_settings import text_of
+from tests.e2e.test_settings import buttons, open_panel, text_of
 from tests.fakes.apiframe2 import FakeApiframe2, signature
 from tests.fakes.telegram import FakeTelegram
 
@@ -233,3 +233,32 @@ async def test_a_12_s_request_on_a_5_or_10_s_model_is_refused_without_a_request(
     assert answer == "I can't make that video: kling-v2-6 makes videos of 5, 10 seconds only."
     assert await bot.job(1) is None
     assert apiframe2.requests == []
+
+
+async def test_settings_offer_each_models_durations(telegram, apiframe2, settings, start_bot):
+    await start_bot(settings())
+    alice = telegram.user(1001)
+    panel = await open_panel(telegram, alice)
+    durations = await panel.press("set:d")  # kling-v2-1, the default model: 5 or 10 s
+    assert [d for d in buttons(durations) if d.startswith("set:d=") and d != "set:d="] == [
+        "set:d=5",
+        "set:d=10",
+    ]
+    await panel.press("set:main")
+    await panel.press("set:m")
+    await panel.press("set:m=kling-v3")
+    durations = await panel.press("set:d")
+    offered = [d for d in buttons(durations) if d.startswith("set:d=") and d != "set:d="]
+    assert offered == [f"set:d={n}" for n in (5, 3, 4, *range(6, 16))]  # the default first
+    await panel.press("set:d=12")
+    await panel.press("set:m")
+    back = await panel.press("set:m=kling-v2-1")  # 12 s is not a kling-v2-1 length
+    assert "Duration: not offered by kling-v2-1, back to default." in text_of(back)
+
+    telegram.send_text(alice, "/video a kept default")
+    job = await apiframe2.wait_for_task()
+    assert job.request == {
+        "model": "kling-2.1",
+        "prompt": "a kept default",
+        "klingParams": {"mode": "standard"},
+    }

@@ -126,9 +126,14 @@ def test_the_aimlapi_fake_takes_3_to_15_s_for_v3_only():
         ),
         (
             request(
-                JobKind.IMAGE, model="kling-v3", mode="pro", duration=15, negative_prompt="fog",
-                end_image=InputImage(JPEG, "image/jpeg", url=LINK + "b"), sound=False,
-            ),  # fmt: skip
+                JobKind.IMAGE,
+                model="kling-v3",
+                mode="pro",
+                duration=15,
+                negative_prompt="fog",
+                end_image=InputImage(JPEG, "image/jpeg", url=LINK + "b"),
+                sound=False,
+            ),
             {
                 "model": "kling-3.0",
                 "prompt": "a lighthouse in a storm",
