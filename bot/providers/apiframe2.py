@@ -10,8 +10,9 @@ Where its docs and its spec disagree, the spec wins (it rejects fields it does n
 `end_image`); webhooks signed with HMAC-SHA256 over the raw body, keyed with the SHA-256
 digest of the API key, in `x-webhook-signature: sha256=<hex>`.
 
-`kling-3.0` is our `kling-v3`: 3 to 15 s (`Capabilities.model_durations`), `mode`
-standard|pro, ratio, start and end image, `negative_prompt`, `generate_audio`.
+`kling-3.0` is our `kling-v3`, as its spec's schema lists it (`openapi.json` at 02c8358):
+`duration` an integer from 3 to 15 (`Capabilities.model_durations`), `mode` standard|pro,
+`aspect_ratio`, `start_image`, `end_image`, `negative_prompt`, `generate_audio`; no scale.
 
 Not offered: `kling-3.0`'s `4k` mode (in the spec but not the docs) and `multi_prompt` shots
 (the bot has no option for shots); `kling-3.0-omni` (its references and shots are more than

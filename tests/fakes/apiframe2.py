@@ -35,8 +35,9 @@ from tests.fakes.recording import Recorded, is_http_url, shared_tls
 SAMPLE = SAMPLE_MP4
 RATIOS = ("16:9", "9:16", "1:1")
 EVENTS = ("progress", "completed", "failed")
-#: Each Kling model's `klingParams` fields, as its schema lists them (3.0-omni is not served
-#: here; 3.0's `multi_prompt`, a JSON string, is accepted as a string).
+#: Each Kling model's `klingParams` fields, as its schema lists them (3.0 as read in
+#: `openapi.json` at 02c8358; 3.0-omni is not served here; 3.0's `multi_prompt`, a JSON
+#: string, is accepted as a string).
 KLING_PARAMS: dict[str, frozenset[str]] = {
     "kling-2.1": frozenset({"duration", "end_image", "mode", "negative_prompt", "start_image"}),
     "kling-2.1-master": frozenset({"aspect_ratio", "duration", "negative_prompt", "start_image"}),
