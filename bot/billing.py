@@ -29,7 +29,12 @@ if TYPE_CHECKING:  # the settings validate prices and packs with this module: ke
 log = logging.getLogger(__name__)
 
 CURRENCY = "XTR"  # Telegram Stars; invoices in it take no provider token
-DEFAULT_PRICES = "*:std:5=10,*:std:10=20,*:pro:5=20,*:pro:10=40,*:*:*=40"
+#: 2 credits a second in std and 4 in pro, for every length a model makes (3 to 15 s: kling-v3
+#: takes them all; 5 s std is 10 as ever), and 40 for anything else.
+DEFAULT_PRICES = ",".join(
+    [f"*:{mode}:{n}={rate * n}" for mode, rate in (("std", 2), ("pro", 4)) for n in range(3, 16)]
+    + ["*:*:*=40"]
+)
 DEFAULT_PACKS = "100:50,500:200"
 MAX_CREDITS = 1_000_000  # per pack, grant and price: keeps typos from minting fortunes
 NOTE_LIMIT = 200  # characters of an admin's reason kept with a grant

@@ -90,11 +90,13 @@ class Param:
 
 
 def _model_name(value: str) -> str:
-    """Our model name from shorthand: "1.6", "v1-6", "kling-v1.6" -> "kling-v1-6"."""
+    """Our model name from shorthand: "1.6", "v1-6", "kling-v1.6" -> "kling-v1-6"; "3.0",
+    "kling-3.0" (APIFRAME's name) -> "kling-v3"."""
     name = value.strip().lower().replace(".", "-").replace("_", "-")
     name = name.removeprefix("kling-").removeprefix("kling")
     if not name.startswith("v"):
         name = "v" + name
+    name = re.sub(r"^(v\d+)-0$", r"\1", name)  # a whole version: "v3-0" is "v3"
     return "kling-" + name
 
 
@@ -313,10 +315,10 @@ OPTION_NAMES = (
 )
 
 
-def listed(param: Param, *caps: Capabilities) -> tuple[Any, ...]:
-    """The values any of `caps` offers for `param`: in the order listed, or sorted where the
-    field is a set."""
-    groups = [getattr(c, param.offered or "") for c in caps]
+def listed(param: Param, *caps: Capabilities, model: str | None = None) -> tuple[Any, ...]:
+    """The values any of `caps` offers for `param` (with `model`, where given and a provider
+    declares the values per model): in the order listed, or sorted where the field is a set."""
+    groups = [c.offered(param.offered or "", model) for c in caps]
     union = tuple(dict.fromkeys(value for group in groups for value in group))
     return union if all(isinstance(group, tuple) for group in groups) else tuple(sorted(union))
 

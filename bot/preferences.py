@@ -66,14 +66,17 @@ class Preferences:
         }
 
     def fit(self, caps: Capabilities) -> tuple[Preferences, list[str]]:
-        """These choices without the values `caps` does not offer, and the fields dropped."""
+        """These choices without the values `caps` does not offer (with the chosen model, where
+        it declares values per model: a 12 s duration goes with a switch to a 5|10 s model),
+        and the fields dropped."""
         chosen = self.to_dict()
+        model = chosen.get("model") if chosen.get("model") in caps.models else caps.default_model
         dropped = [
             p.name
             for p in PARAMS
             if p.name in chosen
             and (
-                (p.offered and chosen[p.name] not in listed(p, caps))
+                (p.offered and chosen[p.name] not in listed(p, caps, model=model))
                 or (p.limit and len(chosen[p.name]) > getattr(caps, p.limit))
             )
         ]

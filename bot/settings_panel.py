@@ -98,8 +98,9 @@ class SettingsPanel:
             return Press(self._main(prefs, m, group))
         changed = replace(prefs, **{name: offered[value]})
         note = None
-        if name == "provider":
-            changed, dropped = changed.fit(self._capabilities[str(offered[value])])
+        if name in ("provider", "model"):  # a model may take other durations (kling-v3)
+            caps = self._capabilities[str(offered[value])] if name == "provider" else None
+            changed, dropped = changed.fit(caps or self._caps(changed)[1])
             if dropped:
                 labels = ", ".join(m.settings_labels[PARAM[field].label_key] for field in dropped)
                 note = m.settings_dropped.format(values=labels, provider=offered[value])
@@ -128,7 +129,8 @@ class SettingsPanel:
             return list(self._capabilities)
         param, caps = PARAM[name], self._caps(prefs)[1]
         default = getattr(caps, param.default or "")
-        return sorted(listed(param, caps), key=lambda value: value != default)
+        model = prefs.model if prefs.model in caps.models else caps.default_model
+        return sorted(listed(param, caps, model=model), key=lambda value: value != default)
 
     # --- drawing -----------------------------------------------------------------------------
 

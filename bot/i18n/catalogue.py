@@ -54,6 +54,10 @@ class Messages:
     choose_mode: str  # {choices}
     choose_duration: str  # {choices}
     choose_aspect_ratio: str  # {choices}
+    # A value offered here, but not with the request's model (`Capabilities.model_<field>`).
+    choose_mode_for_model: str  # {model}, {choices}
+    choose_duration_for_model: str  # {model}, {choices}
+    choose_aspect_ratio_for_model: str  # {model}, {choices}
     no_end_frame: str
     no_camera_text: str
     no_camera_image: str

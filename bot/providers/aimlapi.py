@@ -68,8 +68,8 @@ _STATES = {
     "error": JobState.FAILED,
 }
 _VERSIONS = {"kling-v1": "v1", "kling-v1-5": "v1.5", "kling-v1-6": "v1.6"}  # ours -> theirs
-#: Newer models, each in the kinds and modes its page documents (all on the same endpoint;
-#: none takes `tail_image_url`). A master has no mode: it is offered as the default, std.
+#: Newer models, each in the kinds and modes its page documents (of the v2 ones, none takes
+#: `tail_image_url`). A master has no mode: it is offered as the default, std.
 _NEWER: dict[tuple[str, JobKind, str], str] = {
     ("kling-v2-master", JobKind.TEXT, "std"): "klingai/v2-master-text-to-video",
     ("kling-v2-master", JobKind.IMAGE, "std"): "klingai/v2-master-image-to-video",
@@ -81,10 +81,19 @@ _NEWER: dict[tuple[str, JobKind, str], str] = {
     ("kling-v2-5-turbo", JobKind.IMAGE, "pro"): "klingai/v2.5-turbo/pro/image-to-video",
     ("kling-v2-6", JobKind.TEXT, "pro"): "klingai/video-v2-6-pro-text-to-video",
     ("kling-v2-6", JobKind.IMAGE, "pro"): "klingai/video-v2-6-pro-image-to-video",
+    ("kling-v3", JobKind.TEXT, "std"): "klingai/video-v3-standard-text-to-video",
+    ("kling-v3", JobKind.TEXT, "pro"): "klingai/video-v3-pro-text-to-video",
+    ("kling-v3", JobKind.IMAGE, "std"): "klingai/video-v3-standard-image-to-video",
+    ("kling-v3", JobKind.IMAGE, "pro"): "klingai/video-v3-pro-image-to-video",
 }
+#: Kling 3.0 (`video-v3-{standard,pro}-…`): 3 to 15 s, `generate_audio` (default true),
+#: `cfg_scale`, and on image-to-video `tail_image_url`. Their `multi_prompt`, `shot_type` and
+#: `elements` are not offered (the bot has no option for shots or elements).
+_V3 = frozenset(model for (ours, _, _), model in _NEWER.items() if ours == "kling-v3")
+V3_DURATIONS = frozenset(range(3, 16))
 #: Models documented on `UNIVERSAL_PATH` only; `generate_audio` is theirs.
 _UNIVERSAL = frozenset(
-    {"klingai/video-v2-6-pro-text-to-video", "klingai/video-v2-6-pro-image-to-video"}
+    {"klingai/video-v2-6-pro-text-to-video", "klingai/video-v2-6-pro-image-to-video"} | _V3
 )
 _COMBOS = frozenset(
     {
@@ -135,13 +144,18 @@ class AimlapiProvider:
             "kling-v2-1-master",
             "kling-v2-5-turbo",
             "kling-v2-6",
+            "kling-v3",
         ),
         combos=_COMBOS,
-        sound=frozenset({("kling-v2-6", "pro")}),  # `generate_audio` (default true)
-        # `tail_image_url`: the v1.x pages only.
-        end_frames=frozenset((model, mode) for model in _VERSIONS for mode in ("std", "pro")),
+        # `generate_audio` (default true)
+        sound=frozenset({("kling-v2-6", "pro"), ("kling-v3", "std"), ("kling-v3", "pro")}),
+        # `tail_image_url`: the v1.x pages and v3 image-to-video.
+        end_frames=frozenset(
+            (model, mode) for model in (*_VERSIONS, "kling-v3") for mode in ("std", "pro")
+        ),
         modes=frozenset({"std", "pro"}),
         durations=frozenset({5, 10}),
+        model_durations={"kling-v3": V3_DURATIONS},
         aspect_ratios=("16:9", "9:16", "1:1"),
         # Text: `camera_control` (a named move) or `advanced_camera_control` (one axis);
         # image: `camera_control {type, config}`; on v1 std/pro and v1.6 pro only.

@@ -10,9 +10,14 @@ Where its docs and its spec disagree, the spec wins (it rejects fields it does n
 `end_image`); webhooks signed with HMAC-SHA256 over the raw body, keyed with the SHA-256
 digest of the API key, in `x-webhook-signature: sha256=<hex>`.
 
-Not offered: `kling-3.0` and `kling-3.0-omni` (the bot has no v3 model, and their 3-15 s
-durations and multi-prompt shots are more than its options), camera moves, effects, reference
-photos and extension (none documented for Kling on this API).
+`kling-3.0` is our `kling-v3`, as its spec's schema lists it (`openapi.json` at 02c8358):
+`duration` an integer from 3 to 15 (`Capabilities.model_durations`), `mode` standard|pro,
+`aspect_ratio`, `start_image`, `end_image`, `negative_prompt`, `generate_audio`; no scale.
+
+Not offered: `kling-3.0`'s `4k` mode (in the spec but not the docs) and `multi_prompt` shots
+(the bot has no option for shots); `kling-3.0-omni` (its references and shots are more than
+the bot's options); camera moves, effects, reference photos and extension (none documented
+for Kling on this API).
 """
 
 from __future__ import annotations
@@ -61,7 +66,9 @@ MODELS = {
     "kling-v2-1-master": "kling-2.1-master",
     "kling-v2-5-turbo": "kling-2.5-turbo-pro",
     "kling-v2-6": "kling-2.6",
+    "kling-v3": "kling-3.0",
 }
+V3_DURATIONS = frozenset(range(3, 16))  # kling-3.0's `duration`: an integer from 3 to 15
 #: The modes each model is offered in. Only `kling-2.1` has a `mode` field (standard|pro);
 #: a master has none and is offered as the default, std; the turbo and 2.6 as pro (their
 #: prices are pro prices), as AI/ML API offers the same models.
@@ -70,11 +77,14 @@ _MODES = {
     "kling-v2-1-master": ("std",),
     "kling-v2-5-turbo": ("pro",),
     "kling-v2-6": ("pro",),
+    "kling-v3": ("std", "pro"),
 }
+_MODE_MODELS = frozenset({"kling-v2-1", "kling-v3"})  # the models with a `mode` field
 _MODE_FIELD = {"std": "standard", "pro": "pro"}
 #: The `klingParams` fields each model's schema lists (besides `duration`, `start_image`
-#: and `negative_prompt`, which all four take).
-_ASPECT_RATIO = frozenset({"kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6"})
+#: and `negative_prompt`, which all of them take).
+_ASPECT_RATIO = frozenset({"kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6", "kling-v3"})
+_AUDIO = frozenset({"kling-v2-6", "kling-v3"})  # `generate_audio`
 _GUIDANCE_SCALE = frozenset({"kling-v2-5-turbo"})
 _STATES = {
     "QUEUED": JobState.QUEUED,
@@ -86,15 +96,18 @@ _STATES = {
 
 
 class Apiframe2Provider:
-    """APIFRAME v2: text- and image-to-video on Kling 2.1, 2.1 master, 2.5 turbo and 2.6."""
+    """APIFRAME v2: text- and image-to-video on Kling 2.1, 2.1 master, 2.5 turbo, 2.6 and 3.0."""
 
     name = "apiframe2"
     capabilities = Capabilities(
         kinds=frozenset({JobKind.TEXT, JobKind.IMAGE}),
         image_by_url_only=True,  # `start_image` and `end_image` are URIs
         end_frame=True,
-        # `end_image`: kling-2.1 (the docs: pro mode) and kling-2.5-turbo-pro.
-        end_frames=frozenset({("kling-v2-1", "pro"), ("kling-v2-5-turbo", "pro")}),
+        # `end_image`: kling-2.1 (the docs: pro mode), kling-2.5-turbo-pro and kling-3.0.
+        end_frames=frozenset(
+            {("kling-v2-1", "pro"), ("kling-v2-5-turbo", "pro")}
+            | {("kling-v3", "std"), ("kling-v3", "pro")}
+        ),
         models=tuple(MODELS),
         combos=frozenset(
             (model, kind, mode)
@@ -103,11 +116,13 @@ class Apiframe2Provider:
             for mode in modes
         ),
         durations=frozenset({5, 10}),
+        model_durations={"kling-v3": V3_DURATIONS},
         aspect_ratios=("16:9", "9:16", "1:1"),
         max_prompt_length=4000,
         max_negative_prompt_length=2500,
         callbacks=True,  # `webhookUrl`, signed (`callback_signed`)
-        sound=frozenset({("kling-v2-6", "pro")}),  # `generate_audio`
+        # `generate_audio`
+        sound=frozenset({("kling-v2-6", "pro"), ("kling-v3", "std"), ("kling-v3", "pro")}),
     )
 
     def __init__(
@@ -213,9 +228,12 @@ def create_body(request: VideoRequest) -> dict[str, Any]:
     if model not in MODELS or mode not in _MODES[model]:
         raise InvalidRequest(f"{model} in {mode} mode is not offered by {LABEL}")
     params: dict[str, Any] = {}
-    if model == "kling-v2-1":
+    if model in _MODE_MODELS:
         params["mode"] = _MODE_FIELD[mode]
     if request.duration is not None:
+        takes = Apiframe2Provider.capabilities.offered("durations", model)
+        if request.duration not in takes:
+            raise InvalidRequest(f"{model} does not make {request.duration} s videos on {LABEL}")
         params["duration"] = request.duration
     if request.kind is JobKind.IMAGE:
         params.update(_images(request))
@@ -227,7 +245,7 @@ def create_body(request: VideoRequest) -> dict[str, Any]:
         params["guidance_scale"] = request.cfg_scale
     if request.negative_prompt is not None:
         params["negative_prompt"] = request.negative_prompt
-    if request.sound is not None and model == "kling-v2-6":
+    if request.sound is not None and model in _AUDIO:
         params["generate_audio"] = request.sound  # `unsupported` refuses `--sound` elsewhere
     elif request.sound:
         raise InvalidRequest(f"{model} makes no sound on {LABEL}", reason=Reason.of("no_sound"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, runtime_checkable
@@ -71,6 +71,7 @@ OUR_MODELS = (
     "kling-v2-1-master",
     "kling-v2-5-turbo",
     "kling-v2-6",
+    "kling-v3",
 )
 """The bot's own model names; each provider maps the ones it offers to its own ids."""
 
@@ -107,7 +108,10 @@ class Capabilities:
     end_frame: bool = False  # accepts an end frame for image-to-video
     models: tuple[str, ...] = ("kling-v1",)  # our model names it offers; the first is the default
     modes: frozenset[str] = frozenset({"std", "pro"})
-    durations: frozenset[int] = frozenset({5, 10})
+    durations: frozenset[int] = frozenset({5, 10})  # what its models take unless listed below
+    # Durations per model, for models taking other lengths than `durations` (kling-v3: 3-15 s).
+    # Any `<field>` may be declared per model as `model_<field>`: see `offered`.
+    model_durations: Mapping[str, frozenset[int]] = field(default_factory=dict, hash=False)
     aspect_ratios: tuple[str, ...] = ("16:9", "9:16", "1:1")  # text-to-video only
     max_prompt_length: int = 2500
     max_negative_prompt_length: int = 2500
@@ -143,6 +147,20 @@ class Capabilities:
     @property
     def default_model(self) -> str:
         return self.models[0]
+
+    def offered(self, name: str, model: str | None = None) -> Any:
+        """The values field `name` lists: for `model` where a `model_<name>` mapping declares
+        them per model; for no model, every value any of its models takes (what options and
+        provider choice accept before the model is known)."""
+        values = getattr(self, name)
+        per_model: Mapping[str, Any] = getattr(self, f"model_{name}", None) or {}
+        if not per_model:
+            return values
+        if model is not None:
+            return per_model.get(model, values)
+        groups = [per_model.get(m, values) for m in self.models]
+        union = dict.fromkeys(value for group in groups for value in group)
+        return tuple(union) if isinstance(values, tuple) else frozenset(union)
 
     @property
     def camera_presets(self) -> tuple[str, ...]:
@@ -195,12 +213,17 @@ def unsupported(caps: Capabilities, request: VideoRequest) -> Reason | None:
     for param, value in values:  # lengths first, then choices
         if param.limit and len(value) > getattr(caps, param.limit):
             return Reason(param.too_long, {"limit": getattr(caps, param.limit)})
+    model = request.model or caps.default_model
     for param, value in values:
         if param.convert is not None:  # a free value: checked on its own terms below
             continue
         offered = listed(param, caps) if param.offered else ()
         if param.offered and value not in offered:
             return Reason(param.refusal, {"choices": ", ".join(map(str, offered))})
+        for_model = listed(param, caps, model=model) if param.offered else ()
+        if param.offered and value not in for_model:  # offered, but not with this model
+            choices = ", ".join(map(str, for_model))
+            return Reason(f"{param.refusal}_for_model", {"model": model, "choices": choices})
     if (reason := model_refusal(caps, request)) is not None:
         return reason
     if request.camera is not None and (reason := camera_refusal(caps, request)) is not None:

@@ -1,6 +1,7 @@
 """APIFRAME v2 (`apiframe2`) through the real Application: a text video delivered by polling
 and by its signed webhook, a forged or unsigned webhook refused (403) with nothing delivered,
-and `--sound` on kling-2.6."""
+`--sound` on kling-2.6, and a 12 s kling-3.0 video with sound (a 12 s request on a 5|10 s
+model refused with words and no request)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from bot.config import Settings
 from bot.jobs import JobState
 from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, forbidden, free_port, jpeg, serving
-from tests.e2e.test_settings import text_of
+from tests.e2e.test_settings import buttons, open_panel, text_of
 from tests.fakes.apiframe2 import FakeApiframe2, signature
 from tests.fakes.telegram import FakeTelegram
 
@@ -165,7 +166,10 @@ async def test_sound_on_a_silent_model_is_refused_without_a_request(
     bot = await start_bot(settings())
     telegram.send_text(telegram.user(1001), "/video --sound a storm")
     answer = text_of(await telegram.wait_for("sendMessage"))
-    assert answer == "I can't make that video: this provider makes sound only with kling-v2-6 pro."
+    assert answer == (
+        "I can't make that video: this provider makes sound only with "
+        "kling-v2-6 pro, kling-v3 pro, kling-v3 std."
+    )
     assert await bot.job(1) is None
     assert apiframe2.requests == []
 
@@ -199,3 +203,62 @@ async def test_a_photo_without_public_url_is_refused_before_any_request(
     assert "needs the bot to have a public web address" in answer
     assert await bot.job(1) is None
     assert apiframe2.requests == []
+
+
+async def test_a_12_s_kling_v3_video_with_sound_is_delivered(
+    telegram, apiframe2, settings, start_bot
+):
+    bot = await start_bot(settings())
+    job = await ask_for_video(telegram, apiframe2, "/video -m v3 -d 12 --sound a storm at sea")
+    assert job.request == {
+        "model": "kling-3.0",
+        "prompt": "a storm at sea",
+        "klingParams": {"mode": "standard", "duration": 12, "generate_audio": True},
+    }
+    status = await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("🎬"))
+    assert "12 s" in text_of(status) and "with sound" in text_of(status)
+    await apiframe2.finish(job.job_id)
+    await telegram.wait_for("sendVideo")
+    await telegram.wait_for("editMessageText", lambda c: "Done" in c.params["text"])
+    done = await bot.job(1)
+    assert done.state is JobState.DELIVERED and done.params["duration"] == 12
+
+
+async def test_a_12_s_request_on_a_5_or_10_s_model_is_refused_without_a_request(
+    telegram, apiframe2, settings, start_bot
+):
+    bot = await start_bot(settings())
+    telegram.send_text(telegram.user(1001), "/video -m 2.6 --mode pro -d 12 a storm")
+    answer = text_of(await telegram.wait_for("sendMessage"))
+    assert answer == "I can't make that video: kling-v2-6 makes videos of 5, 10 seconds only."
+    assert await bot.job(1) is None
+    assert apiframe2.requests == []
+
+
+async def test_settings_offer_each_models_durations(telegram, apiframe2, settings, start_bot):
+    await start_bot(settings())
+    alice = telegram.user(1001)
+    panel = await open_panel(telegram, alice)
+    durations = await panel.press("set:d")  # kling-v2-1, the default model: 5 or 10 s
+    assert [d for d in buttons(durations) if d.startswith("set:d=") and d != "set:d="] == [
+        "set:d=5",
+        "set:d=10",
+    ]
+    await panel.press("set:main")
+    await panel.press("set:m")
+    await panel.press("set:m=kling-v3")
+    durations = await panel.press("set:d")
+    offered = [d for d in buttons(durations) if d.startswith("set:d=") and d != "set:d="]
+    assert offered == [f"set:d={n}" for n in (5, 3, 4, *range(6, 16))]  # the default first
+    await panel.press("set:d=12")
+    await panel.press("set:m")
+    back = await panel.press("set:m=kling-v2-1")  # 12 s is not a kling-v2-1 length
+    assert "Duration: not offered by kling-v2-1, back to default." in text_of(back)
+
+    telegram.send_text(alice, "/video a kept default")
+    job = await apiframe2.wait_for_task()
+    assert job.request == {
+        "model": "kling-2.1",
+        "prompt": "a kept default",
+        "klingParams": {"mode": "standard"},
+    }

@@ -89,6 +89,6 @@ async def test_a_newer_model_reaches_aimlapi_and_its_end_frame_is_refused(
     assert text_of(answer) == (
         "I can't make that video: this provider uses an end frame (the second photo) only "
         "with kling-v1 pro, kling-v1 std, kling-v1-5 pro, kling-v1-5 std, kling-v1-6 pro, "
-        "kling-v1-6 std."
+        "kling-v1-6 std, kling-v3 pro, kling-v3 std."
     )
     assert await bot.job(2) is None and len(aimlapi.tasks) == 1

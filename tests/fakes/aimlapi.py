@@ -64,9 +64,19 @@ NEWER_MODELS = (
     "klingai/v2.5-turbo/pro/image-to-video",
 )
 #: Documented on the universal endpoint only, with `generate_audio` (default true).
+#: Kling 3.0 standard and pro (video-v3-{standard,pro}-{text,image}-to-video.json): 3 to 15 s,
+#: `generate_audio`, `cfg_scale`, and on image-to-video `tail_image_url`; also `multi_prompt`
+#: (strings) and `shot_type`, which the bot does not send (`elements` is left out: unchecked).
+V3_MODELS = tuple(
+    f"klingai/video-v3-{tier}-{kind}-to-video"
+    for tier, kind in itertools.product(("standard", "pro"), ("text", "image"))
+)
+V3_DURATIONS = tuple(range(3, 16))
+V3_EXTRA = frozenset({"multi_prompt", "shot_type"})
 UNIVERSAL_MODELS = (
     "klingai/video-v2-6-pro-text-to-video",
     "klingai/video-v2-6-pro-image-to-video",
+    *V3_MODELS,
 )
 APILAPLAS_MODELS = ("kling-video/v1.6/standard/image-to-video",)
 REFS_MODEL = "kling-video/v1.6/standard/multi-image-to-video"
@@ -264,8 +274,15 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
         allowed = allowed - {"tail_image_url", "static_mask_url", "dynamic_masks", "ratio"}
     if model in UNIVERSAL_MODELS:
         allowed = allowed | {"generate_audio"}
-        if not is_t2v(model):
+        if not is_t2v(model) and model not in V3_MODELS:
             allowed = allowed - {"cfg_scale"}
+    if model in V3_MODELS:
+        allowed = allowed | V3_EXTRA | (set() if is_t2v(model) else {"tail_image_url"})
+        if body.get("shot_type", "customize") not in ("customize", "intelligent"):
+            errors.append("shot_type must be customize or intelligent")
+        prompts = body.get("multi_prompt", [])
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            errors.append("multi_prompt must be an array of strings")
         if not isinstance(body.get("generate_audio", True), bool):
             errors.append("generate_audio must be a boolean")
     if edition == "aimlapi" and model in CAMERA_MODELS:
@@ -277,7 +294,11 @@ def validate_generation(body: dict[str, Any], edition: Edition) -> list[str]:
             errors.append(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
     else:
         errors += _image_errors(body)
-    if "duration" in body:
+    if "duration" in body and model in V3_MODELS:
+        duration = body["duration"]
+        if isinstance(duration, bool) or duration not in V3_DURATIONS:
+            errors.append("duration must be an integer from 3 to 15")
+    elif "duration" in body:
         errors += _duration_errors(body["duration"], edition)
     errors += _camera_errors(body, is_t2v(model))
     if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):

@@ -35,7 +35,9 @@ from tests.fakes.recording import Recorded, is_http_url, shared_tls
 SAMPLE = SAMPLE_MP4
 RATIOS = ("16:9", "9:16", "1:1")
 EVENTS = ("progress", "completed", "failed")
-#: Each Kling model's `klingParams` fields, as its schema lists them (3.0 is not served here).
+#: Each Kling model's `klingParams` fields, as its schema lists them (3.0 as read in
+#: `openapi.json` at 02c8358; 3.0-omni is not served here; 3.0's `multi_prompt`, a JSON
+#: string, is accepted as a string).
 KLING_PARAMS: dict[str, frozenset[str]] = {
     "kling-2.1": frozenset({"duration", "end_image", "mode", "negative_prompt", "start_image"}),
     "kling-2.1-master": frozenset({"aspect_ratio", "duration", "negative_prompt", "start_image"}),
@@ -46,7 +48,15 @@ KLING_PARAMS: dict[str, frozenset[str]] = {
     "kling-2.6": frozenset(
         {"aspect_ratio", "duration", "generate_audio", "negative_prompt", "start_image"}
     ),
+    "kling-3.0": frozenset(
+        {"aspect_ratio", "duration", "end_image", "generate_audio", "mode", "multi_prompt"}
+        | {"negative_prompt", "start_image"}
+    ),
 }
+#: `duration` per model: kling-3.0 takes an integer from 3 to 15, the others 5 or 10.
+DURATIONS: dict[str, tuple[int, ...]] = {"kling-3.0": tuple(range(3, 16))}
+#: `mode` per model: kling-3.0's schema also lists 4k (its docs do not).
+MODES: dict[str, tuple[str, ...]] = {"kling-3.0": ("standard", "pro", "4k")}
 TOP_LEVEL = frozenset({"model", "prompt", "klingParams", "webhookUrl", "webhookEvents"})
 
 
@@ -131,12 +141,18 @@ def validate_generate(body: dict[str, Any]) -> list[str]:
         f"klingParams: unrecognized key for {model}: {key}"
         for key in sorted(set(params) - KLING_PARAMS[model])
     ]
+    durations = DURATIONS.get(model, (5, 10))
     if "duration" in params and (
-        not _number(params["duration"]) or params["duration"] not in (5, 10)
+        not isinstance(params["duration"], int)
+        or isinstance(params["duration"], bool)
+        or params["duration"] not in durations
     ):
-        errors.append("klingParams.duration must be 5 or 10")
-    if "mode" in params and params["mode"] not in ("standard", "pro"):
-        errors.append("klingParams.mode must be standard or pro")
+        errors.append(f"klingParams.duration must be one of {', '.join(map(str, durations))}")
+    modes = MODES.get(model, ("standard", "pro"))
+    if "mode" in params and params["mode"] not in modes:
+        errors.append(f"klingParams.mode must be one of {', '.join(modes)}")
+    if "multi_prompt" in params and not isinstance(params["multi_prompt"], str):
+        errors.append("klingParams.multi_prompt must be a JSON string")
     if "aspect_ratio" in params and params["aspect_ratio"] not in RATIOS:
         errors.append(f"klingParams.aspect_ratio must be one of {', '.join(RATIOS)}")
     for name in ("start_image", "end_image"):

@@ -194,7 +194,9 @@ async def test_the_callback_url_asks_for_every_event(fake, provider):
         (text(camera="zoom_in"), "no_camera_text"),
         (text(sound=True), "sound_needs"),  # kling-v2-1 makes no sound
         (text(model="kling-v2-1-master", sound=True), "sound_needs"),
-        (text(duration=15), "choose_duration"),
+        (text(duration=16), "choose_duration"),  # no model here makes 16 s
+        (text(duration=15), "choose_duration_for_model"),  # kling-v3 does; kling-v2-1 does not
+        (text(duration=3, model="kling-v2-6", mode="pro"), "choose_duration_for_model"),
         (text(aspect_ratio="4:3", model="kling-v2-6", mode="pro"), "choose_aspect_ratio"),
         (text(prompt="x" * 4001), "prompt_too_long"),
         (VideoRequest(job_id=1, kind=JobKind.EFFECT, prompt="", effect="hug"), "no_effects"),
@@ -215,14 +217,19 @@ def test_an_end_frame_only_where_the_schema_lists_end_image():
         )  # fmt: skip
         reason = unsupported(CAPS, request)
         assert reason == Reason.of(
-            "end_frame_models", models="kling-v2-1 pro, kling-v2-5-turbo pro"
+            "end_frame_models",
+            models="kling-v2-1 pro, kling-v2-5-turbo pro, kling-v3 pro, kling-v3 std",
         ), model
 
 
 @pytest.mark.parametrize(
     ("request_", "option", "models"),
     [
-        (text(aspect_ratio="16:9"), "--ratio", "kling-v2-1-master, kling-v2-5-turbo, kling-v2-6"),
+        (
+            text(aspect_ratio="16:9"),
+            "--ratio",
+            "kling-v2-1-master, kling-v2-5-turbo, kling-v2-6, kling-v3",
+        ),
         (text(cfg_scale=0.5), "--cfg", "kling-v2-5-turbo"),
         (text(model="kling-v2-6", mode="pro", cfg_scale=0.5), "--cfg", "kling-v2-5-turbo"),
     ],

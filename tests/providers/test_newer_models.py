@@ -85,7 +85,7 @@ def test_an_end_frame_with_a_newer_model_is_refused_before_any_request():
     assert reason is not None and reason.key == "end_frame_models"
     assert reason.fields == {
         "models": "kling-v1 pro, kling-v1 std, kling-v1-5 pro, kling-v1-5 std, kling-v1-6 pro, "
-        "kling-v1-6 std"
+        "kling-v1-6 std, kling-v3 pro, kling-v3 std"
     }
     assert unsupported(caps, request(JobKind.IMAGE, model="kling-v1-6", end_image=frame)) is None
     body = {"model": "kling-video/v2.1/pro/image-to-video", "prompt": "x", "image_url": URI}

@@ -350,6 +350,19 @@ def test_the_most_specific_price_rule_wins():
     assert price_in(table, "kling-v1", "weird", 7) == 40  # the catch-all default
 
 
+def test_default_prices_cover_every_length_a_model_makes_by_the_second():
+    table = parse_prices("")
+    assert [price_in(table, "kling-v1", mode, n) for mode in ("std", "pro") for n in (5, 10)] == [
+        10,
+        20,
+        20,
+        40,
+    ]  # as before kling-v3
+    assert price_in(table, "kling-v3", "std", 3) == 6
+    assert price_in(table, "kling-v3", "std", 12) == 24
+    assert price_in(table, "kling-v3", "pro", 15) == 60
+
+
 @pytest.mark.parametrize("bad", ["x", "a:b:c=1", "*:std:5=-1", "*:std:5=99999999"])
 def test_bad_price_rules_are_refused_with_the_rule(bad):
     with pytest.raises(ValueError, match="credits"):
