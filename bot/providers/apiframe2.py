@@ -40,10 +40,10 @@ from bot.providers.base import (
     AccountStatus,
     Capabilities,
     InvalidRequest,
-    ProviderError,
     TaskUpdate,
     VideoRequest,
     http_timeout,
+    poll_all,
     status_error,
     transport_error,
     unreadable_answer,
@@ -146,23 +146,8 @@ class Apiframe2Provider:
         return job_id
 
     async def poll(self, task_ids: Sequence[str]) -> Mapping[str, TaskUpdate]:
-        """One GET per job, a few at a time. Jobs whose poll failed are left out and logged;
-        only when every one failed is the first error raised, so a bad key is not silent."""
-        ids = list(dict.fromkeys(task_ids))
-        results = await asyncio.gather(*(self._poll_one(i) for i in ids), return_exceptions=True)
-        updates: dict[str, TaskUpdate] = {}
-        errors: list[ProviderError] = []
-        for task_id, result in zip(ids, results, strict=True):
-            if isinstance(result, ProviderError):
-                log.warning("%s: polling job %s failed: %s", LABEL, task_id, result.message)
-                errors.append(result)
-            elif isinstance(result, BaseException):
-                raise result
-            elif result is not None and result.task_id == task_id:
-                updates[task_id] = result
-        if errors and len(errors) == len(ids):
-            raise errors[0]
-        return updates
+        """One GET per job, a few at a time (failures as `poll_all` says)."""
+        return await poll_all(task_ids, self._poll_one, LABEL)
 
     async def account(self) -> AccountStatus:
         """`GET /v2/me`: the caller's user, team and key. It names no balance we could read."""

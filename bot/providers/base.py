@@ -6,8 +6,10 @@ speaks `VideoRequest`, `TaskUpdate` and `ProviderError` only.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +23,8 @@ from bot.i18n import Reason
 from bot.jobs import JobKind
 from bot.jobs import TaskUpdate as TaskUpdate  # part of the job model; providers make them
 from bot.params import PARAMS, listed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -438,6 +442,31 @@ def status_error(
     )
     hint = retry_after((headers or {}).get("retry-after")) if meaning.error.retryable else None
     return meaning.error(text, retry_after=hint, maybe_accepted=creating and meaning.maybe_accepted)
+
+
+async def poll_all(
+    task_ids: Sequence[str],
+    poll_one: Callable[[str], Awaitable[TaskUpdate | None]],
+    label: str,
+) -> dict[str, TaskUpdate]:
+    """Poll each task side by side (`poll_one` bounds its own concurrency). Tasks whose poll
+    failed are left out and logged; only when every one failed is the first error raised, so
+    a bad key or an outage is not silent."""
+    ids = list(dict.fromkeys(task_ids))
+    results = await asyncio.gather(*(poll_one(task_id) for task_id in ids), return_exceptions=True)
+    updates: dict[str, TaskUpdate] = {}
+    errors: list[ProviderError] = []
+    for task_id, result in zip(ids, results, strict=True):
+        if isinstance(result, ProviderError):
+            log.warning("%s: polling task %s failed: %s", label, task_id, result.message)
+            errors.append(result)
+        elif isinstance(result, BaseException):
+            raise result
+        elif result is not None and result.task_id == task_id:
+            updates[task_id] = result
+    if errors and len(errors) == len(ids):
+        raise errors[0]
+    return updates
 
 
 def transport_error(provider: str, exc: httpx.HTTPError, *, creating: bool = True) -> Unavailable:

@@ -56,6 +56,7 @@ from bot.providers.base import (
     VideoRequest,
     effect_of,
     http_timeout,
+    poll_all,
     status_error,
     transport_error,
     unreadable_answer,
@@ -451,8 +452,7 @@ async def poll_each(
     limit: asyncio.Semaphore,
     label: str,
 ) -> dict[str, TaskUpdate]:
-    """Query each task (`limit` at a time). Ids that failed are left out and logged; only when
-    every query failed is the first error raised, so a bad key or an outage is not silent."""
+    """Query each task, `limit` at a time (failures as `poll_all` says)."""
 
     async def one(task_id: str) -> TaskUpdate | None:
         parsed = split_task_id(task_id)
@@ -462,20 +462,7 @@ async def poll_each(
         async with limit:
             return task_update(await query(*parsed), task_id, label)
 
-    results = await asyncio.gather(*(one(t) for t in task_ids), return_exceptions=True)
-    updates: dict[str, TaskUpdate] = {}
-    errors: list[ProviderError] = []
-    for task_id, result in zip(task_ids, results, strict=True):
-        if isinstance(result, ProviderError):
-            log.warning("%s: polling task %s failed: %s", label, task_id, result.message)
-            errors.append(result)
-        elif isinstance(result, BaseException):
-            raise result
-        elif result is not None:
-            updates[task_id] = result
-    if errors and len(errors) == len(task_ids):
-        raise errors[0]
-    return updates
+    return await poll_all(task_ids, one, label)
 
 
 def error_for(
