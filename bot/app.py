@@ -111,7 +111,6 @@ class BotParts:
     watch: StoreWatch
     alerts: Alerts
     replicas: Replicas
-    shared_pacing: bool
 
 
 @contextlib.asynccontextmanager
@@ -295,7 +294,6 @@ async def assemble(
                 watch=watch,
                 on_count=limiter.set_replicas if shared_pacing else None,
             ),
-            shared_pacing,
         )
     finally:
         await alerts.aclose()
@@ -368,7 +366,7 @@ async def run_bot(
             )
             await handlers.set_descriptions(application.bot)
             await application.start()
-            await parts.replicas.join(shared=parts.shared_pacing)  # before any message goes
+            await parts.replicas.join()  # before any message goes
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
             if settings.metrics_address is not None:  # either mode: /metrics and /healthz
                 servers.append(

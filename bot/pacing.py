@@ -35,17 +35,19 @@ when Telegram's overall budget is busy (`bot.delivery` then leaves out "sending 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
 
-Replicas sharing a PostgreSQL database share Telegram's limits too. The overall limit is
-split: each replica takes 1/n of it (`set_replicas`, n from the heartbeats), so their sum
-stays under 30 a second without asking anyone per message. A chat's and a group's limits
-cannot be split that way (any replica may write to any chat), so once this replica's
-schedule gives a message its turn, the message also reserves its moment in the database
-(`share`): under its chat's key (held for two intervals and a fifth while it is in flight,
-then, once answered, the interval and a tenth from the answer) and, for a group, its
-group's key (one message per 3 s, which never exceeds 20 a minute). The reservation is one
-transaction, so two replicas never take the same moment. A single process (SQLite) has
-neither step. If the database does not answer, the message goes on this replica's own
-pacing alone.
+Replicas sharing a PostgreSQL database share Telegram's limits too, as one budget in it
+(`share`, a `pace` row per key, each holding the next moment the key allows): once this
+replica's schedule gives a message its turn, the message reserves its moment under its
+chat's key (held for two intervals and a fifth while it is in flight, then, once answered,
+the interval and a tenth from the answer), its group's (one message per 3 s, which never
+exceeds 20 a minute) and, when that moment is now, the overall key (28.6 messages a second:
+30 less a margin, `OVERALL_MARGIN`). A message whose chat another replica holds gives its
+turn back here and comes back at its moment (`Schedule.defer`), so it never holds the
+overall budget while it waits: whichever replica has messages ready takes the overall
+turns, and busy replicas together send close to 30 a second whatever their work. The reservation is one transaction, so two
+replicas never take the same moment. A single process (SQLite) has no such step. If the
+database does not answer, each replica paces alone to its share of the overall limit (1/n of
+it, n the live replicas from the heartbeats, `set_replicas`).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, IntEnum
@@ -89,6 +91,14 @@ UNPACED = frozenset({"sendChatAction"})
 #: message may reach Telegram later after its send than ours (an upload), and the shared
 #: budget cannot wait for its answer as this replica's own schedule does.
 CHAT_MARGIN = 1.1
+#: Seconds a message waits for its chat's shared moment while holding this replica's turn; a
+#: longer wait gives the turn back meanwhile (`Schedule.defer`).
+SHARED_WAIT_HELD = 0.05
+#: The shared budget's key for Telegram's overall limit, and how much wider than the limit
+#: its moments are spaced: a message reaches Telegram a little after its moment (unevenly),
+#: and 30 moments a second would then put 31 into some second.
+OVERALL_KEY = "overall"
+OVERALL_MARGIN = 1.05
 
 
 @dataclass(frozen=True)
@@ -167,7 +177,7 @@ class _Chat:
         self.queues: tuple[deque[Ticket], ...] = tuple(deque() for _ in Priority)
         self.busy = False  # a message of this chat is in flight
         self.tat = -math.inf  # GCRA "theoretical arrival time" of the next message
-        self.paused_until = -math.inf  # a 429's retry_after
+        self.paused_until = -math.inf  # a 429's retry_after, or a turn another replica holds
         self.slowdown = 1  # the chat's interval is `chat_interval * slowdown`
         self.slowed_at = -math.inf  # the last 429 (or the last halving of the slowdown)
         self.sent: deque[float] | None = deque() if is_group else None  # answer times
@@ -323,6 +333,19 @@ class Schedule:
         chat.queues[ticket.priority].appendleft(ticket)
         self._make_ready(chat)
 
+    def defer(self, ticket: Ticket, now: float, until: float) -> None:
+        """The chat's turn is held elsewhere (another replica's message) until `until`: give the
+        overall turn back without counting a message, and keep the message first in line for
+        then. Nothing is slowed down: this is no 429."""
+        assert ticket.state is TicketState.SENDING, ticket.state
+        chat = ticket.chat
+        chat.busy = False
+        self._in_flight -= 1
+        chat.paused_until = max(chat.paused_until, until)
+        ticket.state = TicketState.QUEUED
+        chat.queues[ticket.priority].appendleft(ticket)
+        self._make_ready(chat)
+
     def release_all(self) -> list[Ticket]:
         """Every queued message, marked as sending: for shutdown, where nothing may hang."""
         released: list[Ticket] = []
@@ -413,10 +436,17 @@ class SharedBudget(Protocol):
     """Telegram's limits as a budget in a database that replicas share (`PostgresStore`)."""
 
     async def reserve_send(
-        self, spacings: Sequence[tuple[str, float]]
+        self,
+        spacings: Sequence[tuple[str, float]],
+        *,
+        overall: tuple[str, float] | None = None,
+        within: float = math.inf,
+        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """Reserve the next moment allowed by every (key, spacing): seconds until then, and
-        the moment each key now allows its next message."""
+        """Reserve the next moment allowed by every (key, spacing), `mine` being the keys
+        still held by the caller's own earlier reservation: seconds until then, and the moment
+        each key now allows its next message. A moment within `within` seconds takes the
+        `overall` key's next moment too (and that key is in the answer)."""
         ...
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
@@ -476,6 +506,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._timer_at = math.inf
         self._shared: SharedBudget | None = None
         self._shared_failing = False
+        self._replicas = 1
+        self._overall_next = -math.inf  # the overall moment the shared budget last gave
         self._idle: asyncio.Event | None = None  # set once drained, while shutting down
 
     @property
@@ -485,46 +517,73 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     def share(self, budget: SharedBudget) -> None:
         """Pace together with the other replicas on `budget` (see module)."""
         self._shared = budget
+        self._apply_share()
 
     def set_replicas(self, count: int) -> None:
-        """`count` replicas are alive (this one included): this one's share of the overall
-        limit is 1/count of it, rounded down, so that together they stay under it."""
-        share = max(1, self._limits.overall_limit // max(1, count))
+        """`count` replicas are alive (this one included). While the shared budget answers,
+        it keeps them together under the overall limit; while it does not, this one's share
+        is 1/count of it, rounded down, so that together they still stay under it."""
+        self._replicas = max(1, count)
+        self._apply_share()
+
+    def _apply_share(self) -> None:
+        shared = self._shared is not None and not self._shared_failing
+        limit = self._limits.overall_limit
+        share = limit if shared else max(1, limit // self._replicas)
         if share != self._schedule.limits.overall_limit:
             self._schedule.limits = dataclasses.replace(self._limits, overall_limit=share)
             log.info(
-                "%d replicas alive: %d messages per %g s are this one's share",
-                count,
+                "%d replicas alive%s: %d messages per %g s are this one's share",
+                self._replicas,
+                "" if shared else " and no shared budget",
                 share,
                 self._limits.overall_period,
             )
             self._dispatch()
 
-    async def _shared_turn(self, key: ChatKey) -> float | None:
-        """Wait for the moment the shared budget gives this message (see module); the
-        chat's reserved next moment, for `_shared_answered`."""
+    async def _shared_turn(self, ticket: Ticket) -> float | None:
+        """Wait, holding this replica's turn, for the moment the shared budget gives this
+        message (see module); the chat's reserved next moment, for `_shared_answered`.
+
+        A chat another replica holds for more than a moment is waited for with this replica's
+        turn given back (`Schedule.defer`), so its other chats go meanwhile; the message then
+        comes back for the moment it reserved and takes its overall turn."""
         if self._shared is None:
             return None
-        limits = self._limits
+        key, limits = ticket.chat_key, self._limits
         interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
         # While the message is in flight the chat is held for one more interval: another
         # replica's message waits for its answer (`_shared_answered`) or for that hold.
         spacings = [(f"chat:{key}", 2 * interval)]
         if is_group(key):
             spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
-        try:
-            wait, reserved = await self._shared.reserve_send(spacings)
-        except Exception as exc:
-            if not self._shared_failing:
-                log.warning("shared pacing unavailable (%s); pacing this replica alone", exc)
-            self._shared_failing = True
-            return None
-        if self._shared_failing:
-            log.warning("shared pacing available again")
-            self._shared_failing = False
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return reserved.get(f"chat:{key}")
+        overall = limits.overall_period / limits.overall_limit * OVERALL_MARGIN
+        mine: dict[str, float] = {}
+        while True:
+            try:
+                wait, reserved = await self._shared.reserve_send(
+                    spacings, overall=(OVERALL_KEY, overall), within=SHARED_WAIT_HELD, mine=mine
+                )
+            except Exception as exc:
+                if not self._shared_failing:
+                    log.warning("shared pacing unavailable (%s); pacing this replica alone", exc)
+                    self._shared_failing = True
+                    self._apply_share()
+                return None
+            if self._shared_failing:
+                log.warning("shared pacing available again")
+                self._shared_failing = False
+                self._apply_share()
+            if OVERALL_KEY in reserved:  # its moment, overall turn included
+                self._overall_next = self._clock() + wait
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                return reserved.get(f"chat:{key}")
+            mine = reserved
+            now = self._clock()
+            self._schedule.defer(ticket, now, now + wait)
+            self._dispatch()
+            await self._turn(ticket)
 
     async def _shared_answered(self, key: ChatKey, reserved: float | None) -> None:
         """The message was answered: the chat's next moment is an interval from now (unless
@@ -540,7 +599,11 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         `Schedule.busy`; None: whether Telegram's overall budget is busy). What
         `bot.chat_status` asks before a status edit, and `bot.delivery` before "sending video"."""
         key = chat_key("sendMessage", {"chat_id": chat_id}) if chat_id is not None else None
-        return self._schedule.busy(key, self._clock())
+        now = self._clock()
+        # Replicas: the shared overall budget gave moments more than half a period ahead.
+        if self._overall_next - now > self._limits.overall_period / 2:
+            return True
+        return self._schedule.busy(key, now)
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""
@@ -575,7 +638,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             attempt = 0
             while True:
                 await self._turn(ticket)
-                reserved = await self._shared_turn(key)
+                reserved = await self._shared_turn(ticket)
                 try:
                     result = await callback(*args, **kwargs)
                     await self._shared_answered(key, reserved)

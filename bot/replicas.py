@@ -23,9 +23,6 @@ log = logging.getLogger(__name__)
 
 #: Names a default `REPLICA_ID` may take on one host: `<hostname>-0` ... `<hostname>-99`.
 HOST_SLOTS = 100
-#: Seconds a joining replica waits beyond one heartbeat interval, for a busy replica's late
-#: heartbeat.
-JOIN_SLACK = 1.0
 
 
 async def stable_replica_id(store: JobStore, host: str | None = None) -> str | None:
@@ -92,14 +89,12 @@ class Replicas:
             self._on_count(count)
         return count
 
-    async def join(self, *, shared: bool) -> None:
-        """Record this replica before it takes any work; with `shared` limits (pacing splits
-        Telegram's overall limit by the live replicas) and others alive, also wait a
-        heartbeat interval, by when each of them has counted this one and lowered its share."""
+    async def join(self) -> None:
+        """Record this replica before it takes any work. Nothing waits for the others to
+        count it: the shared pacing budget keeps all of them under Telegram's overall limit
+        whatever their number, which only matters again while the database is down."""
         try:
-            if await self.beat() > 1 and shared:
-                await asyncio.sleep(self.interval + JOIN_SLACK)
-                await self.beat()
+            await self.beat()
         except Exception:  # the heartbeat loop tries again; pacing starts from its own share
             log.warning("replica %s: could not record itself yet", self.replica_id)
 

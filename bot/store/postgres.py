@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -145,37 +146,64 @@ class PostgresStore(SqlStore):
         )
 
     async def reserve_send(
-        self, spacings: Sequence[tuple[str, float]]
+        self,
+        spacings: Sequence[tuple[str, float]],
+        *,
+        overall: tuple[str, float] | None = None,
+        within: float = math.inf,
+        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """Reserve the next moment a message may go under every key's spacing (`tat`: the
-        earliest moment the key allows the next message): the seconds to wait for it, and
-        each key's new `tat`. The keys' rows are locked in one order, so replicas reserving
-        together never deadlock."""
+        """Reserve the next moment every (key, spacing) allows (`tat`: the earliest moment the
+        key allows its next message): the seconds to wait for it, and the `tat` it leaves each
+        key at (for `sent`; a key already held further by a later reservation stays so).
+
+        `mine` holds the `tat`s an earlier call answered this caller for the same spacings:
+        the moment it reserved then stays its own (later reservations queued behind it), unless
+        it comes back more than half a spacing late, when it reserves anew. With `overall`, a
+        moment within `within` seconds also takes the overall key's next moment, if later, and
+        that key is in the answer; a later one leaves it alone, so a message waiting for its
+        chat holds no overall turn.
+
+        The rows are locked in one order (the spacings' keys sorted, then the overall key),
+        so replicas reserving together never deadlock; the time is read once they are held.
+        A key's `tat` never moves back here (only `sent` hands a chat back early).
+        """
         spacing = dict(spacings)
         keys = sorted(spacing)
+        held = {key: tat - spacing[key] for key, tat in (mine or {}).items() if key in spacing}
         async with self._db.transaction() as db:
+            tat = await self._lock_pace(db, keys)
+            now = float(await db.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+            if any(now - moment > spacing[key] / 2 for key, moment in held.items()):
+                held = {}  # too late for the moment it held: the next one behind the queue
+            at = max(now, *(held.get(key, tat[key]) for key in keys))
+            if overall is not None and at - now <= within:
+                key, overall_spacing = overall
+                at = max(at, (await self._lock_pace(db, [key]))[key])
+                spacing[key] = overall_spacing
             await db.execute(
-                "INSERT INTO pace (key, tat) SELECT unnest(CAST(? AS TEXT[])), 0"
-                " ON CONFLICT (key) DO NOTHING",
-                keys,
-            )
-            rows = await db.fetch(
-                f"SELECT key, tat, {self.NOW} FROM pace WHERE key = ANY(CAST(? AS TEXT[]))"  # noqa: S608 - fixed SQL fragments only
-                " ORDER BY key FOR UPDATE",
-                keys,
-            )
-            now = float(rows[0][2])
-            at = max(now, *(float(row[1]) for row in rows))
-            rows = await db.fetch(
-                "UPDATE pace SET tat = ? + s.spacing FROM"
+                "UPDATE pace SET tat = GREATEST(pace.tat, ? + s.spacing) FROM"
                 " (SELECT unnest(CAST(? AS TEXT[])) AS key,"
-                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key"
-                " RETURNING pace.key, pace.tat",
+                " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key",
                 at,
-                keys,
-                [spacing[key] for key in keys],
+                list(spacing),
+                list(spacing.values()),
             )
-        return at - now, {str(row[0]): float(row[1]) for row in rows}
+        return at - now, {key: at + key_spacing for key, key_spacing in spacing.items()}
+
+    @staticmethod
+    async def _lock_pace(db: Driver, keys: list[str]) -> dict[str, float]:
+        """The keys' `tat`s, their rows locked (created at 0 where new), in the given order."""
+        await db.execute(
+            "INSERT INTO pace (key, tat) SELECT unnest(CAST(? AS TEXT[])), 0"
+            " ON CONFLICT (key) DO NOTHING",
+            keys,
+        )
+        rows = await db.fetch(
+            "SELECT key, tat FROM pace WHERE key = ANY(CAST(? AS TEXT[])) ORDER BY key FOR UPDATE",
+            keys,
+        )
+        return {str(row[0]): float(row[1]) for row in rows}
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
         """The message that set the key's `tat` to `reserved` was answered just now: unless

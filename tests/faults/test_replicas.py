@@ -485,7 +485,7 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
 ):
     """Telegram's real limits, enforced by the fake, for three replicas that share them:
     200 jobs in 100 chats finishing at once get no 429, and the replicas together still send
-    close to 30 messages a second."""
+    at least 0.9 of 30 messages a second while they all have messages waiting."""
     telegram.enforce_rate_limits = True
     ports = [free_port() for _ in range(3)]
     balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
@@ -557,11 +557,9 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
     print(f"\nthree replicas under Telegram's limits: {json.dumps(figures)}")
     assert telegram.rate_limited_responses == 0
     assert sum(videos.values()) == PACED_JOBS and set(videos.values()) == {2}
-    # Not a timing promise (the figure above is the measurement): a guard against sharing
-    # that throttles the replicas far below the limit they share. Once the jobs finish, each
-    # sends only its video (the busy chats' status messages are deleted, which Telegram does
-    # not count), about 14 a second here: the two videos of each chat a chat interval apart.
-    assert busy_rate > 8
+    # The issue's figure: while every replica has messages waiting, together they use at least
+    # 0.9 of Telegram's 30 a second (the shared budget spaces them at 30/1.05).
+    assert busy_rate >= 0.9 * 30
 
 
 BEFORE_OUTAGE, DURING_OUTAGE = 30, 10

@@ -537,9 +537,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "429-message-dropped",
         "Telegram 429: nothing dropped",
         "bot/pacing.py",
-        "        chat.queues[ticket.priority].appendleft(ticket)\n        self._make_ready(chat)\n"
-        "\n    def release_all",
-        "        self._make_ready(chat)\n\n    def release_all",
+        "        chat.paused_until = max(chat.paused_until, now + max(0.0, after))\n"
+        "        ticket.state = TicketState.QUEUED\n"
+        "        chat.queues[ticket.priority].appendleft(ticket)\n",
+        "        chat.paused_until = max(chat.paused_until, now + max(0.0, after))\n"
+        "        ticket.state = TicketState.QUEUED\n",
         (f"{TG_FAULTS}::test_telegram_429_on_send_is_waited_out_and_nothing_dropped", PACING),
         "a message answered 429 is not put back in line",
     ),
@@ -1550,20 +1552,66 @@ MUTANTS: tuple[Mutant, ...] = (
         "replica-takes-whole-limit",
         "replicas: Telegram's limits kept together",
         "bot/pacing.py",
-        "        share = max(1, self._limits.overall_limit // max(1, count))\n",
-        "        share = self._limits.overall_limit\n",
+        "        share = limit if shared else max(1, limit // self._replicas)\n",
+        "        share = limit\n",
         (
-            f"{SHARED_PACING}::test_each_replica_takes_its_share_of_the_overall_limit",
+            f"{SHARED_PACING}::test_each_replica_takes_its_share_of_the_overall_limit_without_a_shared_budget",
+            f"{SHARED_PACING}::test_the_shared_budget_keeps_replicas_under_the_limit_until_it_fails",
+        ),
+        "without the shared budget each replica sends at the whole overall limit",
+    ),
+    Mutant(
+        "overall-turn-unshared",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        "                spacing[key] = overall_spacing\n",
+        "                spacing[key] = 0.0\n",
+        (
+            f"{SHARED_PACING}::test_a_message_waiting_for_its_chat_takes_no_overall_turn_and_keeps_its_moment",
             f"{REPLICAS}::test_three_replicas_keep_together_to_telegrams_limits",
         ),
-        "each replica sends at the whole overall limit",
+        "the replicas' messages take no turns of the overall limit between them",
+    ),
+    Mutant(
+        "waiting-message-holds-turn",
+        "replicas: Telegram's limits kept together",
+        "bot/pacing.py",
+        "            self._schedule.defer(ticket, now, now + wait)\n"
+        "            self._dispatch()\n"
+        "            await self._turn(ticket)\n",
+        "            await asyncio.sleep(wait)\n",
+        (
+            f"{SHARED_PACING}::test_a_message_waiting_for_another_replica_gives_its_turn_to_other_chats",
+            f"{REPLICAS}::test_three_replicas_keep_together_to_telegrams_limits",
+        ),
+        "a message waiting for another replica's chat holds its replica's turn meanwhile",
+    ),
+    Mutant(
+        "held-moment-lost",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        "        held = {key: tat - spacing[key] for key, tat in (mine or {}).items() if key in spacing}\n",
+        "        held: dict[str, float] = {}\n",
+        (
+            f"{SHARED_PACING}::test_a_message_waiting_for_its_chat_takes_no_overall_turn_and_keeps_its_moment",
+        ),
+        "a message back for its moment queues behind those reserved after it (and they behind it)",
+    ),
+    Mutant(
+        "late-moment-kept",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        "                held = {}  # too late for the moment it held: the next one behind the queue\n",
+        "                pass\n",
+        (f"{SHARED_PACING}::test_a_message_back_too_late_for_its_moment_queues_anew",),
+        "a message back late for its moment still takes it, crowding the next one",
     ),
     Mutant(
         "chat-turn-unlocked",
         "replicas: Telegram's limits kept together",
         "bot/store/postgres.py",
-        '                " ORDER BY key FOR UPDATE",\n',
-        '                " ORDER BY key",\n',
+        '            "SELECT key, tat FROM pace WHERE key = ANY(CAST(? AS TEXT[])) ORDER BY key FOR UPDATE",\n',
+        '            "SELECT key, tat FROM pace WHERE key = ANY(CAST(? AS TEXT[])) ORDER BY key",\n',
         (
             f"{SHARED_PACING}::test_replicas_reserving_one_chat_get_moments_a_spacing_apart",
             f"{REPLICAS}::test_three_replicas_keep_together_to_telegrams_limits",

@@ -295,6 +295,26 @@ def test_priority_of_calls(endpoint: str, expected: Priority) -> None:
     assert priority(endpoint) is expected
 
 
+def test_a_deferred_message_gives_back_its_turn_and_goes_at_its_moment() -> None:
+    """Another replica holds the chat until t=2 (`defer`): the overall turn goes to another
+    chat, nothing counts as sent, nothing slows down, and the message is first at t=2."""
+    schedule = Schedule(Limits(chat_interval=1.0, overall_limit=1))
+    first = schedule.enqueue(1, 0.0)
+    behind = schedule.enqueue(1, 0.0)
+    assert schedule.grant(0.0)[0] == [first]
+    schedule.defer(first, 0.0, 2.0)
+    other = schedule.enqueue(2, 0.0)
+    assert schedule.grant(0.0)[0] == [other]
+    assert schedule.busy(1, 0.5)
+    schedule.done(other, 0.5)
+    granted, wake_at = schedule.grant(1.0)
+    assert granted == [] and wake_at == 2.0
+    assert schedule.grant(2.0)[0] == [first]
+    assert schedule.interval(1, 2.0) == 1.0
+    schedule.done(first, 2.0)
+    assert schedule.grant(2.9)[0] == [] and schedule.grant(3.0)[0] == [behind]
+
+
 def test_release_all_lets_every_waiting_message_go() -> None:
     schedule = Schedule(Limits(overall_limit=1))
     tickets = [schedule.enqueue(chat, 0.0) for chat in (1, 2, 3)]

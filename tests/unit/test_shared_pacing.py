@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
-from bot.pacing import CHAT_MARGIN, Limits, PacingRateLimiter
+from bot.pacing import CHAT_MARGIN, SHARED_WAIT_HELD, Limits, PacingRateLimiter
 from bot.store import PostgresStore
 from tests.stores import postgres_schema
 from tests.unit.test_pacing import Clock, Recorder, call
@@ -18,27 +19,41 @@ from tests.unit.test_pacing import Clock, Recorder, call
 class Budget:
     """A shared budget double: records each reservation and answer."""
 
-    def __init__(self, wait: float = 0.0, *, failing: bool = False) -> None:
-        self.wait = wait
+    def __init__(
+        self, wait: float = 0.0, *, overall_wait: float = 0.0, failing: bool = False
+    ) -> None:
+        self.wait = wait  # until the chat's moment
+        self.overall_wait = overall_wait  # and from there until the overall one
         self.failing = failing
         self.reserved: list[list[tuple[str, float]]] = []
         self.answered: list[tuple[str, float, float]] = []
+        self.mine: list[dict[str, float]] = []  # what each reservation said it already held
         self.reserving = asyncio.Event()  # a message has asked for its shared moment
 
     async def reserve_send(
-        self, spacings: Sequence[tuple[str, float]]
+        self,
+        spacings: Sequence[tuple[str, float]],
+        *,
+        overall: tuple[str, float] | None = None,
+        within: float = math.inf,
+        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
         if self.failing:
             raise OSError("database unreachable")
         self.reserved.append(list(spacings))
+        self.mine.append(dict(mine or {}))
         self.reserving.set()
-        return self.wait, {key: 100.0 + spacing for key, spacing in spacings}
+        tats = {key: 100.0 + spacing for key, spacing in spacings}
+        if overall is not None and self.wait <= within:
+            tats[overall[0]] = 100.0 + overall[1]
+            return self.wait + self.overall_wait, tats
+        return self.wait, tats
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
         self.answered.append((key, spacing, reserved))
 
 
-def test_each_replica_takes_its_share_of_the_overall_limit() -> None:
+def test_each_replica_takes_its_share_of_the_overall_limit_without_a_shared_budget() -> None:
     limiter = PacingRateLimiter(Limits(), clock=Clock())
     limiter.set_replicas(3)
     assert limiter.schedule.limits.overall_limit == 10
@@ -48,6 +63,40 @@ def test_each_replica_takes_its_share_of_the_overall_limit() -> None:
     assert limiter.schedule.limits.overall_limit == 30
     limiter.set_replicas(0)  # not yet counted: never more than the whole limit
     assert limiter.schedule.limits.overall_limit == 30
+
+
+async def test_the_shared_budget_keeps_replicas_under_the_limit_until_it_fails() -> None:
+    """With the shared budget answering, a replica may use the whole overall limit (the
+    budget spaces all of them together); while it does not answer, only its 1/n share."""
+    limiter, recorder = PacingRateLimiter(Limits(), clock=Clock()), Recorder()
+    budget = Budget()
+    limiter.share(budget)
+    limiter.set_replicas(3)
+    assert limiter.schedule.limits.overall_limit == 30
+    budget.failing = True
+    await call(limiter, recorder, "alone", "sendMessage", 5)
+    assert limiter.schedule.limits.overall_limit == 10
+    budget.failing = False
+    await call(limiter, recorder, "together", "sendMessage", 6)
+    assert limiter.schedule.limits.overall_limit == 30
+    assert budget.reserved[0][0][0] == "chat:6"
+
+
+async def test_every_chat_is_busy_while_the_shared_overall_budget_is_taken_ahead() -> None:
+    """The overall moment the shared budget gave is more than half a second away (the
+    replicas together have that much queued): progress edits everywhere give way."""
+    clock = Clock()
+    limiter, recorder = PacingRateLimiter(Limits(), clock=clock), Recorder()
+    budget = Budget(overall_wait=0.6)
+    limiter.share(budget)
+    assert not limiter.busy()
+    task = call(limiter, recorder, "queued", "sendVideo", 5)
+    await clock.until(limiter.busy, "the overall budget busy")
+    assert limiter.busy(6)  # a quiet chat too
+    await task
+    budget.overall_wait = 0.0
+    await call(limiter, recorder, "next", "sendVideo", 7)
+    assert not limiter.busy(8)
 
 
 async def test_a_message_reserves_its_chat_and_group_turn_and_hands_the_chat_back() -> None:
@@ -71,14 +120,35 @@ async def test_a_message_reserves_its_chat_and_group_turn_and_hands_the_chat_bac
 
 async def test_a_message_waits_for_its_reserved_moment() -> None:
     limiter, recorder = PacingRateLimiter(Limits(), clock=Clock()), Recorder()
-    budget = Budget(wait=0.2)
+    budget = Budget(wait=SHARED_WAIT_HELD)  # a moment away: waited for holding the turn
     limiter.share(budget)
     task = call(limiter, recorder, "later", "sendMessage", 5)
     async with asyncio.timeout(10):
-        await budget.reserving.wait()  # answered "wait 0.2 s": the limiter goes on from here
+        await budget.reserving.wait()  # answered "wait": the limiter goes on from here
     assert recorder.started == []  # its turn in this replica came; the shared one has not
     await task
     assert recorder.finished == ["later"]
+
+
+async def test_a_message_waiting_for_another_replica_gives_its_turn_to_other_chats() -> None:
+    """A chat another replica holds for a while does not hold this replica's overall budget
+    meanwhile: a message to another chat goes first, and the held one comes back at its
+    moment, naming the hold it reserved as its own (so it keeps that moment) when it takes
+    its overall turn."""
+    limits = Limits(chat_interval=1.0, overall_limit=1, overall_period=0.05)
+    limiter, recorder = PacingRateLimiter(limits), Recorder()
+    budget = Budget(wait=0.2)
+    limiter.share(budget)
+    held = call(limiter, recorder, "held", "sendVideo", 5)
+    async with asyncio.timeout(10):
+        await budget.reserving.wait()
+    budget.wait = 0.0
+    other = call(limiter, recorder, "other", "sendVideo", 6)
+    await asyncio.gather(held, other)
+    assert recorder.finished == ["other", "held"]
+    assert [spacings[0][0] for spacings in budget.reserved] == ["chat:5", "chat:6", "chat:5"]
+    assert budget.mine == [{}, {}, {"chat:5": 100.0 + 2 * CHAT_MARGIN}]
+    assert limiter.schedule.in_flight == 0
 
 
 async def test_without_the_database_messages_go_on_this_replicas_pacing(caplog) -> None:
@@ -122,3 +192,45 @@ async def test_replicas_reserving_one_chat_get_moments_a_spacing_apart():
         finally:
             for store in stores:
                 await store.close()
+
+
+async def test_a_message_waiting_for_its_chat_takes_no_overall_turn_and_keeps_its_moment():
+    """PostgreSQL: the overall key is taken only by a message whose chat's moment has come;
+    one that must wait for its chat leaves it to others, and when it comes back naming its
+    reservation it keeps the moment it reserved, ahead of those queued behind it."""
+    overall = ("overall", 0.5)
+    async with postgres_schema() as (url, schema):
+        a, b, c = [await PostgresStore.open(url, schema=schema) for _ in range(3)]
+        try:
+            wait, first = await a.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
+            assert wait < 0.05 and "overall" in first
+            wait, held = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
+            assert 29.0 < wait <= 30.0 and "overall" not in held  # its chat is a's for 30 s
+            wait, other = await c.reserve_send([("chat:2", 30.0)], overall=overall, within=0.05)
+            assert 0.3 < wait <= 0.5 and "overall" in other  # after a's overall turn, not b's chat
+            wait, _ = await c.reserve_send([("chat:1", 30.0)])
+            assert 59.0 < wait <= 60.0  # queued behind b
+            await a.sent("chat:1", 30.0, first["chat:1"])  # superseded: hands nothing back
+            wait, kept = await b.reserve_send(
+                [("chat:1", 30.0)], overall=overall, within=31.0, mine=held
+            )
+            assert 29.0 < wait <= 30.5 and "overall" in kept  # b's own moment, not after c
+        finally:
+            for store in (a, b, c):
+                await store.close()
+
+
+async def test_a_message_back_too_late_for_its_moment_queues_anew():
+    """PostgreSQL: back more than half a spacing after the moment it held, a message no
+    longer takes that moment (the next one may already be due) but the next free one."""
+    async with postgres_schema() as (url, schema):
+        a, b = [await PostgresStore.open(url, schema=schema) for _ in range(2)]
+        try:
+            _, held = await a.reserve_send([("chat:1", 1.0)])
+            await b.reserve_send([("chat:1", 1.0)])  # due one spacing after a's moment
+            await asyncio.sleep(0.6)  # time itself must pass: a is now late for its moment
+            wait, _ = await a.reserve_send([("chat:1", 1.0)], mine=held)
+            assert wait > 1.0  # after b's moment and its spacing, not at a's old moment
+        finally:
+            await a.close()
+            await b.close()
