@@ -36,18 +36,19 @@ when Telegram's overall budget is busy (`bot.delivery` then leaves out "sending 
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
 
 Replicas sharing a PostgreSQL database share Telegram's limits too, as one budget in it
-(`share`, a `pace` row per key, each holding the next moment the key allows): once this
-replica's schedule gives a message its turn, the message reserves its moment under its
-chat's key (held for two intervals and a fifth while it is in flight, then, once answered,
-the interval and a tenth from the answer), its group's (one message per 3 s, which never
-exceeds 20 a minute) and, when that moment is now, the overall key (28.6 messages a second:
-30 less a margin, `OVERALL_MARGIN`). A message whose chat another replica holds gives its
-turn back here and comes back at its moment (`Schedule.defer`), so it never holds the
-overall budget while it waits: whichever replica has messages ready takes the overall
-turns, and busy replicas together send close to 30 a second whatever their work. The reservation is one transaction, so two
-replicas never take the same moment. A single process (SQLite) has no such step. If the
-database does not answer, each replica paces alone to its share of the overall limit (1/n of
-it, n the live replicas from the heartbeats, `set_replicas`).
+(`share`, a `pace` row per key): once this replica's schedule gives a message its turn, the
+message reserves its moment, in one transaction, under its chat's key (the chat is held for
+two intervals and a fifth while the message is in flight, then, once it is answered, for the
+interval and a tenth from the answer), its group's (the group's last 20 moments are kept, so
+a quiet group may take several at once but never more than 20 in a minute and a second)
+and, when that moment is now, the overall key (28.6 messages a second: 30 less a margin,
+`OVERALL_MARGIN`). A message whose chat another replica holds gives its turn back here and
+comes back at its moment (`Schedule.defer`), so it never holds the overall budget while it
+waits: whichever replica has messages ready takes the overall turns, and busy replicas
+together send close to 30 a second whatever their work. Two replicas never take the same
+moment. A single process (SQLite) has no such step. If the database does not answer, each
+replica paces alone to its share of the overall limit (1/n of it, n the live replicas from
+the heartbeats, `set_replicas`).
 """
 
 from __future__ import annotations
@@ -439,14 +440,15 @@ class SharedBudget(Protocol):
         self,
         spacings: Sequence[tuple[str, float]],
         *,
+        windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
         mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """Reserve the next moment allowed by every (key, spacing), `mine` being the keys
-        still held by the caller's own earlier reservation: seconds until then, and the moment
-        each key now allows its next message. A moment within `within` seconds takes the
-        `overall` key's next moment too (and that key is in the answer)."""
+        """Reserve the next moment allowed by every (key, spacing) and (key, limit, period)
+        window, `mine` naming the caller's own earlier reservation: seconds until then, and
+        per key what names this one (a spacing key's next moment). A moment within `within`
+        seconds takes the `overall` key's next moment too (and that key is in the answer)."""
         ...
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
@@ -555,14 +557,19 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         # While the message is in flight the chat is held for one more interval: another
         # replica's message waits for its answer (`_shared_answered`) or for that hold.
         spacings = [(f"chat:{key}", 2 * interval)]
+        windows = []
         if is_group(key):
-            spacings.append((f"group:{key}", limits.group_period / limits.group_limit))
+            windows.append((f"group:{key}", limits.group_limit, limits.group_period + 1.0))
         overall = limits.overall_period / limits.overall_limit * OVERALL_MARGIN
         mine: dict[str, float] = {}
         while True:
             try:
                 wait, reserved = await self._shared.reserve_send(
-                    spacings, overall=(OVERALL_KEY, overall), within=SHARED_WAIT_HELD, mine=mine
+                    spacings,
+                    windows=windows,
+                    overall=(OVERALL_KEY, overall),
+                    within=SHARED_WAIT_HELD,
+                    mine=mine,
                 )
             except Exception as exc:
                 if not self._shared_failing:

@@ -221,6 +221,11 @@ SQLITE: tuple[str, ...] = (
         tat REAL NOT NULL
     );
     """,
+    # A group's recent send moments, so replicas keep its 20 a minute as a sliding window
+    # (PostgreSQL's shared pacing; SQLite has the column only to stay version for version).
+    """
+    ALTER TABLE pace ADD COLUMN recent TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -415,5 +420,9 @@ POSTGRES: tuple[str, ...] = (
         key TEXT PRIMARY KEY,
         tat DOUBLE PRECISION NOT NULL
     );
+    """,
+    # A group's recent send moments (see SQLite's): replicas keep its 20 a minute as a window.
+    """
+    ALTER TABLE pace ADD COLUMN recent DOUBLE PRECISION[] NOT NULL DEFAULT '{}';
     """,
 )

@@ -149,37 +149,48 @@ class PostgresStore(SqlStore):
         self,
         spacings: Sequence[tuple[str, float]],
         *,
+        windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
         mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """Reserve the next moment every (key, spacing) allows (`tat`: the earliest moment the
-        key allows its next message): the seconds to wait for it, and the `tat` it leaves each
-        key at (for `sent`; a key already held further by a later reservation stays so).
+        """Reserve the next moment every key allows: a (key, spacing) after the key's `tat`
+        (the earliest moment it allows its next message), a (key, limit, period) window when
+        it holds fewer than `limit` moments in the `period` before. The answer: the seconds
+        to wait for the moment, and per key what `mine` needs to name this reservation (the
+        `tat` it left a spacing key at, for `sent` too; the moment itself for a window key).
 
-        `mine` holds the `tat`s an earlier call answered this caller for the same spacings:
-        the moment it reserved then stays its own (later reservations queued behind it), unless
-        it comes back more than half a spacing late, when it reserves anew. With `overall`, a
-        moment within `within` seconds also takes the overall key's next moment, if later, and
-        that key is in the answer; a later one leaves it alone, so a message waiting for its
-        chat holds no overall turn.
+        `mine`, an earlier answer to this caller for the same keys, makes the moment it
+        reserved then its own still (later reservations queue behind it), unless it comes back
+        more than half a spacing late, when it reserves anew. With `overall`, a moment within
+        `within` seconds also takes the overall key's next moment, if later, and that key is in
+        the answer; a later one leaves it alone, so a message waiting for its chat holds no
+        overall turn.
 
-        The rows are locked in one order (the spacings' keys sorted, then the overall key),
-        so replicas reserving together never deadlock; the time is read once they are held.
-        A key's `tat` never moves back here (only `sent` hands a chat back early).
+        The rows are locked in one order (the keys sorted, then the overall key), so replicas
+        reserving together never deadlock; the time is read once they are held. A `tat` never
+        moves back here (only `sent` hands a chat back early).
         """
         spacing = dict(spacings)
-        keys = sorted(spacing)
-        held = {key: tat - spacing[key] for key, tat in (mine or {}).items() if key in spacing}
+        window = {key: (limit, period) for key, limit, period in windows}
+        mine = mine or {}
+        held = {key: mine[key] - spacing[key] for key in spacing if key in mine}
         async with self._db.transaction() as db:
-            tat = await self._lock_pace(db, keys)
+            rows = await self._lock_pace(db, sorted([*spacing, *window]))
+            tat = {key: row[0] for key, row in rows.items()}
+            # This caller's own moment in a window, from an earlier call, is not counted twice.
+            recent = {key: _without(rows[key][1], mine.get(key)) for key in window}
             now = float(await db.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
             if any(now - moment > spacing[key] / 2 for key, moment in held.items()):
                 held = {}  # too late for the moment it held: the next one behind the queue
-            at = max(now, *(held.get(key, tat[key]) for key in keys))
+            allowed = [held.get(key, tat[key]) for key in spacing]
+            for key, (limit, period) in window.items():
+                if len(recent[key]) >= limit:
+                    allowed.append(recent[key][-limit] + period)
+            at = max([now, *allowed])
             if overall is not None and at - now <= within:
                 key, overall_spacing = overall
-                at = max(at, (await self._lock_pace(db, [key]))[key])
+                at = max(at, (await self._lock_pace(db, [key]))[key][0])
                 spacing[key] = overall_spacing
             await db.execute(
                 "UPDATE pace SET tat = GREATEST(pace.tat, ? + s.spacing) FROM"
@@ -189,21 +200,27 @@ class PostgresStore(SqlStore):
                 list(spacing),
                 list(spacing.values()),
             )
-        return at - now, {key: at + key_spacing for key, key_spacing in spacing.items()}
+            for key, (limit, _) in window.items():
+                moments = sorted([*recent[key], at])[-limit:]
+                await db.execute("UPDATE pace SET recent = ? WHERE key = ?", moments, key)
+        answer = {key: at + key_spacing for key, key_spacing in spacing.items()}
+        return at - now, answer | dict.fromkeys(window, at)
 
     @staticmethod
-    async def _lock_pace(db: Driver, keys: list[str]) -> dict[str, float]:
-        """The keys' `tat`s, their rows locked (created at 0 where new), in the given order."""
+    async def _lock_pace(db: Driver, keys: list[str]) -> dict[str, tuple[float, list[float]]]:
+        """The keys' `tat` and recent moments, their rows locked (created empty where new),
+        in the given order."""
         await db.execute(
             "INSERT INTO pace (key, tat) SELECT unnest(CAST(? AS TEXT[])), 0"
             " ON CONFLICT (key) DO NOTHING",
             keys,
         )
         rows = await db.fetch(
-            "SELECT key, tat FROM pace WHERE key = ANY(CAST(? AS TEXT[])) ORDER BY key FOR UPDATE",
+            "SELECT key, tat, recent FROM pace WHERE key = ANY(CAST(? AS TEXT[]))"
+            " ORDER BY key FOR UPDATE",
             keys,
         )
-        return {str(row[0]): float(row[1]) for row in rows}
+        return {str(row[0]): (float(row[1]), [float(m) for m in row[2]]) for row in rows}
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
         """The message that set the key's `tat` to `reserved` was answered just now: unless
@@ -246,3 +263,11 @@ async def _version(db: Driver) -> int:
     if not await db.fetchval("SELECT to_regclass('schema_version') IS NOT NULL"):
         return 0
     return int(await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+
+def _without(moments: list[float], moment: float | None) -> list[float]:
+    """`moments` less one occurrence of `moment`."""
+    if moment in moments:
+        moments = list(moments)
+        moments.remove(moment)
+    return moments

@@ -1598,6 +1598,28 @@ MUTANTS: tuple[Mutant, ...] = (
         "a message back for its moment queues behind those reserved after it (and they behind it)",
     ),
     Mutant(
+        "group-window-ignored",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        "                    allowed.append(recent[key][-limit] + period)\n",
+        "                    pass\n",
+        (
+            f"{SHARED_PACING}::test_a_group_may_take_several_moments_at_once_but_never_more_than_its_window",
+        ),
+        "replicas together send a group more than 20 messages a minute",
+    ),
+    Mutant(
+        "window-moment-counted-twice",
+        "replicas: Telegram's limits kept together",
+        "bot/store/postgres.py",
+        "            recent = {key: _without(rows[key][1], mine.get(key)) for key in window}\n",
+        "            recent = {key: rows[key][1] for key in window}\n",
+        (
+            f"{SHARED_PACING}::test_a_group_may_take_several_moments_at_once_but_never_more_than_its_window",
+        ),
+        "a message back for its moment takes a second place in its group's window",
+    ),
+    Mutant(
         "late-moment-kept",
         "replicas: Telegram's limits kept together",
         "bot/store/postgres.py",

@@ -27,6 +27,7 @@ class Budget:
         self.failing = failing
         self.reserved: list[list[tuple[str, float]]] = []
         self.answered: list[tuple[str, float, float]] = []
+        self.windows: list[list[tuple[str, int, float]]] = []
         self.mine: list[dict[str, float]] = []  # what each reservation said it already held
         self.reserving = asyncio.Event()  # a message has asked for its shared moment
 
@@ -34,6 +35,7 @@ class Budget:
         self,
         spacings: Sequence[tuple[str, float]],
         *,
+        windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
         mine: Mapping[str, float] | None = None,
@@ -41,9 +43,10 @@ class Budget:
         if self.failing:
             raise OSError("database unreachable")
         self.reserved.append(list(spacings))
+        self.windows.append(list(windows))
         self.mine.append(dict(mine or {}))
         self.reserving.set()
-        tats = {key: 100.0 + spacing for key, spacing in spacings}
+        tats = {key: 100.0 + spacing for key, spacing in spacings} | {w[0]: 100.0 for w in windows}
         if overall is not None and self.wait <= within:
             tats[overall[0]] = 100.0 + overall[1]
             return self.wait + self.overall_wait, tats
@@ -107,10 +110,8 @@ async def test_a_message_reserves_its_chat_and_group_turn_and_hands_the_chat_bac
     await call(limiter, recorder, "group", "sendMessage", -100)
     await call(limiter, recorder, "action", "sendChatAction", 5)  # not a message
     held = 2 * CHAT_MARGIN
-    assert budget.reserved == [
-        [("chat:5", held)],
-        [("chat:-100", held), ("group:-100", 3.0)],
-    ]
+    assert budget.reserved == [[("chat:5", held)], [("chat:-100", held)]]
+    assert budget.windows == [[], [("group:-100", 20, 61.0)]]  # 20 a minute, and a second
     assert budget.answered == [
         ("chat:5", CHAT_MARGIN, 100.0 + held),
         ("chat:-100", CHAT_MARGIN, 100.0 + held),
@@ -231,6 +232,27 @@ async def test_a_message_back_too_late_for_its_moment_queues_anew():
             await asyncio.sleep(0.6)  # time itself must pass: a is now late for its moment
             wait, _ = await a.reserve_send([("chat:1", 1.0)], mine=held)
             assert wait > 1.0  # after b's moment and its spacing, not at a's old moment
+        finally:
+            await a.close()
+            await b.close()
+
+
+async def test_a_group_may_take_several_moments_at_once_but_never_more_than_its_window():
+    """PostgreSQL: a group's window (here 3 in 10 s) lets replicas send a few messages at
+    once and the next only when the oldest leaves the window; a message back for the moment
+    it reserved is counted once."""
+    group = [("group:1", 3, 10.0)]
+    async with postgres_schema() as (url, schema):
+        a, b = [await PostgresStore.open(url, schema=schema) for _ in range(2)]
+        try:
+            wait, held = await a.reserve_send([], windows=group)
+            assert wait < 0.5
+            wait, _ = await a.reserve_send([], windows=group, mine=held)
+            assert wait < 0.5  # its own moment again, not a second one
+            waits = [(await b.reserve_send([], windows=group))[0] for _ in range(2)]
+            assert max(waits) < 0.5  # three at once
+            wait, _ = await b.reserve_send([], windows=group)
+            assert 9.0 < wait <= 10.0  # the fourth once the first has left the window
         finally:
             await a.close()
             await b.close()
