@@ -37,18 +37,18 @@ the `BaseRateLimiter` that python-telegram-bot calls around each request.
 
 Replicas sharing a PostgreSQL database share Telegram's limits too, as one budget in it
 (`share`, a `pace` row per key): once this replica's schedule gives a message its turn, the
-message reserves its moment, in one transaction, under its chat's key (the chat is held for
-two intervals and a fifth while the message is in flight, then, once it is answered, for the
-interval and a tenth from the answer), its group's (the group's last 20 moments are kept, so
-a quiet group may take several at once but never more than 20 in a minute and a second)
-and, when that moment is now, the overall key (28.6 messages a second: 30 less a margin,
-`OVERALL_MARGIN`). A message whose chat another replica holds gives its turn back here and
-comes back at its moment (`Schedule.defer`), so it never holds the overall budget while it
-waits: whichever replica has messages ready takes the overall turns, and busy replicas
-together send close to 30 a second whatever their work. Two replicas never take the same
-moment. A single process (SQLite) has no such step. If the database does not answer, each
-replica paces alone to its share of the overall limit (1/n of it, n the live replicas from
-the heartbeats, `set_replicas`).
+message reserves its moment, in one transaction, under its chat's key (the chat is held while
+the message is in flight, renewed every interval for a long upload, then, once it is answered,
+for the interval and a tenth from the answer), its group's (the group's last 20 moments are
+kept, so a quiet group may take several at once but never more than 20 in a minute and a
+second) and the overall key (28.6 messages a second: 30 less a margin, `OVERALL_MARGIN`). A
+message whose chat or group is held elsewhere reserves nothing: it gives its turn back here
+and asks again at the moment it was told (`Schedule.defer`), so it never holds the overall
+budget while it waits: whichever replica has messages ready takes the overall turns, and
+busy replicas together send close to 30 a second whatever their work. Two replicas never take
+the same moment. A single process (SQLite) has no such step. If the database does not
+answer, each replica paces alone to its share of the overall limit (1/n of it, n the live
+replicas from the heartbeats, `set_replicas`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, IntEnum
@@ -443,12 +443,16 @@ class SharedBudget(Protocol):
         windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
-        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
         """Reserve the next moment allowed by every (key, spacing) and (key, limit, period)
-        window, `mine` naming the caller's own earlier reservation: seconds until then, and
-        per key what names this one (a spacing key's next moment). A moment within `within`
-        seconds takes the `overall` key's next moment too (and that key is in the answer)."""
+        window: seconds until then, and each key's next moment as it left it. A moment more
+        than `within` seconds away is not reserved (no keys in the answer); one within it
+        takes the `overall` key's next moment too."""
+        ...
+
+    async def hold(self, key: str, spacing: float, reserved: float) -> float | None:
+        """The message that moved the key's next moment to `reserved` is still in flight: hold
+        the key `spacing` from now; its next moment now, or None if it moved on meanwhile."""
         ...
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
@@ -545,31 +549,29 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
     async def _shared_turn(self, ticket: Ticket) -> float | None:
         """Wait, holding this replica's turn, for the moment the shared budget gives this
-        message (see module); the chat's reserved next moment, for `_shared_answered`.
+        message (see module); the chat's reserved next moment, for `_sending`.
 
-        A chat another replica holds for more than a moment is waited for with this replica's
-        turn given back (`Schedule.defer`), so its other chats go meanwhile; the message then
-        comes back for the moment it reserved and takes its overall turn."""
+        A chat (or group) another replica holds for more than a moment is waited for with
+        this replica's turn given back (`Schedule.defer`), so its other chats go meanwhile;
+        the message then asks again, as every other replica's message for that chat does."""
         if self._shared is None:
             return None
         key, limits = ticket.chat_key, self._limits
-        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
-        # While the message is in flight the chat is held for one more interval: another
-        # replica's message waits for its answer (`_shared_answered`) or for that hold.
-        spacings = [(f"chat:{key}", 2 * interval)]
-        windows = []
-        if is_group(key):
-            windows.append((f"group:{key}", limits.group_limit, limits.group_period + 1.0))
-        overall = limits.overall_period / limits.overall_limit * OVERALL_MARGIN
-        mine: dict[str, float] = {}
         while True:
+            interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
+            # While the message is in flight the chat is held (`_sending`): another replica's
+            # message waits for its answer, or for the hold to lapse if this replica dies.
+            spacings = [(f"chat:{key}", 2 * interval)]
+            windows = []
+            if is_group(key):
+                windows.append((f"group:{key}", limits.group_limit, limits.group_period + 1.0))
+            overall = limits.overall_period / limits.overall_limit * OVERALL_MARGIN
             try:
                 wait, reserved = await self._shared.reserve_send(
                     spacings,
                     windows=windows,
                     overall=(OVERALL_KEY, overall),
                     within=SHARED_WAIT_HELD,
-                    mine=mine,
                 )
             except Exception as exc:
                 if not self._shared_failing:
@@ -581,16 +583,40 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 log.warning("shared pacing available again")
                 self._shared_failing = False
                 self._apply_share()
-            if OVERALL_KEY in reserved:  # its moment, overall turn included
+            if reserved:  # its moment, overall turn included
                 self._overall_next = self._clock() + wait
                 if wait > 0:
                     await asyncio.sleep(wait)
                 return reserved.get(f"chat:{key}")
-            mine = reserved
             now = self._clock()
             self._schedule.defer(ticket, now, now + wait)
             self._dispatch()
             await self._turn(ticket)
+
+    async def _sending(
+        self, key: ChatKey, reserved: float | None, sending: Coroutine[Any, Any, Result]
+    ) -> Result:
+        """Send. With a shared budget the chat stays held until the answer, as this replica's
+        own schedule holds it: a send taking longer than the chat's interval (an upload) renews
+        the hold every interval; once answered, the chat is handed back (`_shared_answered`).
+        A replica that dies mid-send stops renewing, and its hold lapses within two intervals."""
+        if self._shared is None or reserved is None:
+            return await sending
+        interval = self._schedule.interval(key, self._clock()) * CHAT_MARGIN
+        task = asyncio.ensure_future(sending)
+        try:
+            while not (await asyncio.wait({task}, timeout=interval))[0]:
+                if reserved is not None:
+                    with contextlib.suppress(Exception):  # else the hold lapses; 429 waited out
+                        reserved = await self._shared.hold(f"chat:{key}", 2 * interval, reserved)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        result = task.result()
+        await self._shared_answered(key, reserved)
+        return result
 
     async def _shared_answered(self, key: ChatKey, reserved: float | None) -> None:
         """The message was answered: the chat's next moment is an interval from now (unless
@@ -647,9 +673,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 await self._turn(ticket)
                 reserved = await self._shared_turn(ticket)
                 try:
-                    result = await callback(*args, **kwargs)
-                    await self._shared_answered(key, reserved)
-                    return result
+                    return await self._sending(key, reserved, callback(*args, **kwargs))
                 except RetryAfter as exc:
                     if attempt >= retries:
                         log.warning("%s: still rate limited after %d retries", endpoint, attempt)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -68,6 +68,7 @@ class PostgresStore(SqlStore):
     """Open with `await PostgresStore.open(url)`; close with `close()`."""
 
     NOW = "EXTRACT(EPOCH FROM now())::double precision"
+    CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::double precision"  # not the transaction's
     DAY = "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     STOPPING = "stopping"
     QUOTA_NEEDS_LOCK = True
@@ -152,48 +153,39 @@ class PostgresStore(SqlStore):
         windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
-        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """Reserve the next moment every key allows: a (key, spacing) after the key's `tat`
-        (the earliest moment it allows its next message), a (key, limit, period) window when
-        it holds fewer than `limit` moments in the `period` before. The answer: the seconds
-        to wait for the moment, and per key what `mine` needs to name this reservation (the
-        `tat` it left a spacing key at, for `sent` too; the moment itself for a window key).
+        """Reserve the next moment every key allows: a (key, spacing) from the key's `tat`
+        (the earliest moment it allows its next message) on, a (key, limit, period) window
+        once it holds fewer than `limit` moments in the `period` before. The answer: the
+        seconds to wait for the moment, and the `tat` it left each key at (for `hold` and
+        `sent`; a window key's is the moment itself).
 
-        `mine`, an earlier answer to this caller for the same keys, makes the moment it
-        reserved then its own still (later reservations queue behind it), unless it comes back
-        more than half a spacing late, when it reserves anew. With `overall`, a moment within
-        `within` seconds also takes the overall key's next moment, if later, and that key is in
-        the answer; a later one leaves it alone, so a message waiting for its chat holds no
-        overall turn.
+        A moment more than `within` seconds away is not reserved (the answer has no keys): the
+        caller asks again then, so a message waiting for its chat holds no place in the overall
+        budget nor in a group's window. One within it also takes the `overall` key's next
+        moment, if that is later.
 
         The rows are locked in one order (the keys sorted, then the overall key), so replicas
-        reserving together never deadlock; the time is read once they are held. A `tat` never
-        moves back here (only `sent` hands a chat back early).
+        reserving together never deadlock; the time is read once they are held.
         """
         spacing = dict(spacings)
         window = {key: (limit, period) for key, limit, period in windows}
-        mine = mine or {}
-        held = {key: mine[key] - spacing[key] for key in spacing if key in mine}
         async with self._db.transaction() as db:
             rows = await self._lock_pace(db, sorted([*spacing, *window]))
-            tat = {key: row[0] for key, row in rows.items()}
-            # This caller's own moment in a window, from an earlier call, is not counted twice.
-            recent = {key: _without(rows[key][1], mine.get(key)) for key in window}
-            now = float(await db.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
-            if any(now - moment > spacing[key] / 2 for key, moment in held.items()):
-                held = {}  # too late for the moment it held: the next one behind the queue
-            allowed = [held.get(key, tat[key]) for key in spacing]
+            now = float(await db.fetchval(f"SELECT {self.CLOCK}"))
+            allowed = [rows[key][0] for key in spacing]
             for key, (limit, period) in window.items():
-                if len(recent[key]) >= limit:
-                    allowed.append(recent[key][-limit] + period)
+                if len(rows[key][1]) >= limit:
+                    allowed.append(rows[key][1][-limit] + period)
             at = max([now, *allowed])
-            if overall is not None and at - now <= within:
+            if at - now > within:
+                return at - now, {}
+            if overall is not None:
                 key, overall_spacing = overall
                 at = max(at, (await self._lock_pace(db, [key]))[key][0])
                 spacing[key] = overall_spacing
             await db.execute(
-                "UPDATE pace SET tat = GREATEST(pace.tat, ? + s.spacing) FROM"
+                "UPDATE pace SET tat = ? + s.spacing FROM"
                 " (SELECT unnest(CAST(? AS TEXT[])) AS key,"
                 " unnest(CAST(? AS DOUBLE PRECISION[])) AS spacing) s WHERE pace.key = s.key",
                 at,
@@ -201,10 +193,22 @@ class PostgresStore(SqlStore):
                 list(spacing.values()),
             )
             for key, (limit, _) in window.items():
-                moments = sorted([*recent[key], at])[-limit:]
+                moments = sorted([*rows[key][1], at])[-limit:]
                 await db.execute("UPDATE pace SET recent = ? WHERE key = ?", moments, key)
         answer = {key: at + key_spacing for key, key_spacing in spacing.items()}
         return at - now, answer | dict.fromkeys(window, at)
+
+    async def hold(self, key: str, spacing: float, reserved: float) -> float | None:
+        """The message that set the key's `tat` to `reserved` is still in flight: the key is
+        held `spacing` from now, and the new `tat` returned (None if the key moved on
+        meanwhile, its hold having lapsed)."""
+        value = await self._db.fetchval(
+            f"UPDATE pace SET tat = {self.CLOCK} + ? WHERE key = ? AND tat = ? RETURNING tat",  # noqa: S608 - fixed SQL fragments only
+            spacing,
+            key,
+            reserved,
+        )
+        return None if value is None else float(value)
 
     @staticmethod
     async def _lock_pace(db: Driver, keys: list[str]) -> dict[str, tuple[float, list[float]]]:
@@ -263,11 +267,3 @@ async def _version(db: Driver) -> int:
     if not await db.fetchval("SELECT to_regclass('schema_version') IS NOT NULL"):
         return 0
     return int(await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-
-
-def _without(moments: list[float], moment: float | None) -> list[float]:
-    """`moments` less one occurrence of `moment`."""
-    if moment in moments:
-        moments = list(moments)
-        moments.remove(moment)
-    return moments

@@ -8,16 +8,17 @@ import asyncio
 import itertools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from bot.pacing import CHAT_MARGIN, SHARED_WAIT_HELD, Limits, PacingRateLimiter
 from bot.store import PostgresStore
+from tests.fakes.recording import Signal
 from tests.stores import postgres_schema
 from tests.unit.test_pacing import Clock, Recorder, call
 
 
 class Budget:
-    """A shared budget double: records each reservation and answer."""
+    """A shared budget double: records each reservation, hold and answer."""
 
     def __init__(
         self, wait: float = 0.0, *, overall_wait: float = 0.0, failing: bool = False
@@ -26,10 +27,11 @@ class Budget:
         self.overall_wait = overall_wait  # and from there until the overall one
         self.failing = failing
         self.reserved: list[list[tuple[str, float]]] = []
-        self.answered: list[tuple[str, float, float]] = []
         self.windows: list[list[tuple[str, int, float]]] = []
-        self.mine: list[dict[str, float]] = []  # what each reservation said it already held
+        self.held: list[tuple[str, float, float]] = []
+        self.answered: list[tuple[str, float, float]] = []
         self.reserving = asyncio.Event()  # a message has asked for its shared moment
+        self.holding = Signal()  # a message in flight has renewed its hold
 
     async def reserve_send(
         self,
@@ -38,19 +40,23 @@ class Budget:
         windows: Sequence[tuple[str, int, float]] = (),
         overall: tuple[str, float] | None = None,
         within: float = math.inf,
-        mine: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
         if self.failing:
             raise OSError("database unreachable")
         self.reserved.append(list(spacings))
         self.windows.append(list(windows))
-        self.mine.append(dict(mine or {}))
         self.reserving.set()
+        if self.wait > within:
+            return self.wait, {}
         tats = {key: 100.0 + spacing for key, spacing in spacings} | {w[0]: 100.0 for w in windows}
-        if overall is not None and self.wait <= within:
+        if overall is not None:
             tats[overall[0]] = 100.0 + overall[1]
-            return self.wait + self.overall_wait, tats
-        return self.wait, tats
+        return self.wait + self.overall_wait, tats
+
+    async def hold(self, key: str, spacing: float, reserved: float) -> float | None:
+        self.held.append((key, spacing, reserved))
+        self.holding.notify()
+        return reserved + 1.0
 
     async def sent(self, key: str, spacing: float, reserved: float) -> None:
         self.answered.append((key, spacing, reserved))
@@ -133,9 +139,8 @@ async def test_a_message_waits_for_its_reserved_moment() -> None:
 
 async def test_a_message_waiting_for_another_replica_gives_its_turn_to_other_chats() -> None:
     """A chat another replica holds for a while does not hold this replica's overall budget
-    meanwhile: a message to another chat goes first, and the held one comes back at its
-    moment, naming the hold it reserved as its own (so it keeps that moment) when it takes
-    its overall turn."""
+    meanwhile: a message to another chat goes first, and the held one asks again at the
+    moment it was told."""
     limits = Limits(chat_interval=1.0, overall_limit=1, overall_period=0.05)
     limiter, recorder = PacingRateLimiter(limits), Recorder()
     budget = Budget(wait=0.2)
@@ -148,8 +153,25 @@ async def test_a_message_waiting_for_another_replica_gives_its_turn_to_other_cha
     await asyncio.gather(held, other)
     assert recorder.finished == ["other", "held"]
     assert [spacings[0][0] for spacings in budget.reserved] == ["chat:5", "chat:6", "chat:5"]
-    assert budget.mine == [{}, {}, {"chat:5": 100.0 + 2 * CHAT_MARGIN}]
     assert limiter.schedule.in_flight == 0
+
+
+async def test_a_message_in_flight_keeps_its_chat_held_until_answered() -> None:
+    """An upload taking longer than the chat's interval renews the chat's hold every interval,
+    so other replicas wait for its answer as this replica's own schedule does; the answer
+    then hands the chat back under the last hold."""
+    limiter, recorder = PacingRateLimiter(Limits(chat_interval=0.02)), Recorder()
+    budget = Budget()
+    limiter.share(budget)
+    recorder.held["upload"] = asyncio.Event()
+    upload = call(limiter, recorder, "upload", "sendVideo", 5)
+    await budget.holding.until(lambda: True if len(budget.held) >= 2 else None, 10, "two holds")
+    recorder.held["upload"].set()
+    await upload
+    interval = 0.02 * CHAT_MARGIN
+    first = 100.0 + 2 * interval
+    assert budget.held[:2] == [("chat:5", 2 * interval, first), ("chat:5", 2 * interval, first + 1)]
+    assert budget.answered == [("chat:5", interval, first + len(budget.held))]
 
 
 async def test_without_the_database_messages_go_on_this_replicas_pacing(caplog) -> None:
@@ -195,64 +217,53 @@ async def test_replicas_reserving_one_chat_get_moments_a_spacing_apart():
                 await store.close()
 
 
-async def test_a_message_waiting_for_its_chat_takes_no_overall_turn_and_keeps_its_moment():
-    """PostgreSQL: the overall key is taken only by a message whose chat's moment has come;
-    one that must wait for its chat leaves it to others, and when it comes back naming its
-    reservation it keeps the moment it reserved, ahead of those queued behind it."""
+async def test_a_message_waiting_for_its_chat_reserves_nothing_until_the_chat_is_free():
+    """PostgreSQL: a message whose chat is held takes no place (no overall turn, no later
+    moment of the chat) and is told when to ask again; a message in flight keeps the chat
+    held, and its answer hands it back."""
     overall = ("overall", 0.5)
     async with postgres_schema() as (url, schema):
         a, b, c = [await PostgresStore.open(url, schema=schema) for _ in range(3)]
         try:
             wait, first = await a.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
             assert wait < 0.05 and "overall" in first
-            wait, held = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
-            assert 29.0 < wait <= 30.0 and "overall" not in held  # its chat is a's for 30 s
+            wait, nothing = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
+            assert 29.0 < wait <= 30.0 and nothing == {}  # a holds the chat for 30 s
             wait, other = await c.reserve_send([("chat:2", 30.0)], overall=overall, within=0.05)
-            assert 0.3 < wait <= 0.5 and "overall" in other  # after a's overall turn, not b's chat
-            wait, _ = await c.reserve_send([("chat:1", 30.0)])
-            assert 59.0 < wait <= 60.0  # queued behind b
-            await a.sent("chat:1", 30.0, first["chat:1"])  # superseded: hands nothing back
-            wait, kept = await b.reserve_send(
-                [("chat:1", 30.0)], overall=overall, within=31.0, mine=held
-            )
-            assert 29.0 < wait <= 30.5 and "overall" in kept  # b's own moment, not after c
+            assert 0.3 < wait <= 0.5 and "overall" in other  # after a's overall turn only
+            wait, _ = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
+            assert 29.0 < wait <= 30.0  # b's first ask took no place: still a's 30 s, not 60
+            held = await a.hold("chat:1", 60.0, first["chat:1"])  # still in flight
+            assert held is not None
+            assert await a.hold("chat:1", 60.0, first["chat:1"]) is None  # not its hold now
+            wait, _ = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.05)
+            assert 59.0 < wait <= 60.0
+            await a.sent("chat:1", 0.2, held)  # answered: the chat is free 0.2 s from now
+            wait, mine = await b.reserve_send([("chat:1", 30.0)], overall=overall, within=0.5)
+            assert wait <= 1.0 and "chat:1" in mine  # the chat's 0.2 s, then c's overall turn
         finally:
             for store in (a, b, c):
                 await store.close()
 
 
-async def test_a_message_back_too_late_for_its_moment_queues_anew():
-    """PostgreSQL: back more than half a spacing after the moment it held, a message no
-    longer takes that moment (the next one may already be due) but the next free one."""
-    async with postgres_schema() as (url, schema):
-        a, b = [await PostgresStore.open(url, schema=schema) for _ in range(2)]
-        try:
-            _, held = await a.reserve_send([("chat:1", 1.0)])
-            await b.reserve_send([("chat:1", 1.0)])  # due one spacing after a's moment
-            await asyncio.sleep(0.6)  # time itself must pass: a is now late for its moment
-            wait, _ = await a.reserve_send([("chat:1", 1.0)], mine=held)
-            assert wait > 1.0  # after b's moment and its spacing, not at a's old moment
-        finally:
-            await a.close()
-            await b.close()
-
-
 async def test_a_group_may_take_several_moments_at_once_but_never_more_than_its_window():
     """PostgreSQL: a group's window (here 3 in 10 s) lets replicas send a few messages at
-    once and the next only when the oldest leaves the window; a message back for the moment
-    it reserved is counted once."""
+    once and the next only when the oldest leaves the window; a message told to wait takes
+    no place in the window."""
     group = [("group:1", 3, 10.0)]
     async with postgres_schema() as (url, schema):
         a, b = [await PostgresStore.open(url, schema=schema) for _ in range(2)]
         try:
-            wait, held = await a.reserve_send([], windows=group)
-            assert wait < 0.5
-            wait, _ = await a.reserve_send([], windows=group, mine=held)
-            assert wait < 0.5  # its own moment again, not a second one
-            waits = [(await b.reserve_send([], windows=group))[0] for _ in range(2)]
+            waits = [(await a.reserve_send([], windows=group))[0] for _ in range(2)]
+            waits.append((await b.reserve_send([], windows=group))[0])
             assert max(waits) < 0.5  # three at once
-            wait, _ = await b.reserve_send([], windows=group)
-            assert 9.0 < wait <= 10.0  # the fourth once the first has left the window
+            for _ in range(2):
+                wait, nothing = await b.reserve_send([], windows=group, within=0.05)
+                assert 9.0 < wait <= 10.0 and nothing == {}  # once the first has left
+            wait, _ = await a.reserve_send([], windows=group)
+            assert 9.0 < wait <= 10.0  # the fourth: the two asks above took no place
+            wait, _ = await a.reserve_send([], windows=group)
+            assert 9.0 < wait <= 10.0  # the fifth, with the second
         finally:
             await a.close()
             await b.close()
