@@ -31,8 +31,9 @@ import json
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,6 +122,46 @@ async def kill_or_stop(replicas: Iterable[BotProcess]) -> None:
         await replica.stop()
 
 
+def three_replicas(
+    telegram: Any,
+    database: tuple[str, str],
+    ports: list[int],
+    balancer: ReverseProxy,
+    logs: Path,
+    *,
+    provider_url: Callable[[str], str],
+    trusted: str,
+    **extra: str,
+) -> list[BotProcess]:
+    """`replica-0` to `replica-2` behind `balancer`, one per port, each reaching the provider
+    at `provider_url(name)`; `extra` variables override the environment."""
+    replicas = []
+    for n, port in enumerate(ports):
+        name = f"replica-{n}"
+        env = replica_env(
+            telegram,
+            database,
+            provider_url=provider_url(name),
+            trusted=trusted,
+            public_url=balancer.url,
+            port=port,
+            name=name,
+        )
+        replicas.append(
+            BotProcess(
+                env | extra, module="tests.faults.replica_bot", name=name, log=logs / f"{name}.log"
+            )
+        )
+    return replicas
+
+
+async def start_all(telegram: Any, replicas: list[BotProcess]) -> None:
+    """Start each replica; return once every one has set its webhook (takes updates)."""
+    for replica in replicas:
+        await replica.start()
+    await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+
+
 def overlapping_polls(polls: Iterable[Poll]) -> list[tuple[str, Poll, Poll]]:
     """(task, earlier, later) for every poll of a task that began before another replica's
     poll of the same task had been answered."""
@@ -171,23 +212,15 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
     balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
     for proxy in (balancer, *taps.values()):
         await proxy.start()
-    replicas = [
-        BotProcess(
-            replica_env(
-                telegram,
-                database,
-                provider_url=taps[name].url,
-                trusted=apiframe.url,
-                public_url=balancer.url,
-                port=port,
-                name=name,
-            ),
-            module="tests.faults.replica_bot",
-            name=name,
-            log=tmp_path / f"{name}.log",
-        )
-        for name, port in zip(names, ports, strict=True)
-    ]
+    replicas = three_replicas(
+        telegram,
+        database,
+        ports,
+        balancer,
+        tmp_path,
+        provider_url=lambda name: taps[name].url,
+        trusted=apiframe.url,
+    )
     victim, survivors = replicas[1], [replicas[0], replicas[2]]
     # Telegram's limits stay enforced: the replicas pace together (shared budget).
     users = [telegram.user(10_000 + n, f"User {n}") for n in range(JOBS)]
@@ -210,9 +243,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         await wait_settled(telegram, count, timeout=WAIT)
 
     try:
-        for replica in replicas:
-            await replica.start()
-        await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+        await start_all(telegram, replicas)
 
         # 1. Callbacks reach any replica; every video is delivered once.
         await finish(await send_jobs(0, PHASES[0]))
@@ -306,30 +337,20 @@ async def test_three_replicas_answer_like_one_bot(telegram, apiframe, database, 
         [f"http://127.0.0.1:{port}" for port in ports], on_exchange=exchanges.append
     )
     await balancer.start()
-    replicas = [
-        BotProcess(
-            replica_env(
-                telegram,
-                database,
-                provider_url=apiframe.url,
-                trusted=apiframe.url,
-                public_url=balancer.url,
-                port=port,
-                name=f"replica-{n}",
-            ),
-            module="tests.faults.replica_bot",
-            name=f"replica-{n}",
-            log=tmp_path / f"replica-{n}.log",
-        )
-        for n, port in enumerate(ports)
-    ]
+    replicas = three_replicas(
+        telegram,
+        database,
+        ports,
+        balancer,
+        tmp_path,
+        provider_url=lambda _: apiframe.url,
+        trusted=apiframe.url,
+    )
     album_users = [telegram.user(20_000 + n, f"Album {n}") for n in range(ALBUMS)]
     twice, hasty = telegram.user(30_000, "Twice"), telegram.user(30_001, "Hasty")
     frames = [(jpeg(640, 480, "teal"), jpeg(640, 480, "coral")) for _ in album_users]
     try:
-        for replica in replicas:
-            await replica.start()
-        await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+        await start_all(telegram, replicas)
 
         albums = []
         for n, (user, (start, end)) in enumerate(zip(album_users, frames, strict=True)):
@@ -490,32 +511,20 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
     ports = [free_port() for _ in range(3)]
     balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
     await balancer.start()
-    replicas = [
-        BotProcess(
-            {
-                **replica_env(
-                    telegram,
-                    database,
-                    provider_url=apiframe.url,
-                    trusted=apiframe.url,
-                    public_url=balancer.url,
-                    port=port,
-                    name=f"replica-{n}",
-                ),
-                "TEST_TELEGRAM_LIMITS": "shipped",
-                "REQUEST_COOLDOWN": "0",  # each user asks for two videos at once
-            },
-            module="tests.faults.replica_bot",
-            name=f"replica-{n}",
-            log=tmp_path / f"replica-{n}.log",
-        )
-        for n, port in enumerate(ports)
-    ]
+    replicas = three_replicas(
+        telegram,
+        database,
+        ports,
+        balancer,
+        tmp_path,
+        provider_url=lambda _: apiframe.url,
+        trusted=apiframe.url,
+        TEST_TELEGRAM_LIMITS="shipped",
+        REQUEST_COOLDOWN="0",  # each user asks for two videos at once
+    )
     users = [telegram.user(50_000 + n, f"Paced {n}") for n in range(PACED_CHATS)]
     try:
-        for replica in replicas:
-            await replica.start()
-        await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+        await start_all(telegram, replicas)
         for n in range(PACED_JOBS):
             telegram.send_text(users[n % PACED_CHATS], f"/video paced {n}")
         await apiframe.wait(
@@ -594,33 +603,21 @@ async def test_replicas_ride_out_a_database_restart(telegram, apiframe, tmp_path
         ports = [free_port() for _ in range(3)]
         balancer = ReverseProxy([f"http://127.0.0.1:{port}" for port in ports])
         await balancer.start()
-        replicas = []
-        for n, port in enumerate(ports):
-            env = replica_env(
-                telegram,
-                ("", ""),
-                provider_url=apiframe.url,
-                trusted=apiframe.url,
-                public_url=balancer.url,
-                port=port,
-                name=f"replica-{n}",
-            )
-            env["DATABASE_URL"] = relay_url
-            replicas.append(
-                BotProcess(
-                    env,
-                    module="tests.faults.replica_bot",
-                    name=f"replica-{n}",
-                    log=tmp_path / f"replica-{n}.log",
-                )
-            )
+        replicas = three_replicas(
+            telegram,
+            ("", ""),
+            ports,
+            balancer,
+            tmp_path,
+            provider_url=lambda _: apiframe.url,
+            trusted=apiframe.url,
+            DATABASE_URL=relay_url,
+        )
         users = [
             telegram.user(60_000 + n, f"Outage {n}") for n in range(BEFORE_OUTAGE + DURING_OUTAGE)
         ]
         try:
-            for replica in replicas:
-                await replica.start()
-            await telegram.wait_for_count("setWebhook", len(replicas), timeout=30)
+            await start_all(telegram, replicas)
             for user in users[:BEFORE_OUTAGE]:
                 telegram.send_text(user, "/video before the outage")
             await apiframe.wait(
