@@ -124,25 +124,26 @@ async def kill_or_stop(replicas: Iterable[BotProcess]) -> None:
 
 def three_replicas(
     telegram: Any,
+    apiframe: Any,
     database: tuple[str, str],
     ports: list[int],
     balancer: ReverseProxy,
     logs: Path,
     *,
-    provider_url: Callable[[str], str],
-    trusted: str,
+    provider_url: Callable[[str], str] | None = None,
     **extra: str,
 ) -> list[BotProcess]:
-    """`replica-0` to `replica-2` behind `balancer`, one per port, each reaching the provider
-    at `provider_url(name)`; `extra` variables override the environment."""
+    """`replica-0` to `replica-2` behind `balancer`, one per port, each reaching the fake
+    APIFRAME directly or at `provider_url(name)`; `extra` variables override the
+    environment."""
     replicas = []
     for n, port in enumerate(ports):
         name = f"replica-{n}"
         env = replica_env(
             telegram,
             database,
-            provider_url=provider_url(name),
-            trusted=trusted,
+            provider_url=apiframe.url if provider_url is None else provider_url(name),
+            trusted=apiframe.url,
             public_url=balancer.url,
             port=port,
             name=name,
@@ -214,12 +215,12 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(
         await proxy.start()
     replicas = three_replicas(
         telegram,
+        apiframe,
         database,
         ports,
         balancer,
         tmp_path,
         provider_url=lambda name: taps[name].url,
-        trusted=apiframe.url,
     )
     victim, survivors = replicas[1], [replicas[0], replicas[2]]
     # Telegram's limits stay enforced: the replicas pace together (shared budget).
@@ -337,15 +338,7 @@ async def test_three_replicas_answer_like_one_bot(telegram, apiframe, database, 
         [f"http://127.0.0.1:{port}" for port in ports], on_exchange=exchanges.append
     )
     await balancer.start()
-    replicas = three_replicas(
-        telegram,
-        database,
-        ports,
-        balancer,
-        tmp_path,
-        provider_url=lambda _: apiframe.url,
-        trusted=apiframe.url,
-    )
+    replicas = three_replicas(telegram, apiframe, database, ports, balancer, tmp_path)
     album_users = [telegram.user(20_000 + n, f"Album {n}") for n in range(ALBUMS)]
     twice, hasty = telegram.user(30_000, "Twice"), telegram.user(30_001, "Hasty")
     frames = [(jpeg(640, 480, "teal"), jpeg(640, 480, "coral")) for _ in album_users]
@@ -513,12 +506,11 @@ async def test_three_replicas_keep_together_to_telegrams_limits(
     await balancer.start()
     replicas = three_replicas(
         telegram,
+        apiframe,
         database,
         ports,
         balancer,
         tmp_path,
-        provider_url=lambda _: apiframe.url,
-        trusted=apiframe.url,
         TEST_TELEGRAM_LIMITS="shipped",
         REQUEST_COOLDOWN="0",  # each user asks for two videos at once
     )
@@ -605,12 +597,11 @@ async def test_replicas_ride_out_a_database_restart(telegram, apiframe, tmp_path
         await balancer.start()
         replicas = three_replicas(
             telegram,
+            apiframe,
             ("", ""),
             ports,
             balancer,
             tmp_path,
-            provider_url=lambda _: apiframe.url,
-            trusted=apiframe.url,
             DATABASE_URL=relay_url,
         )
         users = [
