@@ -187,8 +187,10 @@ async def assemble(
     # The pacer's view of each chat and of Telegram's budget: what gives way under load. The
     # benchmark's baseline (`status_gives_way=False`) sends everything, as before issue 16.
     limiter = application.bot.rate_limiter
-    paced = isinstance(limiter, PacingRateLimiter) and overrides.status_gives_way
-    busy = limiter.busy if paced else None
+    pacer = limiter if isinstance(limiter, PacingRateLimiter) else None
+    if not overrides.status_gives_way:
+        pacer = None
+    busy = pacer.busy if pacer is not None else None
     status = ChatStatus(
         application.bot,
         background,
@@ -204,7 +206,7 @@ async def assemble(
         delivery=Delivery(
             application.bot,
             Downloader(http, downloads),
-            busy=busy,
+            pacer=pacer,
             extendable=submitter.extendable,
         ),
         status=status,
