@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from telegram import Bot
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -364,11 +365,6 @@ async def run_bot(
         application = parts.application
         accepting = True
         async with application:
-            # One menu per language, and admins see their commands in their private chats.
-            await handlers.set_commands(
-                application.bot, settings.admin_user_ids, billing=settings.billing == "stars"
-            )
-            await handlers.set_descriptions(application.bot)
             await application.start()
             await parts.replicas.join(shared=parts.shared_pacing)  # before any message goes
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
@@ -391,6 +387,7 @@ async def run_bot(
             tracker_task = asyncio.create_task(parts.tracker.run())
             heartbeat_task = asyncio.create_task(parts.replicas.run())
             balances_task = asyncio.create_task(parts.alerts.watch_balances(parts.providers))
+            menus_task = asyncio.create_task(present(application.bot, settings))
             mode = "webhook" if settings.webhook_mode else "long polling"
             names = ", ".join(parts.providers)
             log.info(
@@ -408,6 +405,9 @@ async def run_bot(
                 tracker_task.cancel()
                 balances_task.cancel()
                 heartbeat_task.cancel()
+                menus_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await menus_task
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
                 with contextlib.suppress(asyncio.CancelledError):
@@ -420,6 +420,23 @@ async def run_bot(
                 for server, serving in servers:
                     server.should_exit = True
                     await serving
+
+
+async def present(bot: Bot, settings: Settings) -> None:
+    """The command menus (one per language, and the admins' own in their private chats) and
+    the descriptions, set once the bot takes updates: several Bot API calls that need not hold
+    up the first update. Telegram keeps what an earlier start set meanwhile; a failure is
+    logged, and the bot runs on."""
+    try:
+        await handlers.set_commands(
+            bot, settings.admin_user_ids, billing=settings.billing == "stars"
+        )
+    except Exception as exc:  # e.g. Telegram unreachable for a moment: not worth a crash
+        log.warning("could not set the command menus: %r", exc)
+    try:
+        await handlers.set_descriptions(bot)
+    except Exception as exc:
+        log.warning("could not set the descriptions: %r", exc)
 
 
 async def set_webhook(parts: BotParts) -> None:
