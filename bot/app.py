@@ -49,6 +49,7 @@ from bot.replicas import Replicas, stable_replica_id
 from bot.sharing import Sharing
 from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
+from bot.tls import tls_context
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
 
@@ -84,6 +85,7 @@ def build_application(
                 read_timeout=30.0,
                 write_timeout=30.0,
                 media_write_timeout=600.0,
+                httpx_kwargs={"verify": tls_context()},
             )
         )
         .rate_limiter(rate_limiter)
@@ -92,7 +94,11 @@ def build_application(
     if settings.webhook_mode:
         builder = builder.updater(None)
     else:
-        builder = builder.get_updates_request(HTTPXRequest(connect_timeout=10.0, read_timeout=40.0))
+        builder = builder.get_updates_request(
+            HTTPXRequest(
+                connect_timeout=10.0, read_timeout=40.0, httpx_kwargs={"verify": tls_context()}
+            )
+        )
     return builder.build()
 
 
@@ -139,6 +145,7 @@ async def assemble(
         follow_redirects=False,
         trust_env=False,
         limits=httpx.Limits(max_keepalive_connections=0),
+        verify=tls_context(),
     )
     downloads = DownloadPolicy(
         trusted_origins=settings.video_trusted_origins,

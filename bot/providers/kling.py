@@ -62,6 +62,7 @@ from bot.providers.base import (
     unreadable_answer,
 )
 from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ class KlingProvider:
             auth=KlingJwt(access_key, secret_key, clock),
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)
         self._kinds: dict[str, str] = {}  # Kling's task id -> kind, for parse_callback
