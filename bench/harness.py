@@ -48,6 +48,26 @@ MESSAGE_METHODS = frozenset(
         "editMessageReplyMarkup",
     }
 )
+#: Calls a bot makes once per start, about itself: `getUpdates` aside, who it is, its webhook,
+#: and its menus and descriptions (which the bot sets in the background once it takes updates,
+#: so they may fall in a measured window). None of them is made for a job.
+START_METHODS = frozenset(
+    {
+        "getMe",
+        "deleteWebhook",
+        "setWebhook",
+        "setMyCommands",
+        "getMyDescription",
+        "setMyDescription",
+        "getMyShortDescription",
+        "setMyShortDescription",
+    }
+)
+
+
+def for_jobs(call: Call) -> bool:
+    """A call made for the jobs (or updates) a benchmark sends: not `getUpdates`, not start-up."""
+    return call.method != "getUpdates" and call.method not in START_METHODS
 
 
 # --- command line and output -----------------------------------------------------------------

@@ -31,6 +31,7 @@ MODULES = (
     "starlette.applications",
     "PIL.Image",
     "pillow_heif",
+    "jwt",
     "bot.cli",
     "bot.app",
     "bot.store.postgres",
@@ -81,7 +82,7 @@ def main() -> None:
         heavy = [
             name
             for name in top  # type: ignore[attr-defined]
-            if name in ("asyncpg", "uvicorn", "starlette", "PIL", "pillow_heif")
+            if name in ("asyncpg", "uvicorn", "starlette", "PIL", "pillow_heif", "jwt")
         ]
         rows.append([module, h.fmt_ms(seconds), h.fmt_mb(kb), ", ".join(heavy) or "-"])
     h.print_table(

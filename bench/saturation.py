@@ -44,7 +44,7 @@ class Size:
 class Run:
     jobs: int
     span: float  # first request -> last job done
-    calls: int  # every Bot API call but getUpdates, in that span
+    calls: int  # every Bot API call for the jobs in that span (`h.for_jobs`)
     messages: int  # the calls Telegram's limits count (sends and edits), accepted or not
     deletions: int
     actions: int  # sendChatAction
@@ -114,7 +114,7 @@ async def run(command: tuple[str, ...], size: Size, provider: Provider, bound: f
             try:
                 await h.wait_polling(telegram, bot)
                 requests = _requests(telegram, size)
-                calls = h.Counter(telegram, lambda call: call.method != "getUpdates")
+                calls = h.Counter(telegram, h.for_jobs)
                 calls.skip()
                 done = h.Counter(telegram, _settled)
                 started = time.monotonic()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from telegram import Bot
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -48,6 +49,7 @@ from bot.replicas import Replicas, stable_replica_id
 from bot.sharing import Sharing
 from bot.store import JobStore, StoreWatch, open_store
 from bot.submission import SubmitPolicy, Submitter
+from bot.tls import tls_context
 from bot.tracker import Tracker
 from bot.updates import ChatOrderedProcessor
 
@@ -83,6 +85,7 @@ def build_application(
                 read_timeout=30.0,
                 write_timeout=30.0,
                 media_write_timeout=600.0,
+                httpx_kwargs={"verify": tls_context()},
             )
         )
         .rate_limiter(rate_limiter)
@@ -91,7 +94,11 @@ def build_application(
     if settings.webhook_mode:
         builder = builder.updater(None)
     else:
-        builder = builder.get_updates_request(HTTPXRequest(connect_timeout=10.0, read_timeout=40.0))
+        builder = builder.get_updates_request(
+            HTTPXRequest(
+                connect_timeout=10.0, read_timeout=40.0, httpx_kwargs={"verify": tls_context()}
+            )
+        )
     return builder.build()
 
 
@@ -137,6 +144,7 @@ async def assemble(
         follow_redirects=False,
         trust_env=False,
         limits=httpx.Limits(max_keepalive_connections=0),
+        verify=tls_context(),
     )
     downloads = DownloadPolicy(
         trusted_origins=settings.video_trusted_origins,
@@ -186,8 +194,10 @@ async def assemble(
     # The pacer's view of each chat and of Telegram's budget: what gives way under load. The
     # benchmark's baseline (`status_gives_way=False`) sends everything, as before issue 16.
     limiter = application.bot.rate_limiter
-    paced = isinstance(limiter, PacingRateLimiter) and overrides.status_gives_way
-    busy = limiter.busy if paced else None
+    pacer = limiter if isinstance(limiter, PacingRateLimiter) else None
+    if not overrides.status_gives_way:
+        pacer = None
+    busy = pacer.busy if pacer is not None else None
     status = ChatStatus(
         application.bot,
         background,
@@ -203,7 +213,7 @@ async def assemble(
         delivery=Delivery(
             application.bot,
             Downloader(http, downloads),
-            busy=busy,
+            pacer=pacer,
             extendable=submitter.extendable,
         ),
         status=status,
@@ -360,11 +370,6 @@ async def run_bot(
         application = parts.application
         accepting = True
         async with application:
-            # One menu per language, and admins see their commands in their private chats.
-            await handlers.set_commands(
-                application.bot, settings.admin_user_ids, billing=settings.billing == "stars"
-            )
-            await handlers.set_descriptions(application.bot)
             await application.start()
             await parts.replicas.join()  # before any message goes
             servers: list[tuple[EmbeddedServer, asyncio.Task[None]]] = []
@@ -387,6 +392,7 @@ async def run_bot(
             tracker_task = asyncio.create_task(parts.tracker.run())
             heartbeat_task = asyncio.create_task(parts.replicas.run())
             balances_task = asyncio.create_task(parts.alerts.watch_balances(parts.providers))
+            menus_task = asyncio.create_task(present(application.bot, settings))
             mode = "webhook" if settings.webhook_mode else "long polling"
             names = ", ".join(parts.providers)
             log.info(
@@ -404,6 +410,9 @@ async def run_bot(
                 tracker_task.cancel()
                 balances_task.cancel()
                 heartbeat_task.cancel()
+                menus_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await menus_task
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker_task
                 with contextlib.suppress(asyncio.CancelledError):
@@ -416,6 +425,23 @@ async def run_bot(
                 for server, serving in servers:
                     server.should_exit = True
                     await serving
+
+
+async def present(bot: Bot, settings: Settings) -> None:
+    """The command menus (one per language, and the admins' own in their private chats) and
+    the descriptions, set once the bot takes updates: several Bot API calls that need not hold
+    up the first update. Telegram keeps what an earlier start set meanwhile; a failure is
+    logged, and the bot runs on."""
+    try:
+        await handlers.set_commands(
+            bot, settings.admin_user_ids, billing=settings.billing == "stars"
+        )
+    except Exception as exc:  # e.g. Telegram unreachable for a moment: not worth a crash
+        log.warning("could not set the command menus: %r", exc)
+    try:
+        await handlers.set_descriptions(bot)
+    except Exception as exc:
+        log.warning("could not set the descriptions: %r", exc)
 
 
 async def set_webhook(parts: BotParts) -> None:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
 from telegram import Bot, InputFile, Message, ReplyParameters
@@ -36,13 +36,15 @@ from bot.preferences import AS_FILE
 from bot.providers.sandbox import CLIP_PATH, CLIP_REF, SandboxProvider
 from bot.sharing import inline_mode
 
+if TYPE_CHECKING:
+    from bot.pacing import PacingRateLimiter
+
 log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Telegram's limit for bot uploads
 _CHAT_ACTION_EVERY = 4.0  # an upload_video action shows for about 5 s
-# Seconds of delivery before the action is worth showing: longer than a video by URL takes,
-# plus the second it may wait for the chat's turn after a progress edit (a quiet chat's
-# delivery then costs no action).
+# Seconds a delivery is on its way (not counting waits for its chat's turn) before the action
+# is worth showing: longer than a video by URL usually takes.
 _CHAT_ACTION_AFTER = 2.0
 
 
@@ -64,17 +66,18 @@ class Delivery:
         downloader: Downloader,
         *,
         upload_timeout: float = 600.0,
-        busy: Callable[[], bool] | None = None,
+        pacer: PacingRateLimiter | None = None,
         extendable: Callable[[Job], bool] | None = None,
     ) -> None:
-        """`busy()`: whether Telegram's overall budget is busy (the pacer's view), when the
-        "sending video…" action gives way. `extendable`: whether a job's video gets an Extend
-        button (its provider makes videos longer); None: never."""
+        """`pacer`: tells when the delivery's video is on its way rather than waiting for its
+        turn, for "sending video…" (None: the action goes by the delivery's time alone).
+        `extendable`: whether a job's video gets an Extend button (its provider makes videos
+        longer); None: never."""
         self._extendable = extendable or (lambda job: False)
         self._bot = bot
         self._downloader = downloader
         self._upload_timeout = upload_timeout
-        self._busy = busy
+        self._pacer = pacer
 
     def link_refusal(self, provider: str, url: str) -> Reason | None:
         """Why a video link reported by `provider` will not be used (None: it will). Checked
@@ -196,30 +199,40 @@ class Delivery:
 
     @contextlib.asynccontextmanager
     async def _uploading(self, job: Job) -> AsyncIterator[None]:
-        """Show "sending video…" (or "sending file…") in the chat while the delivery takes.
+        """Show "sending video…" (or "sending file…") in the chat while the video is on its way.
 
-        Only once it has taken a moment: most videos go by URL in well under a second, and the
-        action would then cost a Bot API call for nobody to see. Nor while Telegram's overall
-        budget is busy: the delivery then waits for its turn, and the video itself follows.
+        Only once it has been on its way a while (the pacer's `on_wire`): most videos go by URL
+        in well under a second, and the action would then cost a Bot API call for nobody to
+        see. Time spent waiting for the chat's turn does not count (the video is not being sent
+        then, and the action would cost a call while the chat is busy), nor does a moment when
+        Telegram's overall budget is busy.
         """
         action = ChatAction.UPLOAD_DOCUMENT if job.params.get(AS_FILE) else ChatAction.UPLOAD_VIDEO
+        pacer, clock = self._pacer, asyncio.get_running_loop().time
+        started = clock()
+        with pacer.watch() if pacer is not None else contextlib.nullcontext() as watch:
 
-        async def keep_showing() -> None:
-            await asyncio.sleep(_CHAT_ACTION_AFTER)
-            while True:
-                if self._busy is not None and self._busy():
+            def on_wire() -> float:
+                if pacer is None or watch is None:  # not paced: the delivery's time alone
+                    return clock() - started
+                return pacer.on_wire(watch)
+
+            async def keep_showing() -> None:
+                while True:
+                    wait = _CHAT_ACTION_AFTER - on_wire()
+                    if wait > 0:  # waiting for a turn, or not on its way for long yet
+                        await asyncio.sleep(wait)
+                        continue
+                    with contextlib.suppress(TelegramError):
+                        await self._bot.send_chat_action(
+                            job.requester.chat_id,
+                            action,
+                            message_thread_id=job.requester.thread_id,
+                        )
                     await asyncio.sleep(_CHAT_ACTION_EVERY)
-                    continue
-                with contextlib.suppress(TelegramError):
-                    await self._bot.send_chat_action(
-                        job.requester.chat_id,
-                        action,
-                        message_thread_id=job.requester.thread_id,
-                    )
-                await asyncio.sleep(_CHAT_ACTION_EVERY)
 
-        async with alongside(keep_showing()):
-            yield
+            async with alongside(keep_showing()):
+                yield
 
 
 def _reply_to(job: Job) -> ReplyParameters:

@@ -29,8 +29,9 @@ longer while slowed down), so memory follows the chats active recently, not ever
 seen. One timer serves the whole limiter.
 
 `busy` tells the rest of the bot when a message it could leave out (a progress edit) would
-take a turn that a video, a status message or a final edit needs (see `bot.chat_status`), or
-when Telegram's overall budget is busy (`bot.delivery` then leaves out "sending video").
+take a turn that a video, a status message or a final edit needs (see `bot.chat_status`).
+`watch` and `on_wire` tell `bot.delivery` how long a delivery has been on its way without
+waiting for a turn: "sending video…" shows a video being sent, never one waiting in line.
 
 `Schedule` is the pure decision logic (time passed in, no asyncio) and `PacingRateLimiter`
 the `BaseRateLimiter` that python-telegram-bot calls around each request.
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import heapq
 import itertools
@@ -63,7 +65,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, IntEnum
@@ -236,6 +238,13 @@ class Schedule:
             return 0
         return chat.waiting() if priority is None else len(chat.queues[priority])
 
+    def counted(self, chat_key: ChatKey, now: float) -> int:
+        """Messages the group's window still counts at `now` (0 for a private chat)."""
+        chat = self._chats.get(chat_key)
+        if chat is None or chat.sent is None:
+            return 0
+        return sum(1 for at in chat.sent if at > now - self.limits.group_period)
+
     def interval(self, chat_key: ChatKey, now: float) -> float:
         """The chat's current interval between two messages (longer after a 429)."""
         chat = self._chats.get(chat_key)
@@ -260,10 +269,7 @@ class Schedule:
             return True
         if self._interval(chat, now) > limits.chat_interval:  # slowed down after a 429
             return True
-        if chat.sent is None:
-            return False
-        recent = sum(1 for at in chat.sent if at > now - limits.group_period)
-        return 2 * recent >= limits.group_limit
+        return 2 * self.counted(chat.key, now) >= limits.group_limit
 
     def enqueue(
         self, chat_key: ChatKey, now: float, priority: Priority = Priority.CONTENT
@@ -487,6 +493,23 @@ def retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+class Watch:
+    """What the pacer saw of one piece of work's messages (a delivery's video): how many wait
+    for their turn now, and since when none has (the start, or the last turn given)."""
+
+    __slots__ = ("since", "waiting")
+
+    def __init__(self, since: float) -> None:
+        self.since = since
+        self.waiting = 0
+
+
+#: The work whose messages the current task sends (`PacingRateLimiter.watch`); python-telegram-
+#: bot calls `process_request` in the task that made the call, so the delivery's own messages
+#: are told from everyone else's in the same chat without passing anything through the Bot API.
+_watched: contextvars.ContextVar[Watch | None] = contextvars.ContextVar("watched", default=None)
+
+
 class PacingRateLimiter(BaseRateLimiter[int]):
     """python-telegram-bot's hook around every Bot API request: paces messages (see module).
 
@@ -630,13 +653,34 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     def busy(self, chat_id: ChatKey | None = None) -> bool:
         """Whether a message to `chat_id` that could be left out should be (see
         `Schedule.busy`; None: whether Telegram's overall budget is busy). What
-        `bot.chat_status` asks before a status edit, and `bot.delivery` before "sending video"."""
+        `bot.chat_status` asks before a status edit."""
         key = chat_key("sendMessage", {"chat_id": chat_id}) if chat_id is not None else None
         now = self._clock()
         # Replicas: the shared overall budget gave moments more than half a period ahead.
         if self._overall_next - now > self._limits.overall_period / 2:
             return True
         return self._schedule.busy(key, now)
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[Watch]:
+        """Watch the messages the current task sends within the block (see `on_wire`)."""
+        watch = Watch(self._clock())
+        token = _watched.set(watch)
+        try:
+            yield watch
+        finally:
+            _watched.reset(token)
+
+    def on_wire(self, watch: Watch) -> float:
+        """Seconds the watched work has been on its way without waiting for a turn: since it
+        began or since its last message got its turn (a download, an upload, Telegram
+        fetching a link). 0 while one of its messages waits for its turn, and while Telegram's
+        overall budget is busy (an action then takes a call the messages need). What
+        `bot.delivery` asks before "sending video…": the action shows a video being sent,
+        never one waiting in line behind its chat's other messages."""
+        if watch.waiting or self.busy():
+            return 0.0
+        return self._clock() - watch.since
 
     async def initialize(self) -> None:
         """Nothing to set up: the single timer is armed on demand."""
@@ -667,11 +711,19 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         if key is None:
             return await self._unpaced(callback, args, kwargs, endpoint, retries)
         ticket = self._schedule.enqueue(key, self._clock(), priority(endpoint))
+        watch = _watched.get()
         try:
             attempt = 0
             while True:
-                await self._turn(ticket)
-                reserved = await self._shared_turn(ticket)
+                if watch is not None:
+                    watch.waiting += 1
+                try:
+                    await self._turn(ticket)
+                    reserved = await self._shared_turn(ticket)
+                finally:
+                    if watch is not None:
+                        watch.waiting -= 1
+                        watch.since = self._clock()
                 try:
                     return await self._sending(key, reserved, callback(*args, **kwargs))
                 except RetryAfter as exc:

@@ -43,6 +43,7 @@ from bot.providers.base import (
     unreadable_answer,
 )
 from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class AimlapiProvider:
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
 

@@ -30,6 +30,7 @@ from bot.providers.base import (
     unreadable_answer,
 )
 from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class ApiframeProvider:
             headers={"Authorization": api_key},
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
 
     async def submit(self, request: VideoRequest) -> str:

@@ -49,6 +49,7 @@ from bot.providers.base import (
     unreadable_answer,
 )
 from bot.providers.spec import ApiKeySettings, HttpUrl, ProviderSpec, with_api_key
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class Apiframe2Provider:
             headers={"X-API-Key": api_key},
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)
 

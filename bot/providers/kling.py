@@ -34,7 +34,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import jwt
 from pydantic_settings import SettingsConfigDict
 
 from bot.camera import camera_move
@@ -62,6 +61,7 @@ from bot.providers.base import (
     unreadable_answer,
 )
 from bot.providers.spec import Common, Credential, HttpUrl, ProviderSettings, ProviderSpec, reveal
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ class KlingJwt(httpx.Auth):
     """Signs each request with a cached JWT, regenerated when less than 5 minutes remain."""
 
     def __init__(self, access_key: str, secret_key: str, clock: Clock = time.time) -> None:
+        import jwt  # PyJWT is loaded only once Kling is a provider
+
+        self._encode = jwt.encode
         self._access_key = access_key
         self._secret_key = secret_key
         self._clock = clock
@@ -124,7 +127,7 @@ class KlingJwt(httpx.Auth):
         if self._expires - now < _TOKEN_RENEW_MARGIN:
             self._expires = now + _TOKEN_TTL
             claims = {"iss": self._access_key, "exp": self._expires, "nbf": now - _NBF_SKEW}
-            self._token = jwt.encode(claims, self._secret_key, algorithm="HS256")
+            self._token = self._encode(claims, self._secret_key, algorithm="HS256")
         return self._token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -192,6 +195,7 @@ class KlingProvider:
             auth=KlingJwt(access_key, secret_key, clock),
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)
         self._kinds: dict[str, str] = {}  # Kling's task id -> kind, for parse_callback

@@ -46,6 +46,7 @@ from bot.providers.kling import (
     poll_each,
 )
 from bot.providers.spec import ApiKeySettings, Common, HttpUrl, ProviderSpec, reveal
+from bot.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class MakevidProvider:
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=http_timeout(timeout),
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            verify=tls_context(),
         )
         self._limit = asyncio.Semaphore(POLL_CONCURRENCY)
 

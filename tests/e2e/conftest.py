@@ -24,6 +24,7 @@ from tests.fakes.aimlapi import FakeAimlapi
 from tests.fakes.apiframe import FakeApiframe
 from tests.fakes.apiframe2 import FakeApiframe2
 from tests.fakes.kling import FakeKling
+from tests.fakes.recording import Signal
 from tests.fakes.telegram import FakeTelegram
 
 APIFRAME_KEY = "apiframe-test-key-0123456789"
@@ -46,6 +47,26 @@ def enforce_fast_limits(telegram: FakeTelegram) -> None:
 def fast_rate_limiter() -> PacingRateLimiter:
     """The bot's own pacing with Telegram's limits scaled down by `FAST_FACTOR`."""
     return PacingRateLimiter(FAST_LIMITS)
+
+
+class PacerClock:
+    """`time.monotonic` for the bot's pacing, waking `until` at each read. The pacer reads its
+    clock at every change to its schedule (a message queued, given its turn, answered), so a
+    test waits for a state of the schedule (videos queued in a chat) as for an event."""
+
+    def __init__(self) -> None:
+        self._read = Signal()
+
+    def __call__(self) -> float:
+        self._read.notify()
+        return time.monotonic()
+
+    def fast_limiter(self) -> PacingRateLimiter:
+        """`fast_rate_limiter` on this clock: pass as `start_bot(..., rate_limiter=...)`."""
+        return PacingRateLimiter(FAST_LIMITS, clock=self)
+
+    async def until(self, condition: Callable[[], bool], what: str) -> None:
+        await self._read.until(lambda: True if condition() else None, 10.0, what)
 
 
 @pytest.fixture

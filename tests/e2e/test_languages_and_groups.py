@@ -29,6 +29,32 @@ async def test_command_menu_in_english_and_russian(telegram, make_settings, star
     assert russian["jobs"] == "Ваши последние видео"
 
 
+async def test_the_bot_takes_updates_before_its_menus_are_set_and_stops_without_them(
+    telegram, make_settings, start_bot
+):
+    held = telegram.hold("setMyCommands")  # Telegram slow to answer the first menu
+    try:
+        bot = await start_bot(make_settings())
+        await held.arrived.wait()
+        telegram.send_text(telegram.user(1001), "/help")
+        assert text_of(await telegram.wait_for("sendMessage")).startswith("I turn your words")
+        await bot.stop()  # the menus still waiting: set at the next start
+    finally:
+        telegram.release("setMyCommands")
+    assert telegram.calls_to("getMyDescription") == []
+
+
+async def test_menus_telegram_refuses_are_logged_and_the_bot_runs_on(
+    telegram, make_settings, start_bot, caplog
+):
+    telegram.fail_next("setMyCommands", error_code=500, description="Internal Server Error")
+    await start_bot(make_settings())
+    await telegram.wait_for_count("setMyShortDescription", 2)  # the descriptions still set
+    assert "could not set the command menus" in caplog.text
+    telegram.send_text(telegram.user(1001), "/help")
+    assert text_of(await telegram.wait_for("sendMessage")).startswith("I turn your words")
+
+
 async def test_russian_user_gets_russian_texts(telegram, make_settings, start_bot):
     await start_bot(make_settings())
     ivan = telegram.user(1001, "Иван", language_code="ru")

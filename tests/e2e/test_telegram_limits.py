@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from bot.jobs import JobState
-from tests.e2e.conftest import ask_for_video, enforce_fast_limits, polls_later
+from bot.pacing import Priority
+from tests.e2e.conftest import PacerClock, ask_for_video, enforce_fast_limits, polls_later
 
 
 @pytest.mark.telegram_limits
@@ -32,7 +34,9 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
     telegram, apiframe, apiframe_settings, start_bot
 ):
     enforce_fast_limits(telegram)
-    bot = await start_bot(apiframe_settings())
+    clock = PacerClock()
+    bot = await start_bot(apiframe_settings(), rate_limiter=clock.fast_limiter)
+    pacer = bot.parts.application.bot.rate_limiter
     alice = telegram.user(1001)
     for n in range(10):
         telegram.send_text(alice, f"/video fox number {n}")
@@ -46,9 +50,9 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
         await held.arrived.wait()
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # Each delivery shows "sending video" after waiting two seconds: all ten are queued.
-        await telegram.wait_for_count(
-            "sendChatAction", 10, lambda c: c.params["action"] == "upload_video"
+        # The ten videos wait for their turn behind it (and show no "sending video").
+        await clock.until(
+            lambda: pacer.schedule.queued(1001, Priority.CONTENT) == 10, "ten videos queued"
         )
         released_at = len(telegram.calls)
     finally:
@@ -66,6 +70,40 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
     assert telegram.rate_limited_responses == 0
     for job_id in range(1, 11):
         assert (await bot.job(job_id)).state is JobState.DELIVERED
+
+
+async def test_a_video_waiting_for_its_chats_turn_shows_no_sending_action_one_on_the_wire_does(
+    telegram, apiframe, apiframe_settings, start_bot
+):
+    clock = PacerClock()
+    bot = await start_bot(apiframe_settings(), rate_limiter=clock.fast_limiter)
+    pacer = bot.parts.application.bot.rate_limiter
+    alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
+    alices = await ask_for_video(telegram, apiframe, "/video a fox in line", alice)
+    bobs = await ask_for_video(telegram, apiframe, "/video an owl on the wire", bob)
+
+    # Alice's progress edit is held at Telegram, so her video waits for its chat's turn.
+    held_edit = telegram.hold("editMessageText", chat_id=1001)
+    held_video = telegram.hold("sendVideo", chat_id=1002)
+    try:
+        await apiframe.set_processing(alices.task_id, 40)
+        await held_edit.arrived.wait()
+        await apiframe.finish(alices.task_id)
+        await clock.until(lambda: pacer.schedule.queued(1001) == 1, "Alice's video queued")
+        # Bob's video starts later but goes on the wire at once, and stays there.
+        await apiframe.finish(bobs.task_id)
+        await held_video.arrived.wait()
+        # The first "sending video" is Bob's, shown once his video has been on its way a
+        # while; Alice's, waiting in line since before, shows nothing.
+        action = await telegram.wait_for("sendChatAction")
+        assert action.params["action"] == "upload_video"
+        assert in_chat(action, 1002)
+        assert [c for c in telegram.calls_to("sendChatAction") if in_chat(c, 1001)] == []
+    finally:
+        telegram.release("editMessageText")
+        telegram.release("sendVideo")
+    await all_finished(telegram, 1001, 1)
+    await all_finished(telegram, 1002, 1)
 
 
 @pytest.mark.telegram_limits
@@ -187,23 +225,37 @@ async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_witho
     telegram, apiframe, apiframe_settings, start_bot
 ):
     enforce_fast_limits(telegram)  # the group's 20 a minute too, in a hundredth of the time
-    bot = await start_bot(apiframe_settings())
+    clock = PacerClock()
+    bot = await start_bot(apiframe_settings(), rate_limiter=clock.fast_limiter)
+    pacer = bot.parts.application.bot.rate_limiter
     alice, bob = telegram.user(1001), telegram.user(1002, "Bob")
     group = telegram.group(-100777, "Video fans")
     for n in range(20):
         telegram.send_text(alice, f"/video fox number {n}")
         telegram.send_text(bob, f"/video@kling_test_bot owl number {n}", chat=group)
     tasks = [await apiframe.wait_for_task() for _ in range(40)]
+    # Carol's job keeps running, so the bot keeps polling: `polls_later` can tell when it has
+    # seen every other job finish.
+    await ask_for_video(telegram, apiframe, "/video a slow snail", telegram.user(1003, "Carol"))
 
     # Each chat's first video is held at Telegram, so all 40 finish while every chat is busy.
     telegram.hold("sendVideo")
     try:
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # Each delivery shows "sending video" after waiting two seconds: the sixteen that run
-        # at once (`CONCURRENT_DELIVERIES`) are queued; the others start as those finish.
-        await telegram.wait_for_count(
-            "sendChatAction", 16, lambda c: c.params["action"] == "upload_video"
+        await polls_later(apiframe)  # all 40 seen finished: each delivery running or next
+        # and the group's window no longer counts its status messages, so its twenty videos
+        # may go as fast as the private chat's (its deliveries do not hold up Alice's).
+        await apiframe.wait(  # re-checked at each poll of Carol's job
+            lambda: pacer.schedule.counted(-100777, time.monotonic()) == 0 or None,
+            10.0,
+            "the group's window clear",
+        )
+        # The sixteen deliveries that run at once (`CONCURRENT_DELIVERIES`): each chat's first
+        # video on the wire (held), fourteen queued behind them; the others start as those end.
+        await clock.until(
+            lambda: pacer.schedule.queued(1001) + pacer.schedule.queued(-100777) == 14,
+            "fourteen videos queued",
         )
         released_at = len(telegram.calls)
     finally:

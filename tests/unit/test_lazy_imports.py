@@ -1,6 +1,7 @@
 """A long-polling bot on SQLite never loads what only other modes use: asyncpg (PostgreSQL),
-Starlette and uvicorn (the web server), Pillow and pillow-heif (the first photo loads them).
-Checked in a fresh interpreter, since this test session has imported everything already."""
+Starlette and uvicorn (the web server), Pillow and pillow-heif (the first photo loads them),
+PyJWT (Kling as a provider). Checked in a fresh interpreter, since this test session has
+imported everything already."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONAL = ("asyncpg", "uvicorn", "starlette", "PIL", "pillow_heif")
+OPTIONAL = ("asyncpg", "uvicorn", "starlette", "PIL", "pillow_heif", "jwt")
 
 PROBE = """
 import asyncio, json, sys
@@ -32,11 +33,14 @@ loaded = lambda: sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2:
 polling = loaded()
 import bot.store
 bot.store.PostgresStore  # what a PostgreSQL URL makes `open_store` import
-print(json.dumps({"polling": polling, "postgres": loaded()}))
+postgres = loaded()
+from bot.providers.kling import KlingJwt
+KlingJwt("access", "secret")  # what a Kling client signs its requests with
+print(json.dumps({"polling": polling, "postgres": postgres, "kling": loaded()}))
 """
 
 
-def test_a_long_polling_bot_on_sqlite_imports_neither_asyncpg_nor_the_web_server_nor_pillow(
+def test_a_long_polling_bot_on_sqlite_imports_no_driver_server_pillow_or_jwt_it_does_not_use(
     tmp_path,
 ):
     result = subprocess.run(
@@ -52,3 +56,4 @@ def test_a_long_polling_bot_on_sqlite_imports_neither_asyncpg_nor_the_web_server
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["polling"] == []
     assert loaded["postgres"] == ["asyncpg"]  # PostgreSQL still gets its driver
+    assert loaded["kling"] == ["asyncpg", "jwt"]  # and Kling its token signing

@@ -645,3 +645,54 @@ async def test_the_limiter_answers_busy_for_the_chat_id_a_call_names() -> None:
     release.set()
     assert await sending
     assert not limiter.busy(42)
+
+
+async def test_on_wire_counts_from_the_turn_never_while_a_watched_message_waits() -> None:
+    clock = Clock()
+    limiter, recorder = PacingRateLimiter(FAST, clock=clock), Recorder()
+    recorder.held["status"] = asyncio.Event()
+    recorder.held["video"] = asyncio.Event()
+    status = call(limiter, recorder, "status", "sendMessage", 1)  # the chat's turn is taken
+    await recorder.until_started(1)
+    with limiter.watch() as watch:
+        video = call(limiter, recorder, "video", "sendVideo", 1)  # a task inherits the watch
+        other = call(limiter, recorder, "other", "sendMessage", 2)  # also watched, never waits
+        await clock.until(lambda: limiter.schedule.queued(1) == 1, "the video queued")
+        await other
+    assert watch.waiting == 1
+    clock.now = 5.0  # five seconds in line: not on the wire
+    assert limiter.on_wire(watch) == 0.0
+    recorder.held["status"].set()  # answered: the video gets its turn now
+    await status
+    await recorder.until_started(3)
+    assert watch.waiting == 0 and limiter.on_wire(watch) == 0.0  # on the wire since just now
+    clock.now = 7.5
+    assert limiter.on_wire(watch) == 2.5
+    recorder.held["video"].set()
+    await video
+    assert limiter.on_wire(watch) == 2.5  # after its answer the work goes on (e.g. a download)
+
+
+async def test_on_wire_is_zero_while_the_overall_budget_is_busy() -> None:
+    clock = Clock()
+    limiter = PacingRateLimiter(Limits(overall_limit=2), clock=clock)
+    recorder = Recorder()
+    recorder.held["other chat"] = asyncio.Event()
+    with limiter.watch() as watch:
+        clock.now = 3.0
+        assert limiter.on_wire(watch) == 3.0
+        busy = call(limiter, recorder, "other chat", "sendMessage", 2)  # half the budget taken
+        await recorder.until_started(1)
+        assert limiter.on_wire(watch) == 0.0
+    recorder.held["other chat"].set()
+    await busy
+
+
+async def test_unwatched_messages_leave_a_watch_alone() -> None:
+    clock = Clock()
+    limiter, recorder = PacingRateLimiter(FAST, clock=clock), Recorder()
+    with limiter.watch() as watch:
+        pass
+    await call(limiter, recorder, "later", "sendVideo", 1)  # after the block: not watched
+    clock.now = 4.0
+    assert watch.waiting == 0 and limiter.on_wire(watch) == 4.0
