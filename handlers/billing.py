@@ -231,7 +231,7 @@ class BillingHandlers:
         if message is None or user is None:
             return None
         if not self._gate.is_admin(user.id):
-            if self._gate.should_answer(user.id, "admins_only"):
+            if await self._gate.should_answer(user.id, "admins_only"):
                 await message.reply_text(messages(lang_of(user)).admins_only)
             return None
         return message

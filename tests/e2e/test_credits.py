@@ -314,10 +314,17 @@ async def test_a_refund_of_spent_credits_is_refused_with_words_and_unspent_ones_
     telegram.send_text(admin, f"/refund {charge}")
     await telegram.wait_for("sendMessage", lambda c: "refunded already" in text_of(c))
     assert len(telegram.calls_to("refundStarPayment")) == 1
-    # Not for everyone.
+    # Not for everyone, and said once a minute, not to every try.
     telegram.send_text(alice, f"/grant {alice['id']} 1000")
     await telegram.wait_for("sendMessage", lambda c: "admins" in text_of(c).lower())
     assert await balance_of(bot, alice["id"]) == (0, 0)
+    telegram.send_text(alice, f"/refund {charge}")
+    telegram.send_text(alice, "/balance")  # a later update of her chat: handled after it
+    await telegram.wait_for("sendMessage", lambda c: text_of(c).startswith("💳 Balance:"))
+    to_alice = [
+        text_of(c) for c in telegram.calls_to("sendMessage") if c.params["chat_id"] == alice["id"]
+    ]
+    assert sum("admins" in text.lower() for text in to_alice) == 1
 
 
 async def test_a_refund_telegram_refuses_gives_the_credits_back(telegram, make_settings, start_bot):
