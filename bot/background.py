@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from typing import Any
 
 from bot.store import StoreWatch
@@ -72,34 +72,66 @@ class Background:
 class JobQueue:
     """One kind of background work (submitting, delivering): at most one run per job at a
     time, at most `slots` runs at once; a burst waits here rather than piling up on the
-    providers' and Telegram's connection pools, where every queued request costs CPU."""
+    providers' and Telegram's connection pools, where every queued request costs CPU.
 
-    def __init__(self, background: Background, work: Callable[[int], Work], *, slots: int) -> None:
+    With `per_lane`, at most that many runs of one lane (a chat) hold slots at once: a chat
+    whose messages wait for their turn at Telegram's limits (a group past its 20 a minute)
+    then waits here with the rest of its work, not in slots the other chats' videos need."""
+
+    def __init__(
+        self,
+        background: Background,
+        work: Callable[[int], Work],
+        *,
+        slots: int,
+        per_lane: int | None = None,
+    ) -> None:
         self._background = background
         self._work = work
         self._slots = asyncio.Semaphore(slots)
+        self._per_lane = per_lane
+        self._lanes: dict[Hashable, tuple[asyncio.Semaphore, int]] = {}  # (slots, users)
         self._running: set[int] = set()
 
-    def start(self, job_id: int) -> None:
+    def start(self, job_id: int, lane: Hashable = None) -> None:
         """Run the work for this job, unless it is already queued or running."""
         if job_id in self._running:
             return
         self._running.add(job_id)
         self._background.spawn(
             job_id,
-            self._in_slot(self._work(job_id)),
-            again=self.start,
+            self._in_slot(self._work(job_id), lane),
+            again=lambda again_id: self.start(again_id, lane),
             done=lambda: self._running.discard(job_id),
         )
 
-    async def _in_slot(self, work: Work) -> None:
-        """Run `work` once a slot is free; the job's lease is only claimed inside it, so
-        waiting for a slot can never outlast a lease."""
+    async def _in_slot(self, work: Work, lane: Hashable) -> None:
+        """Run `work` once its lane's and a general slot are free; the job's lease is only
+        claimed inside them, so waiting for a slot can never outlast a lease."""
         try:
-            async with self._slots:
+            async with self._lane(lane), self._slots:
                 await work
         finally:
             work.close()  # a no-op once run; if cancelled while waiting, no "never awaited"
+
+    @contextlib.asynccontextmanager
+    async def _lane(self, lane: Hashable) -> AsyncIterator[None]:
+        """One of the lane's slots (none to take without `per_lane` or a lane); a lane's
+        semaphore lives while some run of it waits or runs."""
+        if self._per_lane is None or lane is None:
+            yield
+            return
+        slots, users = self._lanes.get(lane, (asyncio.Semaphore(self._per_lane), 0))
+        self._lanes[lane] = (slots, users + 1)
+        try:
+            async with slots:
+                yield
+        finally:
+            slots, users = self._lanes[lane]
+            if users == 1:
+                del self._lanes[lane]
+            else:
+                self._lanes[lane] = (slots, users - 1)
 
 
 @contextlib.asynccontextmanager

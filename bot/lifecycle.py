@@ -33,6 +33,9 @@ MAX_DELIVERY_ATTEMPTS = 5
 DELIVERY_RETRY_BASE = 5.0  # seconds; doubles with each failed attempt
 CONCURRENT_SUBMITS = 16  # submits in flight at once, all providers together
 CONCURRENT_DELIVERIES = 16  # videos being sent at once
+#: Of them, to one chat: a chat whose videos wait for their turn (a group at its 20 a minute)
+#: holds at most half, and the other half keeps serving every other chat.
+DELIVERIES_PER_CHAT = CONCURRENT_DELIVERIES // 2
 ORPHAN_AFTER = 300.0  # seconds a queued job may wait for its first submit before a retry
 
 
@@ -69,7 +72,9 @@ class JobLifecycle:
         self._metrics = metrics
         self._job_timeout = job_timeout
         self._submits = JobQueue(background, self._submit, slots=CONCURRENT_SUBMITS)
-        self._deliveries = JobQueue(background, self._deliver, slots=CONCURRENT_DELIVERIES)
+        self._deliveries = JobQueue(
+            background, self._deliver, slots=CONCURRENT_DELIVERIES, per_lane=DELIVERIES_PER_CHAT
+        )
 
     def submit(self, job_id: int) -> None:
         """Submit a newly created job in the background."""
@@ -96,7 +101,8 @@ class JobLifecycle:
             return
         log.info("job %s: %s (%s%%)", job.id, job.state.value, job.progress)
         if job.state is JobState.SUCCEEDED:
-            self._deliveries.start(job.id)  # before the status edit: the video is what counts
+            # before the status edit: the video is what counts
+            self._deliveries.start(job.id, job.requester.chat_id)
         self._status.show(job, force=job.state is not JobState.RUNNING)
         if job.state is JobState.FAILED:
             self._status.notify_failure(job)
@@ -160,7 +166,7 @@ class JobLifecycle:
         due = math.inf if startup else now
         leases = self._leases
         for job in await self._store.claim_deliveries(leases.owner, leases.seconds, due):
-            self._deliveries.start(job.id)
+            self._deliveries.start(job.id, job.requester.chat_id)
 
     async def _fail(self, job: Job, reason: Reason) -> None:
         await self.apply_update(

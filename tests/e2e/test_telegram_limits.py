@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.jobs import JobState
+from bot.lifecycle import DELIVERIES_PER_CHAT
 from bot.pacing import Priority
 from tests.e2e.conftest import PacerClock, ask_for_video, enforce_fast_limits, polls_later
 
@@ -50,9 +51,11 @@ async def test_ten_videos_finishing_at_once_go_before_status_edits_without_a_429
         await held.arrived.wait()
         for task in tasks:
             await apiframe.finish(task.task_id)
-        # The ten videos wait for their turn behind it (and show no "sending video").
+        # The videos wait for their turn behind it (and show no "sending video"): as many as
+        # one chat may deliver at once, the other two behind them in the bot.
         await clock.until(
-            lambda: pacer.schedule.queued(1001, Priority.CONTENT) == 10, "ten videos queued"
+            lambda: pacer.schedule.queued(1001, Priority.CONTENT) == DELIVERIES_PER_CHAT,
+            "videos queued",
         )
         released_at = len(telegram.calls)
     finally:
@@ -251,8 +254,9 @@ async def test_twenty_videos_in_a_private_chat_and_a_group_go_videos_first_witho
             10.0,
             "the group's window clear",
         )
-        # The sixteen deliveries that run at once (`CONCURRENT_DELIVERIES`): each chat's first
-        # video on the wire (held), fourteen queued behind them; the others start as those end.
+        # The sixteen deliveries that run at once (`CONCURRENT_DELIVERIES`, eight per chat):
+        # each chat's first video on the wire (held), fourteen queued behind them; the others
+        # start as those end.
         await clock.until(
             lambda: pacer.schedule.queued(1001) + pacer.schedule.queued(-100777) == 14,
             "fourteen videos queued",

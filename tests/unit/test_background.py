@@ -76,6 +76,22 @@ async def test_slots_bound_the_runs_in_flight():
     assert gate.peak == 2  # never more than the slots at once
 
 
+async def test_one_lane_holds_at_most_its_share_of_the_slots():
+    """A chat with many videos waiting (a group past its 20 a minute) takes at most its
+    lane's slots, so another chat's video starts beside them instead of behind them."""
+    background, gate = WatchedBackground(), Gate()
+    queue = JobQueue(background, gate.work, slots=3, per_lane=2)
+    for job_id in (1, 2, 3, 4):
+        queue.start(job_id, "busy group")
+    queue.start(5, "quiet chat")
+    await gate.until(lambda: len(gate.started) >= 3, "three runs to start")
+    assert sorted(gate.started) == [1, 2, 5]  # the group's third and fourth wait their lane
+    gate.open.set()
+    await background.idle()
+    assert sorted(gate.finished) == [1, 2, 3, 4, 5] and gate.peak == 3
+    assert queue._lanes == {}  # a lane is forgotten once nothing of it waits or runs
+
+
 async def test_shutdown_waits_for_the_grace_then_cancels_the_rest():
     background, gate = WatchedBackground(), Gate()
     background.spawn(1, gate.work(1))
