@@ -10,12 +10,9 @@ from PIL import Image
 from bot.i18n import EN
 from bot.jobs import JobState
 from tests.e2e.conftest import jpeg, wait_settled
+from tests.fakes.telegram.calls import text_of
 
 ADMIN = 9001
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
 
 
 def answers_to(telegram, chat_id: int) -> list[str]:

@@ -16,9 +16,10 @@ import pytest
 from bot.config import Settings
 from bot.jobs import JobState
 from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video, forbidden, free_port, jpeg, serving
-from tests.e2e.test_settings import buttons, open_panel, text_of
+from tests.e2e.test_settings import open_panel
 from tests.fakes.apiframe2 import FakeApiframe2, signature
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram.calls import buttons, text_of
 
 KEY = "afk_e2e0000000000000000000000000000000000000"
 

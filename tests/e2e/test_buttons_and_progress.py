@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import JobKind, JobState, NewJob, Requester
 from tests.e2e.conftest import ask_for_video, polls_later
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
-
-
-def buttons(call) -> list[str]:
-    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
+from tests.fakes.telegram.calls import buttons, text_of
 
 
 async def test_status_shows_progress_bar_time_and_cancel(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tests.e2e.conftest import ask_for_video
 from tests.e2e.test_providers import aimlapi_settings, kling_settings, makevid_settings
-from tests.e2e.test_settings import buttons, open_panel, text_of
+from tests.e2e.test_settings import open_panel
+from tests.fakes.telegram.calls import buttons, text_of
 
 SIX_ZEROS = dict.fromkeys(("horizontal", "vertical", "pan", "tilt", "roll", "zoom"), 0)
 

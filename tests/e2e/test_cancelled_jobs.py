@@ -9,10 +9,7 @@ from typing import Any
 from bot.jobs import JobState
 from tests.fakes.apiframe import FakeApiframe
 from tests.fakes.telegram import FakeTelegram
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
+from tests.fakes.telegram.calls import text_of
 
 
 async def polls_after_now(apiframe: FakeApiframe, cycles: int = 2) -> None:

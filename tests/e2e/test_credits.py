@@ -19,14 +19,11 @@ from bot.jobs import JobState
 from bot.store import PostgresStore, SqliteStore
 from tests.e2e.conftest import ask_for_video
 from tests.e2e.test_providers import kling_settings
+from tests.fakes.telegram.calls import text_of
 from tests.stores import postgres_schema
 
 ADMIN = 4242
 STARS = {"billing": "stars", "credit_packs": "100:50,500:200"}
-
-
-def text_of(call: Any) -> str:
-    return str(call.params.get("text") or call.params.get("caption") or "")
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.jobs import JobKind, JobState
 from tests.e2e.conftest import ask_for_video
 from tests.e2e.test_providers import aimlapi_settings, kling_settings
-from tests.e2e.test_settings import buttons, text_of
+from tests.fakes.telegram.calls import buttons, text_of
 
 
 async def test_extend_makes_the_delivered_video_longer(telegram, kling, make_settings, start_bot):

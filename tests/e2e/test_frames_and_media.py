@@ -11,16 +11,13 @@ from PIL import Image
 from bot.jobs import JobKind
 from bot.overrides import Overrides
 from tests.e2e.conftest import jpeg
+from tests.fakes.telegram.calls import text_of
 
 
 @pytest.fixture
 def overrides(overrides: Overrides) -> Overrides:
     """Albums complete after 50 ms of quiet instead of a second."""
     return dataclasses.replace(overrides, album_wait=0.05)
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
 
 
 def png(width: int = 640, height: int = 480) -> bytes:

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.conftest import jpeg
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
-
-
-def buttons(call) -> list[str]:
-    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
+from tests.fakes.telegram.calls import text_of
 
 
 def button_texts(call) -> list[str]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def text_of(call) -> str:
-    return str(call.params["text"])
+from tests.fakes.telegram.calls import text_of
 
 
 async def test_every_option_reaches_the_provider(telegram, apiframe, apiframe_settings, start_bot):

@@ -9,6 +9,7 @@ import httpx
 
 from bot.jobs import JobKind
 from tests.e2e.conftest import jpeg, polls_later
+from tests.fakes.telegram.calls import text_of
 
 
 async def test_photo_with_caption_animates_it(telegram, apiframe, public_settings, start_bot):
@@ -167,7 +168,3 @@ async def test_expired_media_links_and_unanswered_questions_are_purged(
     hint = await telegram.wait_for("sendMessage", lambda c: "Send /video" in text_of(c))
     assert hint.params["chat_id"] == alice["id"]
     assert len(apiframe.tasks) == 1 and await bot.job(2) is None
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])

@@ -11,6 +11,7 @@ import httpx
 
 from bot.jobs import JobState
 from tests.e2e.conftest import WEBHOOK_SECRET, ask_for_video
+from tests.fakes.telegram.calls import text_of
 from tests.stores import postgres_schema
 
 
@@ -20,10 +21,6 @@ def on_schema(url: str, schema: str) -> str:
 
 def webhook_of(bot: Any) -> str:
     return f"{bot.settings.public_url}{bot.settings.telegram_webhook_path}"
-
-
-def text_of(call: Any) -> str:
-    return str(call.params.get("text", ""))
 
 
 def meet_before_creating(store: Any, barrier: asyncio.Barrier) -> None:

@@ -11,7 +11,7 @@ from bot.jobs import JobKind
 from bot.overrides import Overrides
 from tests.e2e.conftest import jpeg
 from tests.e2e.test_providers import aimlapi_settings, kling_settings
-from tests.e2e.test_settings import text_of
+from tests.fakes.telegram.calls import text_of
 
 COLORS = ("teal", "coral", "gold", "navy")
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.jobs import JobState
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
-
-
-def buttons(call) -> list[str]:
-    rows = call.params.get("reply_markup", {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
+from tests.fakes.telegram.calls import buttons, text_of
 
 
 def panel_of(call) -> Any:

@@ -3,7 +3,7 @@ model usually take (after enough delivered videos), and the place in line of a u
 
 from __future__ import annotations
 
-from tests.e2e.test_settings import text_of
+from tests.fakes.telegram.calls import text_of
 
 
 def statuses(telegram) -> list[str]:

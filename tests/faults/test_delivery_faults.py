@@ -8,15 +8,12 @@ import pytest
 from bot import lifecycle
 from bot.jobs import JobState
 from tests.e2e.conftest import ask_for_video
+from tests.fakes.telegram.calls import text_of
 
 
 @pytest.fixture(autouse=True)
 def fast_delivery_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle, "DELIVERY_RETRY_BASE", 0.05)
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
 
 
 async def test_telegram_5xx_on_send_is_retried_and_delivers_once(

@@ -25,6 +25,7 @@ from tests.e2e.conftest import ask_for_video
 from tests.fakes.media import SAMPLE_MP4
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram import Call
+from tests.fakes.telegram.calls import text_of
 
 MAX_ATTEMPTS = lifecycle.MAX_DELIVERY_ATTEMPTS
 FTYP = SAMPLE_MP4[:24]
@@ -64,10 +65,6 @@ class SecretServer:
 async def secret() -> AsyncIterator[SecretServer]:
     async with SecretServer() as server:
         yield server
-
-
-def text_of(call) -> str:
-    return str(call.params["text"])
 
 
 def uploads(telegram) -> list[Call]:
